@@ -1,0 +1,38 @@
+# The two commands: `make run` (serve on the embedded SQLite database) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test demo lint bench forms clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "posyandu-sync needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/posyandu-sync migrate
+	$(BIN)/posyandu-sync bootstrap
+	$(BIN)/posyandu-sync serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+forms: $(STAMP)
+	$(BIN)/posyandu-sync forms build --out build/forms
+
+bench: $(STAMP)
+	$(BIN)/python bench/zscore.py
+
+clean:
+	rm -rf $(VENV) build var/*.db var/*.db-wal var/*.db-shm

@@ -1,0 +1,1 @@
+"""HTTP: parse the transport, call one function in sync/, render the result."""

@@ -1,0 +1,79 @@
+"""Error rendering in one place: JSON for the API, OpenRosaResponse XML for OpenRosa."""
+
+from __future__ import annotations
+
+import logging
+from xml.sax.saxutils import escape
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import AppError
+
+log = logging.getLogger("posyandu.api")
+
+OPENROSA_NS = "http://openrosa.org/http/response"
+
+
+def is_openrosa_request(request: Request) -> bool:
+    return bool(request.scope.get("openrosa"))
+
+
+def openrosa_message(message: str, *, status_code: int, headers: dict | None = None,
+                     nature: str = "") -> Response:
+    from api.openrosa_wire import openrosa_headers
+
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<OpenRosaResponse xmlns="{OPENROSA_NS}">'
+        f'<message nature="{escape(nature)}">{escape(message)}</message>'
+        "</OpenRosaResponse>"
+    )
+    all_headers = openrosa_headers()
+    all_headers.update(headers or {})
+    return Response(body, status_code=status_code, media_type="text/xml; charset=utf-8",
+                    headers=all_headers)
+
+
+def render_error(request: Request, status_code: int, code: str, message: str,
+                 headers: dict | None = None, detail: dict | None = None) -> Response:
+    if is_openrosa_request(request):
+        return openrosa_message(message, status_code=status_code, headers=headers, nature="error")
+    body = {"error": code, "detail": message}
+    if detail:
+        body.update(detail)
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError):
+        headers = None
+        if exc.status_code == 401:
+            headers = dict(request.scope.get("auth_challenge") or {"WWW-Authenticate": "Bearer"})
+        return render_error(request, exc.status_code, exc.code, exc.message, headers, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        message = "Invalid request: " + "; ".join(problems)
+        return render_error(request, 422, "request.invalid", message,
+                            detail={"problems": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {404: "resource.not_found", 405: "request.method_not_allowed"}.get(
+            exc.status_code, "request.error")
+        return render_error(request, exc.status_code, code, str(exc.detail),
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error")
+        return render_error(request, 500, "server.error",
+                            "Something went wrong on the server; it has been logged.")

@@ -1,0 +1,46 @@
+"""`POST /api/v1/auth/token`: OAuth2 password flow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from api.deps import PrincipalDep, SessionDep
+from sync import accounts
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class MeOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    agency: str | None
+    scopes: list[str]
+
+
+@router.post("/token", response_model=TokenOut)
+def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    """Exchange a username and password for a bearer token."""
+    user = accounts.authenticate_password(session, form.username, form.password)
+    from core.config import get_settings
+
+    return TokenOut(access_token=accounts.issue_access_token(session, user),
+                    expires_in=get_settings().access_token_minutes * 60)
+
+
+@router.get("/me", response_model=MeOut)
+def me(principal: PrincipalDep) -> MeOut:
+    """Who the token belongs to, and what they may see."""
+    return MeOut(id=principal.user_id, username=principal.username, role=principal.role,
+                 agency=principal.agency, scopes=principal.scope.as_strings()
+                 if not principal.scope.everything else ["*"])

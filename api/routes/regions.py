@@ -1,0 +1,69 @@
+"""Wilayah (read) and posyandu (scoped)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from api.deps import PrincipalDep, SessionDep, require_role
+from api.pagination import Page, PageDep
+from sync import posyandu as posyandu_service
+from sync import wilayah as wilayah_service
+from sync.accounts import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["regions"])
+
+
+class WilayahOut(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+class PosyanduCreate(BaseModel):
+    kelurahan_code: str = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
+    name: str = Field(min_length=1, max_length=120)
+    rw: str | None = Field(default=None, max_length=8)
+
+
+class PosyanduOut(BaseModel):
+    id: int
+    kelurahan_code: str
+    name: str
+    rw: str | None
+    is_active: bool
+    created_at: datetime
+
+
+@router.get("/wilayah", response_model=Page[WilayahOut])
+def list_wilayah(session: SessionDep, _: PrincipalDep, page: PageDep,
+                 parent: Annotated[str | None, Query(description="Parent code, e.g. 33.75")] = None,
+                 level: Annotated[str | None, Query(description="provinsi, kabkota, kecamatan, kelurahan, desa")] = None,
+                 ) -> Page[WilayahOut]:
+    rows, total = wilayah_service.list_wilayah(session, parent=parent, level=level,
+                                               limit=page.limit, offset=page.offset)
+    return Page(items=[WilayahOut.model_validate(r, from_attributes=True) for r in rows],
+                total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/posyandu", response_model=PosyanduOut, status_code=201)
+def create_posyandu(body: PosyanduCreate, session: SessionDep,
+                    principal: Annotated[Principal, Depends(require_role("supervisor"))]) -> PosyanduOut:
+    row = posyandu_service.create_posyandu(session, principal=principal,
+                                           kelurahan_code=body.kelurahan_code, name=body.name,
+                                           rw=body.rw)
+    return PosyanduOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/posyandu", response_model=Page[PosyanduOut])
+def list_posyandu(session: SessionDep, principal: PrincipalDep, page: PageDep,
+                  kelurahan_code: str | None = None) -> Page[PosyanduOut]:
+    rows, total = posyandu_service.list_posyandu(session, principal=principal,
+                                                 kelurahan_code=kelurahan_code,
+                                                 limit=page.limit, offset=page.offset)
+    return Page(items=[PosyanduOut.model_validate(r, from_attributes=True) for r in rows],
+                total=total, limit=page.limit, offset=page.offset)

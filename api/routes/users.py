@@ -1,0 +1,99 @@
+"""User accounts and per-device app tokens (admin only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from api.deps import AdminDep, SessionDep
+from api.pagination import Page, PageDep
+from api.urls import collect_server_url
+from models.auth import ROLES
+from sync import accounts
+
+router = APIRouter(prefix="/api/v1", tags=["users"])
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=256)
+    role: str = Field(description=f"One of {', '.join(ROLES)}")
+    scopes: list[str] = Field(default_factory=list,
+                              description='Wilayah codes ("33.75.01.1002") and/or "posyandu:<id>"')
+    agency: str | None = None
+    full_name: str | None = None
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: str
+    agency: str | None
+    full_name: str | None
+    is_active: bool
+    scopes: list[str]
+
+
+class AppTokenCreate(BaseModel):
+    label: str = Field(default="", max_length=120)
+
+
+class AppTokenCreated(BaseModel):
+    id: int
+    token: str
+    server_url: str
+
+
+class AppTokenOut(BaseModel):
+    id: int
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _user_out(session, user) -> UserOut:
+    scope = accounts.scope_of(session, user)
+    return UserOut(id=user.id, username=user.username, role=user.role, agency=user.agency,
+                   full_name=user.full_name, is_active=user.is_active,
+                   scopes=["*"] if scope.everything else scope.as_strings())
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(body: UserCreate, session: SessionDep, admin: AdminDep) -> UserOut:
+    user = accounts.create_user(session, username=body.username, password=body.password,
+                                role=body.role, scopes=body.scopes, agency=body.agency,
+                                full_name=body.full_name, actor_id=admin.user_id)
+    return _user_out(session, user)
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(session: SessionDep, admin: AdminDep, page: PageDep) -> Page[UserOut]:
+    users, total = accounts.list_users(session, limit=page.limit, offset=page.offset)
+    return Page(items=[_user_out(session, u) for u in users], total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.post("/users/{username}/app-tokens", response_model=AppTokenCreated, status_code=201)
+def create_app_token(username: str, body: AppTokenCreate, request: Request, session: SessionDep,
+                     admin: AdminDep) -> AppTokenCreated:
+    """A device token for ODK Collect; the returned `server_url` goes into Collect."""
+    user = accounts.get_user_by_username_or_raise(session, username)
+    token = accounts.create_app_token(session, user=user, label=body.label, actor_id=admin.user_id)
+    row = accounts.list_app_tokens(session, user)[-1]
+    return AppTokenCreated(id=row.id, token=token, server_url=collect_server_url(request, token))
+
+
+@router.get("/users/{username}/app-tokens", response_model=list[AppTokenOut])
+def list_app_tokens(username: str, session: SessionDep, admin: AdminDep) -> list[AppTokenOut]:
+    user = accounts.get_user_by_username_or_raise(session, username)
+    return [AppTokenOut.model_validate(t, from_attributes=True)
+            for t in accounts.list_app_tokens(session, user)]
+
+
+@router.delete("/app-tokens/{token_id}", response_model=AppTokenOut)
+def revoke_app_token(token_id: int, session: SessionDep, admin: AdminDep) -> AppTokenOut:
+    """Revoke a device token: the phone gets 403 from then on."""
+    row = accounts.revoke_app_token(session, token_id=token_id, actor_id=admin.user_id)
+    return AppTokenOut.model_validate(row, from_attributes=True)

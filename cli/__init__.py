@@ -1,0 +1,1 @@
+"""The `posyandu-sync` command line."""

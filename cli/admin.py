@@ -1,0 +1,124 @@
+"""Administration commands: users, device tokens, regions, first-run bootstrap."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from models.auth import ROLES
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("create-user", help="create a user account")
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--scope", action="append", default=[], metavar="CODE",
+                   help="wilayah code (e.g. 33.75.01.1002) or posyandu:<id>; repeatable")
+    p.add_argument("--agency", help="agency name (for role agency)")
+    p.add_argument("--full-name")
+    p.set_defaults(func=run_create_user)
+
+    p = sub.add_parser("app-token", help="issue a device token; prints the ODK Collect server URL")
+    p.add_argument("--username", required=True)
+    p.add_argument("--label", default="", help="which phone, e.g. 'Samsung A05 Bu Sri'")
+    p.add_argument("--base-url", help="public base URL (default: POSYANDU_BASE_URL or "
+                   "http://127.0.0.1:8000)")
+    p.set_defaults(func=run_app_token)
+
+    p = sub.add_parser("wilayah", help="region list")
+    wsub = p.add_subparsers(dest="wilayah_command", metavar="ACTION", required=True)
+    imp = wsub.add_parser("import", help="import region CSVs (code,<parent>_code,name)")
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE.csv",
+                     help="provinces/regencies/districts/villages files, in any order")
+    imp.set_defaults(func=run_wilayah_import)
+
+    p = sub.add_parser("bootstrap", help="first-run set-up: publish the built-in forms and "
+                       "create the first admin if there is none (prints its password once)")
+    p.add_argument("--admin-username", default="admin")
+    p.set_defaults(func=run_bootstrap)
+
+
+def _fail(exc: Exception) -> int:
+    print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+    return 1
+
+
+def run_create_user(args: argparse.Namespace) -> int:
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync import accounts
+
+    try:
+        with session_scope() as session:
+            user = accounts.create_user(session, username=args.username, password=args.password,
+                                        role=args.role, scopes=args.scope, agency=args.agency,
+                                        full_name=args.full_name)
+            print(f"created {user.role} {user.username!r} (id {user.id})")
+    except AppError as exc:
+        return _fail(exc)
+    return 0
+
+
+def run_app_token(args: argparse.Namespace) -> int:
+    from core.config import get_settings
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync import accounts
+
+    base = (args.base_url or get_settings().base_url or "http://127.0.0.1:8000").rstrip("/")
+    try:
+        with session_scope() as session:
+            user = accounts.get_user_by_username_or_raise(session, args.username)
+            token = accounts.create_app_token(session, user=user, label=args.label)
+    except AppError as exc:
+        return _fail(exc)
+    print(f"{base}/key/{token}")
+    return 0
+
+
+def run_wilayah_import(args: argparse.Namespace) -> int:
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync.wilayah import import_regions, read_region_csv
+
+    try:
+        rows = []
+        for path in args.files:
+            if not path.is_file():
+                print(f"error: no such file {path}", file=sys.stderr)
+                return 1
+            rows.extend(read_region_csv(path))
+        with session_scope() as session:
+            inserted, updated = import_regions(session, rows)
+    except AppError as exc:
+        return _fail(exc)
+    print(f"wilayah: {inserted} added, {updated} renamed, {len(rows) - inserted - updated} unchanged")
+    return 0
+
+
+def run_bootstrap(args: argparse.Namespace) -> int:
+    from core.db import session_scope
+    from core.security import new_secret
+    from sync import accounts
+
+    with session_scope() as session:
+        published = _publish_forms(session)
+        if published:
+            print(f"forms published: {', '.join(published)}")
+        if accounts.count_admins(session) == 0:
+            password = new_secret(12)
+            accounts.create_user(session, username=args.admin_username, password=password,
+                                 role="admin")
+            print(f"first admin created: username {args.admin_username!r}, password {password!r}")
+            print("  (shown once; sign in and create the other accounts)")
+    return 0
+
+
+def _publish_forms(session) -> list[str]:
+    try:
+        from sync.forms import publish_builtin_forms
+    except ModuleNotFoundError:  # before the OpenRosa intake lands
+        return []
+    return publish_builtin_forms(session)

@@ -1,0 +1,55 @@
+"""`serve` and `migrate`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="run the HTTP service (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (stateless; share the database)")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=run_serve)
+
+    migrate = sub.add_parser("migrate", help="upgrade the database schema to the latest migration")
+    migrate.set_defaults(func=run_migrate)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from core.config import get_settings
+    from core.db import get_engine, is_sqlite
+    from core.migrate import current_revision, head_revision
+
+    settings = get_settings()
+    engine = get_engine()
+    if current_revision(engine) != head_revision():
+        print("The database is not at the latest migration; run `posyandu-sync migrate` first.")
+        return 1
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    base = f"http://{shown}:{args.port}"
+    db = engine.url.render_as_string(hide_password=True)
+    print(f"posyandu-sync serving on {base}  (database: {db})")
+    print(f"  API docs:        {base}/docs")
+    print(f"  health:          {base}/healthz   readiness: {base}/readyz")
+    print(f"  sign in:         POST {base}/api/v1/auth/token")
+    print("  phone set-up:    posyandu-sync app-token --username <kader>  (URL for ODK Collect)")
+    if is_sqlite(engine) and args.workers > 1:
+        print("  note: several workers on SQLite share one writer; use PostgreSQL to scale out.")
+    uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers,
+                access_log=args.access_log, log_level=settings.log_level.lower(),
+                proxy_headers=True)
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from core.config import get_settings
+    from core.migrate import upgrade
+
+    upgrade()
+    print(f"database at the latest migration ({get_settings().database_url.split('@')[-1]})")
+    return 0

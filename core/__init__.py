@@ -1,0 +1,1 @@
+"""Cross-cutting service plumbing: configuration, database, security, logging, errors."""

@@ -1,0 +1,44 @@
+"""Configuration from environment variables prefixed `POSYANDU_`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POSYANDU_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_VAR_DIR / 'posyandu.db'}",
+        description="SQLAlchemy URL; SQLite file (embedded default) or postgresql://...",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="JWT signing secret. When unset, one is generated on first run and "
+        "stored in the database, so every worker shares it.",
+    )
+    access_token_minutes: int = 60 * 12
+    base_url: str | None = Field(
+        default=None,
+        description="Public base URL (e.g. https://posyandu.example.go.id). When unset, "
+        "URLs are built from the request.",
+    )
+    max_submission_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        description="Largest OpenRosa submission body accepted (X-OpenRosa-Accept-Content-Length).",
+    )
+    log_json: bool = False
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    basic_auth_cache_seconds: int = 60
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

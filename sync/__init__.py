@@ -1,0 +1,1 @@
+"""The domain flow: intake, processing, identity, apply, accounts. Never imports FastAPI."""

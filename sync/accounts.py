@@ -1,0 +1,299 @@
+"""Users, scopes, access tokens and per-device app tokens."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import jwt
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core import security
+from core.config import get_settings
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from models import AppToken, AuditLog, Posyandu, ServerSetting, User, UserScope, Wilayah
+from models.auth import ROLES
+from models.base import utcnow
+from sync.scope import Scope, parse_scope_strings
+
+JWT_SECRET_KEY = "jwt_secret"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user, their role and scope, and the device token if any."""
+
+    user_id: int
+    username: str
+    role: str
+    scope: Scope
+    agency: str | None = None
+    app_token_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+# ---------------------------------------------------------------- users
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username)).first()
+
+
+def get_user_by_username_or_raise(session: Session, username: str) -> User:
+    user = get_user_by_username(session, username)
+    if user is None:
+        raise NotFound(f"No user named {username!r}.", code="user.not_found")
+    return user
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    scopes: list[str] = (),
+    agency: str | None = None,
+    full_name: str | None = None,
+    actor_id: int | None = None,
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise InvalidInput("A username is 1-64 characters.", code="user.bad_username")
+    if role not in ROLES:
+        raise InvalidInput(f"Role must be one of {', '.join(ROLES)}.", code="user.bad_role")
+    if len(password) < 8:
+        raise InvalidInput("A password needs at least 8 characters.", code="user.weak_password")
+    if role == "agency" and not agency:
+        raise InvalidInput("An agency user needs --agency (the agency's name).", code="user.no_agency")
+    try:
+        codes, posyandu_ids = parse_scope_strings(list(scopes))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="user.bad_scope") from exc
+    if role != "admin" and not codes and not posyandu_ids:
+        raise InvalidInput(
+            "Every user except an admin needs a scope: a wilayah code (e.g. 33.75.01.1002) "
+            "or posyandu:<id>.",
+            code="user.no_scope",
+        )
+    for code in codes:
+        if session.get(Wilayah, code) is None:
+            raise InvalidInput(f"Unknown wilayah code {code!r}.", code="user.bad_scope")
+    for pid in posyandu_ids:
+        if session.get(Posyandu, pid) is None:
+            raise InvalidInput(f"Unknown posyandu id {pid}.", code="user.bad_scope")
+    if get_user_by_username(session, username) is not None:
+        raise Conflict(f"A user named {username!r} already exists.", code="user.exists")
+    user = User(
+        username=username,
+        password_hash=security.hash_password(password),
+        role=role,
+        agency=agency,
+        full_name=full_name,
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"A user named {username!r} already exists.", code="user.exists") from exc
+    for code in codes:
+        session.add(UserScope(user_id=user.id, wilayah_code=code))
+    for pid in posyandu_ids:
+        session.add(UserScope(user_id=user.id, posyandu_id=pid))
+    record_audit(session, actor_id=actor_id, action="user.create", entity_type="user",
+                 entity_id=str(user.id), detail={"username": username, "role": role,
+                                                 "scopes": list(scopes)})
+    return user
+
+
+def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User], int]:
+    from sqlalchemy import func
+
+    total = session.exec(select(func.count()).select_from(User)).one()
+    users = session.exec(select(User).order_by(User.id).limit(limit).offset(offset)).all()
+    return list(users), total
+
+
+def scope_of(session: Session, user: User) -> Scope:
+    if user.role == "admin":
+        return Scope(everything=True)
+    rows = session.exec(select(UserScope).where(UserScope.user_id == user.id)).all()
+    return Scope(
+        wilayah_codes=tuple(r.wilayah_code for r in rows if r.wilayah_code),
+        posyandu_ids=tuple(r.posyandu_id for r in rows if r.posyandu_id is not None),
+    )
+
+
+def principal_for(session: Session, user: User, app_token_id: int | None = None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        scope=scope_of(session, user),
+        agency=user.agency,
+        app_token_id=app_token_id,
+    )
+
+
+def count_admins(session: Session) -> int:
+    from sqlalchemy import func
+
+    return session.exec(select(func.count()).select_from(User).where(User.role == "admin")).one()
+
+
+# ---------------------------------------------------------------- passwords
+
+_basic_cache: dict[str, tuple[float, int]] = {}
+_basic_cache_lock = threading.Lock()
+
+
+def authenticate_password(session: Session, username: str, password: str) -> User:
+    """Check a username and password (argon2); raise Unauthenticated with one message."""
+    user = get_user_by_username(session, username)
+    if user is None or not user.is_active or not security.verify_password(user.password_hash, password):
+        raise Unauthenticated("Wrong username or password.", code="auth.bad_credentials")
+    return user
+
+
+def authenticate_basic(session: Session, username: str, password: str) -> User:
+    """HTTP Basic for OpenRosa: argon2 is deliberately slow, so a verified pair is
+    remembered (as a SHA-256, in memory) for a short time."""
+    key = security.sha256_hex(f"{username}\0{password}")
+    ttl = get_settings().basic_auth_cache_seconds
+    now = time.monotonic()
+    with _basic_cache_lock:
+        hit = _basic_cache.get(key)
+    if hit and now - hit[0] < ttl:
+        user = session.get(User, hit[1])
+        if user is not None and user.is_active and user.username == username:
+            return user
+    user = authenticate_password(session, username, password)
+    with _basic_cache_lock:
+        if len(_basic_cache) > 10_000:
+            _basic_cache.clear()
+        _basic_cache[key] = (now, user.id)
+    return user
+
+
+# ---------------------------------------------------------------- JWT
+
+_secret_cache: dict[str, str] = {}
+
+
+def jwt_secret(session: Session) -> str:
+    """The configured secret, else one generated on first run and kept in the database
+    (so every API worker, on every machine, signs and checks with the same one)."""
+    configured = get_settings().secret_key
+    if configured:
+        return configured
+    bind = str(session.get_bind().url)
+    if bind in _secret_cache:
+        return _secret_cache[bind]
+    row = session.get(ServerSetting, JWT_SECRET_KEY)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(ServerSetting(key=JWT_SECRET_KEY, value=security.new_secret(48)))
+        except IntegrityError:
+            pass  # another worker created it first
+        row = session.get(ServerSetting, JWT_SECRET_KEY)
+    _secret_cache[bind] = row.value
+    return row.value
+
+
+def issue_access_token(session: Session, user: User) -> str:
+    settings = get_settings()
+    return security.encode_access_token(
+        subject=str(user.id),
+        secret=jwt_secret(session),
+        minutes=settings.access_token_minutes,
+        extra={"role": user.role, "username": user.username},
+    )
+
+
+def user_from_access_token(session: Session, token: str) -> User:
+    try:
+        claims = security.decode_access_token(token, jwt_secret(session))
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("Your session has expired; sign in again.", code="auth.expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated("Invalid access token.", code="auth.bad_token") from exc
+    user = session.get(User, int(claims["sub"])) if str(claims["sub"]).isdigit() else None
+    if user is None or not user.is_active:
+        raise Unauthenticated("This account no longer exists or is disabled.", code="auth.inactive")
+    return user
+
+
+# ---------------------------------------------------------------- app tokens
+
+def create_app_token(session: Session, *, user: User, label: str = "", actor_id: int | None = None) -> str:
+    """Create a per-device token and return it (shown once; only its hash is kept)."""
+    token = security.new_secret(36)
+    row = AppToken(user_id=user.id, token_hash=security.sha256_hex(token), label=label[:120])
+    session.add(row)
+    session.flush()
+    record_audit(session, actor_id=actor_id, action="app_token.create", entity_type="app_token",
+                 entity_id=str(row.id), detail={"user": user.username, "label": label})
+    return token
+
+
+def revoke_app_token(session: Session, *, token_id: int, actor_id: int | None = None) -> AppToken:
+    row = session.get(AppToken, token_id)
+    if row is None:
+        raise NotFound(f"No app token {token_id}.", code="app_token.not_found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        record_audit(session, actor_id=actor_id, action="app_token.revoke",
+                     entity_type="app_token", entity_id=str(token_id), detail={})
+    return row
+
+
+def list_app_tokens(session: Session, user: User) -> list[AppToken]:
+    return list(session.exec(select(AppToken).where(AppToken.user_id == user.id).order_by(AppToken.id)).all())
+
+
+def user_from_app_token(session: Session, token: str) -> tuple[User, AppToken]:
+    row = session.exec(
+        select(AppToken).where(AppToken.token_hash == security.sha256_hex(token))
+    ).first()
+    if row is None:
+        raise Unauthenticated("Unknown device token; ask your supervisor for a new QR code.",
+                              code="auth.bad_app_token")
+    if row.revoked_at is not None:
+        raise Forbidden("This device token has been revoked; ask your supervisor for a new QR code.",
+                        code="auth.revoked_app_token")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise Forbidden("The account behind this device token is disabled.", code="auth.inactive")
+    return user, row
+
+
+# ---------------------------------------------------------------- audit
+
+def record_audit(
+    session: Session,
+    *,
+    actor_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    detail: dict,
+    request_id: str | None = None,
+) -> None:
+    from core.logging import current_request_id
+
+    session.add(
+        AuditLog(
+            actor_id=actor_id,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            detail=detail,
+            request_id=request_id or current_request_id(),
+        )
+    )

@@ -1,0 +1,69 @@
+"""A caller's scope, and the SQL filter that enforces it inside every query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import false, or_, true
+from sqlalchemy.sql import ColumnElement
+
+POSYANDU_PREFIX = "posyandu:"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Wilayah code prefixes (e.g. "33.75", "33.75.01.1002") and posyandu ids.
+
+    Admins see everything. A wilayah code covers every region under it.
+    """
+
+    everything: bool = False
+    wilayah_codes: tuple[str, ...] = ()
+    posyandu_ids: tuple[int, ...] = ()
+
+    def covers_kelurahan(self, kelurahan_code: str | None, posyandu_id: int | None = None) -> bool:
+        if self.everything:
+            return True
+        if posyandu_id is not None and posyandu_id in self.posyandu_ids:
+            return True
+        if not kelurahan_code:
+            return False
+        return any(_under(kelurahan_code, code) for code in self.wilayah_codes)
+
+    def as_strings(self) -> list[str]:
+        return list(self.wilayah_codes) + [f"{POSYANDU_PREFIX}{p}" for p in self.posyandu_ids]
+
+
+def _under(code: str, prefix: str) -> bool:
+    return code == prefix or code.startswith(prefix + ".")
+
+
+def scope_filter(
+    scope: Scope, kelurahan_column, posyandu_column=None
+) -> ColumnElement[bool]:
+    """SQL condition restricting rows to the scope (used in every scoped query)."""
+    if scope.everything:
+        return true()
+    conditions = []
+    for code in scope.wilayah_codes:
+        conditions.append(kelurahan_column == code)
+        conditions.append(kelurahan_column.startswith(code + "."))
+    if posyandu_column is not None and scope.posyandu_ids:
+        conditions.append(posyandu_column.in_(scope.posyandu_ids))
+    return or_(*conditions) if conditions else false()
+
+
+def parse_scope_strings(values: list[str]) -> tuple[list[str], list[int]]:
+    """Split `["33.75", "posyandu:12"]` into wilayah codes and posyandu ids."""
+    codes: list[str] = []
+    posyandu_ids: list[int] = []
+    for raw in values:
+        value = raw.strip()
+        if value.startswith(POSYANDU_PREFIX):
+            number = value[len(POSYANDU_PREFIX) :]
+            if not number.isdigit():
+                raise ValueError(f"bad posyandu scope {raw!r}: expected posyandu:<id>")
+            posyandu_ids.append(int(number))
+        elif value:
+            codes.append(value)
+    return codes, posyandu_ids

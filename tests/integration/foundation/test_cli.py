@@ -1,0 +1,70 @@
+"""The `posyandu-sync` admin commands against a real database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from cli.main import main
+from core.config import get_settings
+from core.db import get_engine
+from models import AppToken, User, Wilayah
+from tests.support import KELURAHAN
+
+
+@pytest.fixture
+def cli_db(db, database_url, monkeypatch):
+    monkeypatch.setenv("POSYANDU_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    yield db
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def test_create_user_and_app_token(cli_db, capsys):
+    assert main(["create-user", "--username", "bu-sri", "--password", "rahasia-123",
+                 "--role", "kader", "--scope", KELURAHAN]) == 0
+    assert main(["app-token", "--username", "bu-sri", "--base-url", "https://x.example"]) == 0
+    url = capsys.readouterr().out.strip().splitlines()[-1]
+    assert url.startswith("https://x.example/key/")
+    with Session(cli_db) as s:
+        user = s.exec(select(User).where(User.username == "bu-sri")).one()
+        assert user.password_hash.startswith("$argon2")
+        assert s.exec(select(AppToken).where(AppToken.user_id == user.id)).one()
+
+
+def test_create_user_with_unknown_role_scope_fails_cleanly(cli_db, capsys):
+    assert main(["create-user", "--username", "x", "--password", "rahasia-123",
+                 "--role", "kader", "--scope", "12.34.56.7890"]) == 1
+    assert "Unknown wilayah" in capsys.readouterr().err
+
+
+def test_bootstrap_creates_the_first_admin_once(cli_db, capsys):
+    assert main(["bootstrap"]) == 0
+    assert "first admin created" in capsys.readouterr().out
+    assert main(["bootstrap"]) == 0
+    assert "first admin created" not in capsys.readouterr().out
+
+
+def test_wilayah_import_adds_regions_under_their_parents(cli_db, tmp_path, capsys):
+    (tmp_path / "regencies.csv").write_text("code,province_code,name\n33.74,33,Kota Semarang\n")
+    (tmp_path / "districts.csv").write_text("code,regency_code,name\n33.74.01,33.74,Semarang Tengah\n")
+    (tmp_path / "villages.csv").write_text(
+        "code,district_code,name\n33.74.01.1001,33.74.01,Miroto\n33.74.01.2001,33.74.01,Desa X\n")
+    assert main(["wilayah", "import", str(tmp_path / "villages.csv"), str(tmp_path / "districts.csv"),
+                 str(tmp_path / "regencies.csv")]) == 0
+    assert "4 added" in capsys.readouterr().out
+    with Session(cli_db) as s:
+        assert s.get(Wilayah, "33.74.01.1001").level == "kelurahan"
+        assert s.get(Wilayah, "33.74.01.2001").level == "desa"
+        assert s.get(Wilayah, "33.74.01.1001").parent_code == "33.74.01"
+
+
+def test_wilayah_import_rejects_orphans_and_changes_nothing(cli_db, tmp_path, capsys):
+    (tmp_path / "villages.csv").write_text("code,district_code,name\n11.01.01.2001,11.01.01,Keude\n")
+    assert main(["wilayah", "import", str(tmp_path / "villages.csv")]) == 1
+    assert "no parent" in capsys.readouterr().err
+    with Session(cli_db) as s:
+        assert s.get(Wilayah, "11.01.01.2001") is None
