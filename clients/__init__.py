@@ -1,0 +1,1 @@
+"""Client-side artefacts shipped with the server (field forms for ODK Collect / KoboCollect)."""
