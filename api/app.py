@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy.engine import Engine
 
 from api.errors import install_error_handlers
-from api.routes import auth, health, regions, users
+from api.routes import auth, health, kobo, openrosa, regions, submissions, users
 from core.config import get_settings
 from core.db import get_engine
 from core.logging import reset_request_id, set_request_id
@@ -45,6 +45,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
         return response
 
-    for module in (health, auth, users, regions):
+    for module in (health, auth, users, regions, submissions, kobo):
         app.include_router(module.router)
+    # OpenRosa: device-token URLs (what the QR code sets up) and HTTP Basic at the root.
+    app.include_router(openrosa.router, prefix="/key/{token}")
+    app.include_router(openrosa.router)
     return app

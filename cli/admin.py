@@ -34,6 +34,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="provinces/regencies/districts/villages files, in any order")
     imp.set_defaults(func=run_wilayah_import)
 
+    p = sub.add_parser("reprocess", help="retry stored submissions that failed to process "
+                       "(idempotent: never makes a second record)")
+    p.add_argument("--id", type=int, action="append", dest="ids", metavar="N",
+                   help="only this submission (repeatable)")
+    p.add_argument("--limit", type=int, help="at most this many")
+    p.set_defaults(func=run_reprocess)
+
+    p = sub.add_parser("kobo-hook", help="KoboToolbox REST Service hooks")
+    ksub = p.add_subparsers(dest="kobo_command", metavar="ACTION", required=True)
+    create = ksub.add_parser("create", help="create a hook; prints its URL and secret")
+    create.add_argument("--name", required=True)
+    create.add_argument("--form", required=True, dest="form_id",
+                        help="anthropometry, pregnancy_screening or sanitation_check")
+    create.add_argument("--username", required=True, help="the account the hook submits as")
+    create.add_argument("--base-url", help="public base URL")
+    create.set_defaults(func=run_kobo_hook_create)
+
     p = sub.add_parser("bootstrap", help="first-run set-up: publish the built-in forms and "
                        "create the first admin if there is none (prints its password once)")
     p.add_argument("--admin-username", default="admin")
@@ -117,8 +134,47 @@ def run_bootstrap(args: argparse.Namespace) -> int:
 
 
 def _publish_forms(session) -> list[str]:
-    try:
-        from sync.forms import publish_builtin_forms
-    except ModuleNotFoundError:  # before the OpenRosa intake lands
-        return []
+    from sync.forms import publish_builtin_forms
+
     return publish_builtin_forms(session)
+
+
+def run_reprocess(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from core.db import session_scope
+    from models import Submission
+    from sync.process import reprocess
+
+    with session_scope() as session:
+        if args.ids:
+            known = set(session.exec(select(Submission.id).where(Submission.id.in_(args.ids))).all())
+            if missing := sorted(set(args.ids) - known):
+                print(f"error: no submission {', '.join(map(str, missing))}", file=sys.stderr)
+                return 1
+        counts = reprocess(session, ids=args.ids, limit=args.limit)
+        failed = session.exec(select(Submission).where(Submission.status == "failed")
+                              .order_by(Submission.id).limit(20)).all()
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
+    print(f"reprocess: {summary}")
+    for row in failed:
+        print(f"  still failed: submission {row.id} ({row.form_id} {row.instance_id}): {row.error}")
+    return 0
+
+
+def run_kobo_hook_create(args: argparse.Namespace) -> int:
+    from core.config import get_settings
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync.kobo import create_hook
+
+    base = (args.base_url or get_settings().base_url or "http://127.0.0.1:8000").rstrip("/")
+    try:
+        with session_scope() as session:
+            hook, secret = create_hook(session, name=args.name, form_id=args.form_id,
+                                       username=args.username)
+    except AppError as exc:
+        return _fail(exc)
+    print(f"url:    {base}/api/v1/intake/kobo/{hook.id}")
+    print(f"secret: {secret}   (KoboToolbox REST Service: Basic auth, any username, this password)")
+    return 0

@@ -83,6 +83,7 @@ class KoboHook(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     name: str = Field(max_length=120)
+    form_id: str = Field(max_length=64)  # which of our forms the Kobo asset is
     secret_hash: str = Field(max_length=64)
     submitter_id: int = Field(foreign_key="user_account.id")
     is_active: bool = Field(default=True)

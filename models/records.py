@@ -37,7 +37,10 @@ class Measurement(SQLModel, table=True):
     muac_cm: float | None = None
     oedema: bool = Field(default=False)
     # WHO anthro outputs (names as in anthro_zscores); None where WHO gives NA.
-    clenhei: float | None = None
+    clenhei: float | None = None  # length/height after the +/-0.7 cm conversion
+    cmeasure: str | None = Field(default=None, max_length=1)  # measure used: L or H
+    c9mo_flag: int = Field(default=0)  # standing height under 9 months (treated as unknown)
+    cbmi: float | None = None
     zlen: float | None = None
     flen: int | None = None
     zwei: float | None = None
@@ -56,6 +59,7 @@ class Measurement(SQLModel, table=True):
     stunted: bool | None = None
     severely_stunted: bool | None = None
     wasted: bool | None = None
+    severely_wasted: bool | None = None
     underweight: bool | None = None
     overweight: bool | None = None
     age_group: str | None = Field(default=None, max_length=8)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 import jwt
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -69,7 +70,7 @@ def create_user(
     if len(password) < 8:
         raise InvalidInput("A password needs at least 8 characters.", code="user.weak_password")
     if role == "agency" and not agency:
-        raise InvalidInput("An agency user needs --agency (the agency's name).", code="user.no_agency")
+        raise InvalidInput("An agency user needs the agency's name (e.g. Dinas Kesehatan).", code="user.no_agency")
     try:
         codes, posyandu_ids = parse_scope_strings(list(scopes))
     except ValueError as exc:
@@ -104,6 +105,7 @@ def create_user(
         session.add(UserScope(user_id=user.id, wilayah_code=code))
     for pid in posyandu_ids:
         session.add(UserScope(user_id=user.id, posyandu_id=pid))
+    session.flush()
     record_audit(session, actor_id=actor_id, action="user.create", entity_type="user",
                  entity_id=str(user.id), detail={"username": username, "role": role,
                                                  "scopes": list(scopes)})
@@ -118,14 +120,28 @@ def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User]
     return list(users), total
 
 
-def scope_of(session: Session, user: User) -> Scope:
-    if user.role == "admin":
+_SCOPE_ROWS = select(UserScope.__table__.c.wilayah_code, UserScope.__table__.c.posyandu_id).where(
+    UserScope.__table__.c.user_id == bindparam("user_id"))
+_APP_TOKEN_USER = (
+    select(AppToken.__table__.c.id, AppToken.__table__.c.revoked_at,
+           User.__table__.c.id.label("user_id"), User.__table__.c.username, User.__table__.c.role,
+           User.__table__.c.agency, User.__table__.c.is_active)
+    .join(User.__table__, User.__table__.c.id == AppToken.__table__.c.user_id)
+    .where(AppToken.__table__.c.token_hash == bindparam("token_hash")))
+
+
+def _scope_for(session: Session, user_id: int, role: str) -> Scope:
+    if role == "admin":
         return Scope(everything=True)
-    rows = session.exec(select(UserScope).where(UserScope.user_id == user.id)).all()
+    rows = session.execute(_SCOPE_ROWS, {"user_id": user_id}).all()
     return Scope(
-        wilayah_codes=tuple(r.wilayah_code for r in rows if r.wilayah_code),
-        posyandu_ids=tuple(r.posyandu_id for r in rows if r.posyandu_id is not None),
+        wilayah_codes=tuple(code for code, _ in rows if code),
+        posyandu_ids=tuple(pid for _, pid in rows if pid is not None),
     )
+
+
+def scope_of(session: Session, user: User) -> Scope:
+    return _scope_for(session, user.id, user.role)
 
 
 def principal_for(session: Session, user: User, app_token_id: int | None = None) -> Principal:
@@ -257,20 +273,21 @@ def list_app_tokens(session: Session, user: User) -> list[AppToken]:
     return list(session.exec(select(AppToken).where(AppToken.user_id == user.id).order_by(AppToken.id)).all())
 
 
-def user_from_app_token(session: Session, token: str) -> tuple[User, AppToken]:
-    row = session.exec(
-        select(AppToken).where(AppToken.token_hash == security.sha256_hex(token))
-    ).first()
+def principal_from_app_token(session: Session, token: str) -> Principal:
+    """The phone's principal from its device token (one query for token and user; this
+    runs on every OpenRosa request)."""
+    row = session.execute(_APP_TOKEN_USER, {"token_hash": security.sha256_hex(token)}).first()
     if row is None:
         raise Unauthenticated("Unknown device token; ask your supervisor for a new QR code.",
                               code="auth.bad_app_token")
     if row.revoked_at is not None:
         raise Forbidden("This device token has been revoked; ask your supervisor for a new QR code.",
                         code="auth.revoked_app_token")
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if not row.is_active:
         raise Forbidden("The account behind this device token is disabled.", code="auth.inactive")
-    return user, row
+    return Principal(user_id=row.user_id, username=row.username, role=row.role,
+                     scope=_scope_for(session, row.user_id, row.role), agency=row.agency,
+                     app_token_id=row.id)
 
 
 # ---------------------------------------------------------------- audit

@@ -11,3 +11,52 @@ def bearer(client, username: str, password: str) -> dict[str, str]:
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+# ---------------------------------------------------------------- OpenRosa
+
+OPENROSA = {"X-OpenRosa-Version": "1.0"}
+
+
+def fill_submission(form_xml: bytes, values: dict, *, instance_id: str | None = None,
+                    deprecated_id: str | None = None) -> bytes:
+    """A submission as ODK Collect makes it: the form's primary instance, filled in."""
+    import copy
+    import uuid
+
+    from lxml import etree
+
+    ns = {"h": "http://www.w3.org/1999/xhtml", "xf": "http://www.w3.org/2002/xforms"}
+    form = etree.fromstring(form_xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    root = copy.deepcopy(form.xpath("/h:html/h:head/xf:model/xf:instance[1]/*[1]", namespaces=ns)[0])
+    for element in root.iter():
+        name = etree.QName(element).localname
+        if name in values and not len(element):
+            value = values[name]
+            element.text = "" if value is None else str(value)
+    meta = root.find("{*}meta") if root.find("{*}meta") is not None else root.find("meta")
+    meta.find("{*}instanceID" if meta.find("{*}instanceID") is not None else "instanceID").text = (
+        instance_id or f"uuid:{uuid.uuid4()}")
+    if deprecated_id:
+        etree.SubElement(meta, "deprecatedID").text = deprecated_id
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def multipart_files(xml: bytes, attachments: dict[str, bytes] | None = None) -> list:
+    files = [("xml_submission_file", ("submission.xml", xml, "text/xml"))]
+    for name, data in (attachments or {}).items():
+        files.append((name, (name, data, "image/jpeg")))
+    return files
+
+
+def child_values(**overrides) -> dict:
+    values = {
+        "is_new_child": "yes", "child_id": "", "child_nik": "3375014403240001",
+        "child_name": "Siti Aminah", "child_sex": "female", "child_birth_date": "2024-03-04",
+        "mother_name": "Rina Wati", "mother_nik": "3375015507950002",
+        "household_kk": "3375010101200003", "kelurahan_code": KELURAHAN,
+        "measured_on": "2026-11-02", "weight_kg": "9.1", "length_height_cm": "80.2",
+        "measure_method": "lying", "muac_cm": "14.1", "oedema": "no",
+    }
+    values.update(overrides)
+    return values

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, SessionDep
@@ -12,6 +14,7 @@ from api.pagination import Page, PageDep
 from api.urls import collect_server_url
 from models.auth import ROLES
 from sync import accounts
+from sync.collect_settings import collect_settings, encode_settings, qr_png
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -97,3 +100,29 @@ def revoke_app_token(token_id: int, session: SessionDep, admin: AdminDep) -> App
     """Revoke a device token: the phone gets 403 from then on."""
     row = accounts.revoke_app_token(session, token_id=token_id, actor_id=admin.user_id)
     return AppTokenOut.model_validate(row, from_attributes=True)
+
+
+class CollectQrRequest(BaseModel):
+    label: str = Field(default="", max_length=120, description="which phone")
+    project_name: str = Field(default="Posyandu", max_length=60)
+
+
+@router.post("/users/{username}/collect-qr",
+             responses={200: {"content": {"image/png": {}, "application/json": {}}}})
+def collect_qr(username: str, body: CollectQrRequest, request: Request, session: SessionDep,
+               admin: AdminDep, format: Literal["png", "json"] = "png") -> Response:
+    """Set up a kader's phone: issues a new device token and returns the ODK Collect
+    configuration QR code (PNG), or with `format=json` the settings and the QR payload."""
+    user = accounts.get_user_by_username_or_raise(session, username)
+    token = accounts.create_app_token(session, user=user, label=body.label or "QR code",
+                                      actor_id=admin.user_id)
+    settings = collect_settings(server_url=collect_server_url(request, token),
+                                project_name=body.project_name,
+                                kader_name=user.full_name or user.username)
+    payload = encode_settings(settings)
+    if format == "json":
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"settings": settings, "qr_payload": payload})
+    return Response(qr_png(payload), media_type="image/png",
+                    headers={"Content-Disposition": f'inline; filename="collect-{username}.png"'})

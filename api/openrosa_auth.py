@@ -1,0 +1,56 @@
+"""Who is calling an OpenRosa endpoint: a device token in the URL, or HTTP Basic."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import Request
+
+from api.deps import SessionDep
+from core.errors import InvalidInput, Unauthenticated
+from sync import accounts
+from sync.accounts import Principal
+
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="posyandu-sync", charset="UTF-8"'}
+
+
+def mark_openrosa(request: Request) -> None:
+    """Errors on these routes render as OpenRosaResponse XML; 401s challenge for Basic
+    (Collect only sends credentials after a challenge)."""
+    request.scope["openrosa"] = True
+    request.scope["auth_challenge"] = BASIC_CHALLENGE
+
+
+def require_openrosa_version(request: Request) -> None:
+    version = request.headers.get("X-OpenRosa-Version")
+    if version is None:
+        raise InvalidInput("Send the header X-OpenRosa-Version: 1.0 (OpenRosa clients do).",
+                           code="openrosa.version_missing")
+    if version.strip() != "1.0":
+        raise InvalidInput(f"OpenRosa version {version!r} is not supported; use 1.0.",
+                           code="openrosa.version_unsupported")
+
+
+def openrosa_principal(request: Request, session: SessionDep) -> Principal:
+    token = request.path_params.get("token")
+    if token is not None:
+        return accounts.principal_from_app_token(session, token)
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthenticated("Sign in with your username and password.", code="auth.missing")
+    try:
+        username, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthenticated("Malformed Basic credentials.", code="auth.bad_basic") from exc
+    if not sep:
+        raise Unauthenticated("Malformed Basic credentials.", code="auth.bad_basic")
+    user = accounts.authenticate_basic(session, username, password)
+    return accounts.principal_for(session, user)
+
+
+def url_prefix(request: Request) -> str:
+    """The path prefix this request came in on (`/key/{token}` or nothing)."""
+    token = request.path_params.get("token")
+    return f"/key/{token}" if token is not None else ""

@@ -1,0 +1,112 @@
+"""Submissions and measurements (read, scoped), reprocessing (supervisor/admin)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import PrincipalDep, SessionDep, SupervisorDep
+from api.pagination import Page, PageDep
+from sync import submissions as service
+
+router = APIRouter(prefix="/api/v1", tags=["submissions"])
+
+
+class SubmissionOut(BaseModel):
+    id: int
+    form_id: str
+    form_version: str
+    instance_id: str
+    deprecated_id: str | None
+    source: str
+    kelurahan_code: str | None
+    posyandu_id: int | None
+    received_at: datetime
+    status: str
+    error: str | None
+    attempts: int
+    processed_at: datetime | None
+
+
+class SubmissionDetail(SubmissionOut):
+    content: str
+    attachments: list[str]
+
+
+class MeasurementOut(BaseModel):
+    id: int
+    instance_id: str
+    person_id: str
+    kelurahan_code: str
+    posyandu_id: int | None
+    measured_on: date
+    age_days: int | None
+    weight_kg: float | None
+    length_height_cm: float | None
+    measure_method: str | None
+    muac_cm: float | None
+    oedema: bool
+    clenhei: float | None
+    zlen: float | None
+    flen: int | None
+    zwei: float | None
+    fwei: int | None
+    zwfl: float | None
+    fwfl: int | None
+    zbmi: float | None
+    fbmi: int | None
+    zac: float | None
+    fac: int | None
+    bbu_category: str | None
+    tbu_category: str | None
+    bbtb_category: str | None
+    imtu_category: str | None
+    stunted: bool | None
+    severely_stunted: bool | None
+    wasted: bool | None
+    underweight: bool | None
+    overweight: bool | None
+    age_group: str | None
+    plausibility_flags: str
+    is_current: bool
+
+
+@router.get("/submissions", response_model=Page[SubmissionOut])
+def list_submissions(session: SessionDep, principal: SupervisorDep, page: PageDep,
+                     status: Annotated[str | None, Query(description="received, processed, failed, superseded")] = None,
+                     form_id: str | None = None) -> Page[SubmissionOut]:
+    rows, total = service.list_submissions(session, principal=principal, status=status,
+                                           form_id=form_id, limit=page.limit, offset=page.offset)
+    return Page(items=[SubmissionOut.model_validate(r, from_attributes=True) for r in rows],
+                total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionDetail)
+def get_submission(submission_id: int, session: SessionDep, principal: SupervisorDep) -> SubmissionDetail:
+    row = service.get_submission_or_raise(session, principal=principal, submission_id=submission_id)
+    return SubmissionDetail(**SubmissionOut.model_validate(row, from_attributes=True).model_dump(),
+                            content=row.content.decode("utf-8", "replace"),
+                            attachments=service.attachment_names(session, row.id))
+
+
+@router.post("/submissions/{submission_id}/reprocess", response_model=SubmissionOut)
+def reprocess(submission_id: int, session: SessionDep, principal: SupervisorDep) -> SubmissionOut:
+    """Retry turning a stored submission into its record (idempotent)."""
+    row = service.reprocess_one(session, principal=principal, submission_id=submission_id)
+    return SubmissionOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/measurements", response_model=Page[MeasurementOut])
+def list_measurements(session: SessionDep, principal: PrincipalDep, page: PageDep,
+                      kelurahan_code: str | None = None, person_id: str | None = None,
+                      current_only: bool = True) -> Page[MeasurementOut]:
+    """Child measurements with their stored WHO z-scores and categories, in your scope."""
+    rows, total = service.list_measurements(session, principal=principal,
+                                            kelurahan_code=kelurahan_code, person_id=person_id,
+                                            current_only=current_only, limit=page.limit,
+                                            offset=page.offset)
+    items = [MeasurementOut(**m.model_dump(), instance_id=s.instance_id) for m, s in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -1,0 +1,329 @@
+"""Intake benchmark: concurrent simulated phones against a running server.
+
+For each backend (SQLite file, PostgreSQL database made for the run) it migrates a
+fresh database, publishes the forms, creates one kader + device token per phone,
+starts `posyandu-sync serve` in a subprocess, and has N phones send ODK Collect's
+exchange (HEAD /submission once, then multipart POSTs of the real anthropometry
+XForm filled with simulated children) over keep-alive connections. The load
+generator is a small raw-HTTP/1.1 client so that it takes little of the CPU the
+server needs; it runs on the same machine.
+
+It prints accepted submissions/s, p50/p99 POST latency, whether every submission was
+fully processed (stored, turned into a measurement, z-scores computed), and the
+server's memory (RSS of all its processes) at the start and end of the run.
+
+    python bench/intake.py --backend both --phones 50 --submissions 10000
+    python bench/intake.py --backend sqlite --submissions 50000   # memory soak
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_SERVER = os.environ.get("POSYANDU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_database(backend: str, workdir: Path) -> tuple[str, callable]:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from core.db import normalise_url
+
+    server = normalise_url(PG_SERVER)
+    name = f"posyandu_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(server).set(database=name).render_as_string(hide_password=False), drop
+
+
+@dataclass
+class BenchPhone:
+    token: str
+    posyandu_id: int
+    kelurahan_code: str
+
+
+def prepare(url: str, phones: int) -> tuple[bytes, list[BenchPhone]]:
+    """Migrate, publish forms, and create one kader with a device token per phone."""
+    from sqlmodel import Session
+
+    from core.db import make_engine
+    from core.migrate import upgrade
+    from models import Posyandu, Wilayah
+    from sync import accounts
+    from sync.forms import current_forms, publish_builtin_forms
+
+    upgrade(url)
+    engine = make_engine(url, pool_size=1)
+    out = []
+    with Session(engine) as s:
+        publish_builtin_forms(s)
+        form_xml = next(f.xml for f in current_forms(s) if f.form_id == "anthropometry")
+        kelurahan = [w.code for w in s.query(Wilayah).filter(Wilayah.level == "kelurahan",
+                                                            Wilayah.code.startswith("33.75."))]
+        for i in range(phones):
+            code = kelurahan[i % len(kelurahan)]
+            p = Posyandu(kelurahan_code=code, name=f"Posyandu bench {i}")
+            s.add(p)
+            s.flush()
+            user = accounts.create_user(s, username=f"bench-kader-{i}", password="password-123",
+                                        role="kader", scopes=[f"posyandu:{p.id}"])
+            out.append(BenchPhone(accounts.create_app_token(s, user=user), p.id, code))
+        s.commit()
+    engine.dispose()
+    return form_xml, out
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+    env = dict(os.environ, POSYANDU_DATABASE_URL=url, POSYANDU_LOG_LEVEL="WARNING",
+               POSYANDU_DB_POOL_SIZE="20")
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port),
+                             "--workers", str(workers)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if b" 200 " in sock.recv(200):
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("server exited: " + proc.stderr.read().decode()[-2000:])
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not become ready")
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process and its children (uvicorn workers)."""
+    total = 0
+    pids = [pid]
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        pids += [int(p) for p in children.split()]
+    except FileNotFoundError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+# ---------------------------------------------------------------- submissions
+
+
+def submissions_for(form_xml: bytes, phone: BenchPhone, count: int, rng: random.Random,
+                    children_per_phone: int = 60) -> list[bytes]:
+    """Monthly measurements of a posyandu's children, as filled XForm instances.
+
+    Children come from the field simulator's growth model where available (WHO-
+    consistent lengths and weights), so the server does real identity matching and
+    real z-score work.
+    """
+    from simulator.growth import draw_track, length_height_cm, weight_kg
+    from tests.support import fill_submission
+
+    today = date.today()
+    children = []
+    for c in range(children_per_phone):
+        sex = rng.choice(("male", "female"))
+        born = today - timedelta(days=rng.randint(30, 1700))
+        nik = f"{rng.randint(10**15, 10**16 - 1)}" if rng.random() < 0.8 else ""
+        track = draw_track(rng, stunted=rng.random() < 0.15, wasted=rng.random() < 0.07)
+        children.append((sex, born, nik, f"Anak {phone.posyandu_id}-{c}", track))
+    out = []
+    for n in range(count):
+        sex, born, nik, name, track = children[n % len(children)]
+        visit = today - timedelta(days=30 * (count // len(children) - n // len(children)))
+        if visit <= born:
+            visit = born + timedelta(days=1)
+        age = (visit - born).days
+        height = length_height_cm(sex, age, track.haz)
+        weight = weight_kg(sex, age, height, track.whz, track.haz)
+        values = {
+            "is_new_child": "yes", "child_id": "", "child_nik": nik, "child_name": name,
+            "child_sex": sex, "child_birth_date": born.isoformat(),
+            "mother_name": f"Ibu {name}", "kelurahan_code": phone.kelurahan_code,
+            "posyandu_id": str(phone.posyandu_id), "measured_on": visit.isoformat(),
+            "weight_kg": f"{weight:.1f}", "length_height_cm": f"{height:.1f}",
+            "measure_method": "lying" if age < 731 else "standing", "oedema": "no",
+        }
+        out.append(fill_submission(form_xml, values))
+    return out
+
+
+def multipart(xml: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; "
+            f"filename=\"submission.xml\"\r\nContent-Type: text/xml\r\n\r\n").encode()
+    body += xml + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+# ---------------------------------------------------------------- load
+
+
+async def _exchange(reader, writer, request: bytes) -> int:
+    writer.write(request)
+    await writer.drain()
+    status_line = await reader.readline()
+    status = int(status_line.split()[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"", b"\n"):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies: list[float],
+                    statuses: dict[int, int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    prefix = f"/key/{phone.token}"
+    head = (f"HEAD {prefix}/submission HTTP/1.1\r\nHost: bench\r\nX-OpenRosa-Version: 1.0\r\n"
+            "Content-Length: 0\r\n\r\n").encode()
+    writer.write(head)
+    await writer.drain()
+    while (await reader.readline()) not in (b"\r\n", b""):
+        pass
+    for xml in bodies:
+        body, ctype = multipart(xml)
+        request = (f"POST {prefix}/submission HTTP/1.1\r\nHost: bench\r\n"
+                   f"X-OpenRosa-Version: 1.0\r\nContent-Type: {ctype}\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        started = time.perf_counter()
+        status = await _exchange(reader, writer, request)
+        latencies.append(time.perf_counter() - started)
+        statuses[status] = statuses.get(status, 0) + 1
+    writer.close()
+
+
+async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[bytes]]):
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    started = time.perf_counter()
+    await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses)
+                           for i, p in enumerate(phones)))
+    return time.perf_counter() - started, latencies, statuses
+
+
+def count_processed(url: str) -> tuple[int, int, int]:
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from core.db import make_engine
+    from models import Measurement, Submission
+
+    engine = make_engine(url, pool_size=1)
+    with Session(engine) as s:
+        subs = s.exec(select(func.count()).select_from(Submission)).one()
+        processed = s.exec(select(func.count()).select_from(Submission)
+                           .where(Submission.status == "processed")).one()
+        with_z = s.exec(select(func.count()).select_from(Measurement)
+                        .where(Measurement.zwei.is_not(None))).one()
+    engine.dispose()
+    return subs, processed, with_z
+
+
+def bench_backend(backend: str, args) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="posyandu-bench-"))
+    url, drop = make_database(backend, workdir)
+    try:
+        form_xml, phones = prepare(url, args.phones)
+        rng = random.Random(args.seed)
+        per_phone = max(1, args.submissions // args.phones)
+        bodies = {i: submissions_for(form_xml, p, per_phone, rng) for i, p in enumerate(phones)}
+        port = _free_port()
+        server = start_server(url, port, args.workers)
+        try:
+            rss_start = rss_kb(server.pid)
+            elapsed, latencies, statuses = asyncio.run(drive(port, phones, bodies))
+            rss_end = rss_kb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        subs, processed, with_z = count_processed(url)
+    finally:
+        drop()
+    latencies.sort()
+    total = sum(statuses.values())
+    return {
+        "backend": backend, "phones": args.phones, "workers": args.workers, "sent": total,
+        "statuses": statuses, "elapsed_s": elapsed,
+        "accepted_per_s": statuses.get(201, 0) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "stored": subs, "processed": processed, "with_zscores": with_z,
+        "rss_start_mb": rss_start / 1024, "rss_end_mb": rss_end / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--phones", type=int, default=50)
+    parser.add_argument("--submissions", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+    print(f"{'backend':9} {'phones':>6} {'sent':>7} {'accepted/s':>10} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'processed':>9} {'RSS MB start->end':>18}")
+    for backend in backends:
+        r = bench_backend(backend, args)
+        print(f"{r['backend']:9} {r['phones']:>6} {r['sent']:>7} {r['accepted_per_s']:>10.0f} "
+              f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+              f"{r['processed']:>5}/{r['stored']:<4} "
+              f"{r['rss_start_mb']:>8.0f} -> {r['rss_end_mb']:.0f}")
+        if set(r["statuses"]) - {201}:
+            print(f"          statuses: {r['statuses']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Which person or household is this? Deterministic rules for now: the registry id the
+phone picked, then the NIK / No. KK, then an exact normalised name with birth date in the
+same kelurahan. (Probabilistic matching and the review band come with identity
+resolution; it plugs in here.)
+
+Persons and households are dicts of their columns (see sync.registry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import bindparam, select
+from sqlmodel import Session
+
+from sync.names import is_placeholder_name, name_key
+from sync.registry import (
+    HOUSEHOLD,
+    PERSON,
+    Provenance,
+    create_household,
+    create_person,
+    update_household,
+    update_person,
+)
+
+# A NIK match is only trusted when birth dates agree this closely (kader sometimes type
+# the mother's NIK into the child's field).
+NIK_BIRTH_DATE_TOLERANCE_DAYS = 62
+_MAX_MERGE_HOPS = 20
+
+
+@dataclass(frozen=True)
+class PersonClaim:
+    """The identity a submission claims for one person."""
+
+    registry_id: str | None
+    nik: str | None
+    name: str
+    kelurahan_code: str
+    sex: str | None = None
+    birth_date: date | None = None
+    posyandu_id: int | None = None
+    household_id: str | None = None
+    mother_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HouseholdClaim:
+    registry_id: str | None
+    kk: str | None
+    kelurahan_code: str
+    head_name: str | None = None
+    address: str | None = None
+    rt: str | None = None
+    rw: str | None = None
+
+
+# Statements built once, run with parameters (see sync.registry).
+_LIVE_PERSON = PERSON.c.merged_into_id.is_(None)
+_LIVE_HOUSEHOLD = HOUSEHOLD.c.merged_into_id.is_(None)
+_BY_ID = {
+    "person": select(PERSON).where(PERSON.c.id == bindparam("id")),
+    "household": select(HOUSEHOLD).where(HOUSEHOLD.c.id == bindparam("id")),
+}
+_PERSONS_BY_NIK = (select(PERSON).where(PERSON.c.nik == bindparam("nik"), _LIVE_PERSON)
+                   .order_by(PERSON.c.created_at))
+_PERSON_BY_NAME_BIRTH = (select(PERSON).where(
+    PERSON.c.kelurahan_code == bindparam("kelurahan_code"), PERSON.c.name_key == bindparam("key"),
+    PERSON.c.birth_date == bindparam("birth_date"), _LIVE_PERSON)
+    .order_by(PERSON.c.created_at).limit(1))
+_PERSON_BY_NAME_BIRTH_MOTHER = (select(PERSON).where(
+    PERSON.c.kelurahan_code == bindparam("kelurahan_code"), PERSON.c.name_key == bindparam("key"),
+    PERSON.c.birth_date == bindparam("birth_date"), _LIVE_PERSON,
+    (PERSON.c.mother_id == bindparam("mother_id")) | PERSON.c.mother_id.is_(None))
+    .order_by(PERSON.c.created_at).limit(1))
+_PERSON_BY_NAME_HOUSEHOLD = (select(PERSON).where(
+    PERSON.c.household_id == bindparam("household_id"), PERSON.c.name_key == bindparam("key"),
+    _LIVE_PERSON).order_by(PERSON.c.created_at).limit(1))
+_HOUSEHOLD_BY_KK = (select(HOUSEHOLD).where(HOUSEHOLD.c.kk == bindparam("kk"), _LIVE_HOUSEHOLD)
+                    .order_by(HOUSEHOLD.c.created_at).limit(1))
+_HOUSEHOLDS_WITHOUT_KK = select(HOUSEHOLD).where(
+    HOUSEHOLD.c.kelurahan_code == bindparam("kelurahan_code"), HOUSEHOLD.c.kk.is_(None),
+    _LIVE_HOUSEHOLD)
+
+
+def _one(session: Session, statement, **params) -> dict | None:
+    row = session.execute(statement, params).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _by_id_following_merges(session: Session, kind: str, entity_id: str) -> dict | None:
+    row = _one(session, _BY_ID[kind], id=entity_id)
+    hops = 0
+    while row is not None and row["merged_into_id"] and hops < _MAX_MERGE_HOPS:
+        row = _one(session, _BY_ID[kind], id=row["merged_into_id"])
+        hops += 1
+    return row
+
+
+def _birth_dates_agree(a: date | None, b: date | None) -> bool:
+    return a is None or b is None or abs((a - b).days) <= NIK_BIRTH_DATE_TOLERANCE_DAYS
+
+
+def find_person(session: Session, claim: PersonClaim) -> dict | None:
+    if claim.registry_id:
+        person = _by_id_following_merges(session, "person", claim.registry_id)
+        if person is not None:
+            return person
+    if claim.nik:
+        for row in session.execute(_PERSONS_BY_NIK, {"nik": claim.nik}).mappings():
+            if _birth_dates_agree(row["birth_date"], claim.birth_date):
+                return dict(row)
+    key = name_key(claim.name)
+    if key and claim.birth_date is not None:
+        if claim.mother_id:
+            return _one(session, _PERSON_BY_NAME_BIRTH_MOTHER, kelurahan_code=claim.kelurahan_code,
+                        key=key, birth_date=claim.birth_date, mother_id=claim.mother_id)
+        return _one(session, _PERSON_BY_NAME_BIRTH, kelurahan_code=claim.kelurahan_code, key=key,
+                    birth_date=claim.birth_date)
+    if key and claim.household_id:
+        return _one(session, _PERSON_BY_NAME_HOUSEHOLD, household_id=claim.household_id, key=key)
+    return None
+
+
+def resolve_person(session: Session, claim: PersonClaim, provenance: Provenance) -> dict:
+    """The matching person, filled in where the registry had gaps; or a new person."""
+    person = find_person(session, claim)
+    data = {
+        "nik": claim.nik, "name": claim.name, "sex": claim.sex, "birth_date": claim.birth_date,
+        "kelurahan_code": claim.kelurahan_code, "posyandu_id": claim.posyandu_id,
+        "household_id": claim.household_id, "mother_id": claim.mother_id,
+    }
+    if person is None:
+        return create_person(session, data=data, provenance=provenance)
+    changes = {k: v for k, v in data.items() if person.get(k) in (None, "")}
+    if is_placeholder_name(person["name"]) and not is_placeholder_name(claim.name):
+        changes["name"] = claim.name  # "By. Ny. Rina" gets her real name
+    if claim.kelurahan_code != person["kelurahan_code"] and claim.registry_id == person["id"]:
+        changes["kelurahan_code"] = claim.kelurahan_code  # the family moved
+        changes["posyandu_id"] = claim.posyandu_id
+    update_person(session, person, changes=changes, provenance=provenance)
+    return person
+
+
+def find_household(session: Session, claim: HouseholdClaim) -> dict | None:
+    if claim.registry_id:
+        household = _by_id_following_merges(session, "household", claim.registry_id)
+        if household is not None:
+            return household
+    if claim.kk:
+        return _one(session, _HOUSEHOLD_BY_KK, kk=claim.kk)
+    key = name_key(claim.head_name)
+    if key:
+        for row in session.execute(_HOUSEHOLDS_WITHOUT_KK,
+                                   {"kelurahan_code": claim.kelurahan_code}).mappings():
+            if name_key(row["head_name"]) == key:
+                return dict(row)
+    return None
+
+
+def resolve_household(session: Session, claim: HouseholdClaim, provenance: Provenance) -> dict:
+    household = find_household(session, claim)
+    data = {"kk": claim.kk, "head_name": claim.head_name, "address": claim.address,
+            "rt": claim.rt, "rw": claim.rw, "kelurahan_code": claim.kelurahan_code}
+    if household is None:
+        return create_household(session, data=data, provenance=provenance)
+    changes = {k: v for k, v in data.items() if household.get(k) in (None, "")}
+    if claim.kelurahan_code != household["kelurahan_code"] and claim.kk and claim.kk == household["kk"]:
+        changes["kelurahan_code"] = claim.kelurahan_code  # moved to another kelurahan
+    update_household(session, household, changes=changes, provenance=provenance)
+    return household

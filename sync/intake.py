@@ -1,0 +1,189 @@
+"""Receiving submissions: store the raw bytes first, then process, in one transaction.
+
+Idempotency is keyed on (form, instanceID) and enforced by a unique constraint:
+- the same bytes again  -> "duplicate" (new attachments are added: Collect splits
+  large submissions over several POSTs);
+- different bytes       -> 409 submission.xml_conflict;
+- two identical POSTs racing -> the database keeps exactly one (INSERT ... ON CONFLICT
+  DO NOTHING), the loser is answered as a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, bindparam, insert, select, text
+from sqlmodel import Session
+
+from core.errors import Conflict, Forbidden, InvalidInput
+from models import Attachment, Submission
+from models.base import utcnow
+from sync.accounts import Principal
+from sync.forms import get_form_version_or_raise
+from sync.fields import Answers
+from sync.process import SubmissionRef, process_submission
+from sync.submission_xml import ParsedSubmission, parse_submission
+
+SUBMISSION = Submission.__table__
+ATTACHMENT = Attachment.__table__
+
+SUBMITTING_ROLES = ("kader", "supervisor", "admin")
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    submission_id: int
+    instance_id: str
+    status: str  # received, processed, failed, superseded
+    created: bool
+    attachments_added: int = 0
+
+
+def sanitise_filename(name: str) -> str:
+    """Keep the base name only, in a safe alphabet: no directories, no traversal."""
+    base = unicodedata.normalize("NFKC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE_NAME_CHARS.sub("_", base).strip("._")
+    if not base:
+        raise InvalidInput(f"Attachment name {name!r} is not usable.", code="submission.bad_attachment_name")
+    return base[:200]
+
+
+def _check_scope(principal: Principal, fields: dict[str, str]) -> None:
+    if principal.role not in SUBMITTING_ROLES:
+        raise Forbidden(f"A {principal.role} account cannot submit forms.", code="submission.role")
+    if principal.scope.everything:
+        return
+    kelurahan = (fields.get("kelurahan_code") or "").strip() or None
+    raw_posyandu = (fields.get("posyandu_id") or "").strip()
+    posyandu_id = int(raw_posyandu) if raw_posyandu.isdigit() else None
+    if not principal.scope.covers_kelurahan(kelurahan, posyandu_id):
+        where = f"posyandu {posyandu_id}" if posyandu_id else f"kelurahan {kelurahan}"
+        raise Forbidden(f"This submission is for {where}, which is outside your scope.",
+                        code="submission.scope")
+
+
+_INSERTED_COLUMNS = [c for c in SUBMISSION.c if c.name != "id"]
+# INSERT ... ON CONFLICT DO NOTHING RETURNING id: the same SQL on SQLite and PostgreSQL.
+# Written as text (with the columns' types) because SQLAlchemy cannot cache the
+# compiled form of its dialect-specific on_conflict constructs.
+_INSERT_IF_ABSENT = text(
+    f"INSERT INTO submission ({', '.join(c.name for c in _INSERTED_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.name for c in _INSERTED_COLUMNS)}) "
+    "ON CONFLICT (form_id, instance_id) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer)
+_FIND = select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
+    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id"))
+_ATTACHMENTS_OF = select(ATTACHMENT.c.name, ATTACHMENT.c.sha256).where(
+    ATTACHMENT.c.submission_id == bindparam("submission_id"))
+_INSERT_ATTACHMENT = insert(ATTACHMENT)
+
+
+def _insert_if_absent(session: Session, values: dict) -> int | None:
+    """The new submission's id, or None when (form, instanceID) is already stored."""
+    return session.execute(_INSERT_IF_ABSENT, values).scalar()
+
+
+def _find(session: Session, form_id: str, instance_id: str):
+    return session.execute(_FIND, {"form_id": form_id, "instance_id": instance_id}).first()
+
+
+def _add_attachments(session: Session, submission_id: int, files: list[IncomingFile]) -> int:
+    if not files:
+        return 0
+    existing = dict(session.execute(_ATTACHMENTS_OF, {"submission_id": submission_id}).all())
+    added = 0
+    for f in files:
+        name = sanitise_filename(f.name)
+        digest = hashlib.sha256(f.data).hexdigest()
+        if name in existing:
+            if existing[name] != digest:
+                raise Conflict(f"Attachment {name} was already received with different content.",
+                               code="submission.attachment_conflict")
+            continue
+        session.execute(_INSERT_ATTACHMENT, dict(
+            submission_id=submission_id, name=name,
+            content_type=(f.content_type or "application/octet-stream")[:100],
+            size=len(f.data), sha256=digest, data=f.data, received_at=utcnow()))
+        existing[name] = digest
+        added += 1
+    return added
+
+
+def store_and_process(session: Session, *, principal: Principal, parsed: ParsedSubmission,
+                      content: bytes, content_type: str, source: str,
+                      files: list[IncomingFile] = (), identity: bytes | None = None) -> IntakeResult:
+    """The one write path every intake (OpenRosa, Kobo, JSON) goes through.
+
+    `identity` is what idempotency compares (default: the content itself); Kobo sends
+    metadata that may change between retries, so it passes the answers only.
+    """
+    form = get_form_version_or_raise(session, parsed.form_id, parsed.form_version)
+    if form.state == "closed":
+        raise Conflict(f"Form {form.form_id} is closed and no longer accepts submissions.",
+                       code="form.closed")
+    _check_scope(principal, parsed.fields)
+    digest = hashlib.sha256(content if identity is None else identity).hexdigest()
+
+    values = dict(
+        form_id=parsed.form_id, form_version=parsed.form_version, instance_id=parsed.instance_id,
+        deprecated_id=parsed.deprecated_id, source=source, content_type=content_type,
+        content=content, content_hash=digest, submitter_id=principal.user_id,
+        app_token_id=principal.app_token_id, device_id=parsed.device_id,
+        kelurahan_code=(parsed.fields.get("kelurahan_code") or "")[:13] or None,
+        posyandu_id=int(p) if (p := parsed.fields.get("posyandu_id") or "").isdigit() else None,
+        received_at=utcnow(), status="received", error=None, attempts=0, processed_at=None)
+    new_id = _insert_if_absent(session, values)
+    if new_id is not None:
+        added = _add_attachments(session, new_id, list(files))
+        ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
+            "form_id", "instance_id", "deprecated_id", "submitter_id", "content_type", "content",
+            "received_at", "status", "attempts")})
+        status = process_submission(session, ref, Answers(parsed.fields))
+        return IntakeResult(new_id, parsed.instance_id, status, created=True, attachments_added=added)
+
+    existing = _find(session, parsed.form_id, parsed.instance_id)
+    if existing.content_hash != digest:
+        raise Conflict(
+            f"A different submission with instanceID {parsed.instance_id} was already "
+            "received. Edits must be sent as a new instance with meta/deprecatedID.",
+            code="submission.xml_conflict")
+    added = _add_attachments(session, existing.id, list(files))
+    return IntakeResult(existing.id, parsed.instance_id, existing.status, created=False,
+                        attachments_added=added)
+
+
+def receive_openrosa(session: Session, *, principal: Principal, xml: bytes,
+                     files: list[IncomingFile]) -> IntakeResult:
+    parsed = parse_submission(xml)
+    return store_and_process(session, principal=principal, parsed=parsed, content=xml,
+                             content_type="text/xml", source="openrosa", files=files)
+
+
+def receive_json(session: Session, *, principal: Principal, form_id: str, form_version: str,
+                 instance_id: str, answers: dict, source: str,
+                 deprecated_id: str | None = None, raw: bytes | None = None) -> IntakeResult:
+    """Kobo REST-service and JSON intake: answers keyed by (group/)question name.
+
+    `raw` is the whole payload as received (stored); idempotency compares the answers.
+    """
+    flat = {k.rsplit("/", 1)[-1]: "" if v is None else str(v)
+            for k, v in answers.items() if not isinstance(v, (dict, list))}
+    parsed = ParsedSubmission(form_id=form_id, form_version=form_version,
+                              instance_id=instance_id, deprecated_id=deprecated_id,
+                              device_id=flat.get("deviceid") or None, fields=flat)
+    identity = json.dumps(answers, sort_keys=True, ensure_ascii=False).encode()
+    return store_and_process(session, principal=principal, parsed=parsed,
+                             content=raw if raw is not None else identity,
+                             content_type="application/json", source=source, identity=identity)

@@ -1,0 +1,103 @@
+"""Per-kader pick lists (form media): children.csv, women.csv, households.csv.
+
+Generated from the registry, restricted to the caller's scope in the query. The column
+lists are the forms' contract (`clients.kobo_forms.build.MEDIA_COLUMNS`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from sqlalchemy import or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from clients.kobo_forms.build import MEDIA_COLUMNS
+from core.errors import NotFound
+from models import Household, Person, PregnancyScreening
+from models.base import utcnow
+from sync.accounts import Principal
+from sync.scope import scope_filter
+
+CHILD_MAX_AGE_DAYS = 6 * 366  # under-fives plus a margin for late measurements
+
+
+def _csv(name: str, rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=MEDIA_COLUMNS[name], lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue().encode()
+
+
+def _children(session: Session, principal: Principal) -> list[dict]:
+    mother = aliased(Person)
+    cutoff = utcnow().date() - timedelta(days=CHILD_MAX_AGE_DAYS)
+    query = (select(Person, mother, Household)
+             .join(mother, Person.mother_id == mother.id, isouter=True)
+             .join(Household, Person.household_id == Household.id, isouter=True)
+             .where(Person.merged_into_id.is_(None), Person.birth_date.is_not(None),
+                    Person.birth_date >= cutoff,
+                    scope_filter(principal.scope, Person.kelurahan_code, Person.posyandu_id))
+             .order_by(Person.name_key, Person.id))
+    rows = []
+    for child, mom, household in session.exec(query).all():
+        born = child.birth_date.strftime("%d-%m-%Y")
+        label = f"{child.name} ({born})" + (f" - {mom.name}" if mom else "")
+        rows.append({
+            "name": child.id, "label": label, "nik": child.nik, "full_name": child.name,
+            "sex": child.sex, "birth_date": child.birth_date.isoformat(),
+            "mother_name": mom.name if mom else None, "mother_nik": mom.nik if mom else None,
+            "household_kk": household.kk if household else None,
+            "kelurahan_code": child.kelurahan_code, "posyandu_id": child.posyandu_id,
+        })
+    return rows
+
+
+def _women(session: Session, principal: Principal) -> list[dict]:
+    child = aliased(Person)
+    is_mother = select(child.id).where(child.mother_id == Person.id).exists()
+    was_screened = select(PregnancyScreening.id).where(PregnancyScreening.woman_id == Person.id).exists()
+    query = (select(Person, Household)
+             .join(Household, Person.household_id == Household.id, isouter=True)
+             .where(Person.merged_into_id.is_(None), Person.sex == "female",
+                    or_(is_mother, was_screened),
+                    scope_filter(principal.scope, Person.kelurahan_code, Person.posyandu_id))
+             .order_by(Person.name_key, Person.id))
+    return [{
+        "name": w.id, "label": w.name + (f" (KK {h.kk})" if h and h.kk else ""), "nik": w.nik,
+        "full_name": w.name, "birth_date": w.birth_date.isoformat() if w.birth_date else None,
+        "household_kk": h.kk if h else None, "kelurahan_code": w.kelurahan_code,
+        "posyandu_id": w.posyandu_id,
+    } for w, h in session.exec(query).all()]
+
+
+def _households(session: Session, principal: Principal) -> list[dict]:
+    member = aliased(Person)
+    in_posyandu = select(member.id).where(member.household_id == Household.id,
+                                          member.posyandu_id.in_(principal.scope.posyandu_ids or (-1,))
+                                          ).exists()
+    if principal.scope.everything:
+        condition = scope_filter(principal.scope, Household.kelurahan_code)
+    else:
+        condition = or_(scope_filter(principal.scope, Household.kelurahan_code), in_posyandu)
+    query = (select(Household).where(Household.merged_into_id.is_(None), condition)
+             .order_by(Household.head_name, Household.id))
+    return [{
+        "name": h.id, "label": (h.head_name or "?") + (f" (KK {h.kk})" if h.kk else ""),
+        "kk": h.kk, "head_name": h.head_name, "kelurahan_code": h.kelurahan_code,
+        "address": h.address, "rt": h.rt, "rw": h.rw,
+    } for h in session.exec(query).all()]
+
+
+GENERATORS = {"children.csv": _children, "women.csv": _women, "households.csv": _households}
+
+
+def render_media(session: Session, *, principal: Principal, name: str) -> bytes:
+    generator = GENERATORS.get(name)
+    if generator is None:
+        raise NotFound(f"No media file {name!r}.", code="form.media_not_found")
+    return _csv(name, generator(session, principal))

@@ -1,0 +1,296 @@
+"""Stored submission -> typed record (measurement, pregnancy screening, sanitation check),
+with indicators computed once and stored, attached to the right person or household.
+
+Idempotent: a submission that already has its record is left alone, so `reprocess` can
+be run any number of times. An edit (`deprecatedID`) supersedes the record it replaces,
+whichever of the two arrives first.
+
+Every submission passes through here, so it speaks SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, insert, literal, select, update
+from sqlmodel import Session
+
+from indicators.anthro import age_in_days
+from indicators.child import assess_child
+from indicators.maternal import screen_woman
+from indicators.sanitation import SANITATION_CHOICES, SanitationAnswers, assess_sanitation
+from models import Measurement, Posyandu, PregnancyScreening, SanitationCheck, Submission, Wilayah
+from models.base import utcnow
+from sync.fields import Answers, ProcessingError
+from sync.identity import HouseholdClaim, PersonClaim, resolve_household, resolve_person
+from sync.registry import Provenance
+from sync.submission_xml import flatten_leaves, safe_parse
+
+log = logging.getLogger("posyandu.process")
+
+SUBMISSION = Submission.__table__
+RECORD_TABLES = {
+    "anthropometry": Measurement.__table__,
+    "pregnancy_screening": PregnancyScreening.__table__,
+    "sanitation_check": SanitationCheck.__table__,
+}
+_MEASUREMENT_COLUMNS = frozenset(Measurement.__table__.c.keys())
+_SEX_CODES = {"male": 1, "female": 2}
+_WHO_MEASURE = {"lying": "L", "standing": "H"}
+_WILAYAH = Wilayah.__table__
+_POSYANDU = Posyandu.__table__
+# Statements built once, run with parameters.
+_PLACE = select(_WILAYAH.c.level, select(literal(True)).where(
+    _POSYANDU.c.id == bindparam("posyandu_id")).scalar_subquery()).where(
+    _WILAYAH.c.code == bindparam("code"))
+_SUBMISSION_ID = select(SUBMISSION.c.id).where(SUBMISSION.c.form_id == bindparam("form_id"),
+                                               SUBMISSION.c.instance_id == bindparam("instance_id"))
+_EDITED_BY = select(SUBMISSION.c.id).where(SUBMISSION.c.form_id == bindparam("form_id"),
+                                           SUBMISSION.c.deprecated_id == bindparam("instance_id"))
+_SET_STATUS = update(SUBMISSION).where(SUBMISSION.c.id == bindparam("_id"))
+_RECORD_FOR = {form: select(t.c.id).where(t.c.submission_id == bindparam("submission_id"))
+               for form, t in RECORD_TABLES.items()}
+_INSERT_RECORD = {form: insert(t) for form, t in RECORD_TABLES.items()}
+_NOT_CURRENT = {form: update(t).where(t.c.submission_id == bindparam("_submission_id"))
+                .values(is_current=False) for form, t in RECORD_TABLES.items()}
+_SANITATION_FIELDS = ("latrine_access", "latrine_type", "waste_disposal", "handwashing_soap",
+                      "drinking_water_source", "water_treated", "waste_bin", "wastewater_drain")
+
+
+@dataclass
+class SubmissionRef:
+    """The columns of a stored submission that processing needs."""
+
+    id: int
+    form_id: str
+    instance_id: str
+    deprecated_id: str | None
+    submitter_id: int | None
+    content_type: str
+    content: bytes
+    received_at: datetime
+    status: str
+    attempts: int
+
+    @classmethod
+    def load(cls, session: Session, submission_id: int) -> SubmissionRef | None:
+        names = [f for f in cls.__dataclass_fields__]
+        row = session.execute(select(*(SUBMISSION.c[n] for n in names))
+                              .where(SUBMISSION.c.id == submission_id)).mappings().first()
+        return cls(**row) if row else None
+
+
+def answers_of(submission: SubmissionRef) -> Answers:
+    if submission.content_type == "application/json":
+        data = json.loads(submission.content)
+        return Answers({k.rsplit("/", 1)[-1]: "" if v is None else str(v)
+                        for k, v in data.items() if not isinstance(v, (dict, list))})
+    return Answers(flatten_leaves(safe_parse(submission.content)))
+
+
+def _place(session: Session, answers: Answers) -> tuple[str, int | None]:
+    """The kelurahan and posyandu a record belongs to, checked in one query."""
+    code = answers.kelurahan_code()
+    posyandu_id = answers.integer("posyandu_id")
+    row = session.execute(_PLACE, {"code": code, "posyandu_id": posyandu_id}).first()
+    if row is None or row[0] not in ("kelurahan", "desa"):
+        raise ProcessingError(f"Unknown kelurahan code {code}.", code="submission.unknown_kelurahan")
+    if posyandu_id is not None and not row[1]:
+        raise ProcessingError(f"Unknown posyandu id {posyandu_id}.", code="submission.unknown_posyandu")
+    return code, posyandu_id
+
+
+def _not_after(day: date | None, limit: date, name: str) -> None:
+    if day is not None and day > limit:
+        raise ProcessingError(f"'{name}' ({day}) is in the future.", code="submission.future_date")
+
+
+def _household_by_kk(session, a: Answers, kelurahan: str, provenance) -> dict | None:
+    kk = a.nik("household_kk")
+    if not kk:
+        return None
+    return resolve_household(session, HouseholdClaim(registry_id=None, kk=kk,
+                                                     kelurahan_code=kelurahan), provenance)
+
+
+def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
+                   provenance: Provenance) -> dict:
+    kelurahan, posyandu_id = _place(session, a)
+    measured_on = a.day("measured_on", required=True)
+    birth_date = a.day("child_birth_date")
+    _not_after(measured_on, submission.received_at.date(), "measured_on")
+    if birth_date and birth_date > measured_on:
+        raise ProcessingError("The birth date is after the measurement date.",
+                              code="submission.birth_after_measurement")
+    household = _household_by_kk(session, a, kelurahan, provenance)
+    household_id = household["id"] if household else None
+    mother = None
+    mother_name, mother_nik = a.text("mother_name"), a.nik("mother_nik")
+    if mother_name or mother_nik:
+        mother = resolve_person(session, PersonClaim(
+            registry_id=None, nik=mother_nik, name=mother_name or "", kelurahan_code=kelurahan,
+            sex="female", posyandu_id=posyandu_id, household_id=household_id), provenance)
+    child = resolve_person(session, PersonClaim(
+        registry_id=a.text("child_id", max_length=36), nik=a.nik("child_nik"),
+        name=a.text("child_name", required=True), kelurahan_code=kelurahan,
+        sex=a.choice("child_sex", ("male", "female")), birth_date=birth_date,
+        posyandu_id=posyandu_id, household_id=household_id,
+        mother_id=mother["id"] if mother else None), provenance)
+    weight = a.number("weight_kg", low=0.5, high=40)
+    lenhei = a.number("length_height_cm", low=38, high=130)
+    method = a.choice("measure_method", ("lying", "standing"))
+    muac = a.number("muac_cm", low=5, high=40)
+    oedema = bool(a.yes_no("oedema"))
+    birth = child["birth_date"] or birth_date
+    age = age_in_days(birth, measured_on) if birth else None
+    assessment = assess_child(_SEX_CODES.get(child["sex"] or ""), age, weight, lenhei,
+                              _WHO_MEASURE.get(method or ""), oedema, muac)
+    values = {k: (v.value if hasattr(v, "value") else v)
+              for k, v in assessment.as_dict().items() if k in _MEASUREMENT_COLUMNS}
+    values.update(
+        submission_id=submission.id, person_id=child["id"], kelurahan_code=kelurahan,
+        posyandu_id=posyandu_id, measured_on=measured_on, age_days=age, weight_kg=weight,
+        length_height_cm=lenhei, measure_method=method, muac_cm=muac, oedema=oedema,
+        plausibility_flags="", is_current=True, created_at=utcnow())
+    return values
+
+
+def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers,
+                         provenance: Provenance) -> dict:
+    kelurahan, posyandu_id = _place(session, a)
+    screened_on = a.day("screened_on", required=True)
+    _not_after(screened_on, submission.received_at.date(), "screened_on")
+    household = _household_by_kk(session, a, kelurahan, provenance)
+    birth_date = a.day("woman_birth_date")
+    woman = resolve_person(session, PersonClaim(
+        registry_id=a.text("woman_id", max_length=36), nik=a.nik("woman_nik"),
+        name=a.text("woman_name", required=True), kelurahan_code=kelurahan, sex="female",
+        birth_date=birth_date, posyandu_id=posyandu_id,
+        household_id=household["id"] if household else None), provenance)
+    pregnant = bool(a.yes_no("pregnant"))
+    born = woman["birth_date"] or birth_date
+    age_years = None if born is None else (screened_on - born).days / 365.25
+    values = dict(
+        gestational_age_weeks=a.integer("gestational_age_weeks", low=1, high=45) if pregnant else None,
+        muac_cm=a.number("muac_cm", low=10, high=50), hb_g_dl=a.number("hb_g_dl", low=3, high=20),
+        height_cm=a.number("height_cm", low=100, high=200),
+        weight_kg=a.number("weight_kg", low=20, high=200))
+    result = screen_woman(pregnant=pregnant, age_years=age_years, height_cm=values["height_cm"],
+                          weight_kg=values["weight_kg"], lila_cm=values["muac_cm"],
+                          hb_g_dl=values["hb_g_dl"])
+    values.update(
+        submission_id=submission.id, woman_id=woman["id"], kelurahan_code=kelurahan,
+        posyandu_id=posyandu_id, screened_on=screened_on, pregnant=pregnant,
+        age_years=None if age_years is None else int(age_years), bmi=result.bmi,
+        kek=result.kek, anaemia=result.anaemic,
+        anaemia_severity=None if result.anaemia is None else str(result.anaemia.value),
+        risk_age_under_20=result.too_young, risk_age_over_35=result.too_old,
+        risk_short_stature=result.short_stature, risk_low_bmi=result.low_bmi,
+        is_current=True, created_at=utcnow())
+    return values
+
+
+def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
+                      provenance: Provenance) -> dict:
+    kelurahan, _ = _place(session, a)
+    checked_on = a.day("checked_on", required=True)
+    _not_after(checked_on, submission.received_at.date(), "checked_on")
+    household = resolve_household(session, HouseholdClaim(
+        registry_id=a.text("household_id", max_length=36), kk=a.nik("household_kk"),
+        kelurahan_code=kelurahan, head_name=a.text("head_name"), address=a.text("address"),
+        rt=a.text("rt", max_length=8), rw=a.text("rw", max_length=8)), provenance)
+    answers = {name: a.choice(name, list(SANITATION_CHOICES[name])) for name in _SANITATION_FIELDS}
+    result = assess_sanitation(SanitationAnswers(**answers),
+                               rural=kelurahan.split(".")[-1].startswith("2"))
+    return dict(
+        submission_id=submission.id, household_id=household["id"], kelurahan_code=kelurahan,
+        checked_on=checked_on, latrine_access=answers["latrine_access"],
+        latrine_type=answers["latrine_type"], waste_disposal=answers["waste_disposal"],
+        handwashing_soap=a.yes_no("handwashing_soap"),
+        drinking_water_source=answers["drinking_water_source"],
+        water_treated=answers["water_treated"], waste_bin=a.yes_no("waste_bin"),
+        wastewater_drain=answers["wastewater_drain"], stop_babs=result.stop_babs,
+        ctps=result.ctps, pamm_rt=result.pamm_rt, ps_rt=result.ps_rt, plc_rt=result.plc_rt,
+        jamban_sehat=result.jamban_sehat, sanitasi_layak=result.sanitasi_layak,
+        air_minum_layak=result.improved_drinking_water, is_current=True, created_at=utcnow())
+
+
+PROCESSORS: dict[str, Callable[..., dict]] = {
+    "anthropometry": _anthropometry,
+    "pregnancy_screening": _pregnancy_screening,
+    "sanitation_check": _sanitation_check,
+}
+
+
+def _supersede(session: Session, form_id: str, instance_id: str) -> bool:
+    """The submission `instance_id` was edited: its record is no longer current."""
+    old_id = session.execute(_SUBMISSION_ID, {"form_id": form_id,
+                                              "instance_id": instance_id}).scalar()
+    if old_id is None:
+        return False
+    session.execute(_NOT_CURRENT[form_id], {"_submission_id": old_id})
+    session.execute(_SET_STATUS, {"_id": old_id, "status": "superseded"})
+    return True
+
+
+def _apply(session: Session, submission: SubmissionRef, answers: Answers | None) -> str:
+    form_id = submission.form_id
+    if session.execute(_RECORD_FOR[form_id], {"submission_id": submission.id}).first() is None:
+        provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
+                                reason=f"submission:{form_id}")
+        values = PROCESSORS[form_id](session, submission, answers or answers_of(submission),
+                                     provenance)
+        session.execute(_INSERT_RECORD[form_id], values)
+    if submission.deprecated_id:
+        _supersede(session, form_id, submission.deprecated_id)
+    newer = session.execute(_EDITED_BY, {"form_id": form_id,
+                                         "instance_id": submission.instance_id}).first()
+    if newer is not None:  # the edit arrived before the original
+        _supersede(session, submission.form_id, submission.instance_id)
+        return "superseded"
+    return "processed"
+
+
+def process_submission(session: Session, submission: SubmissionRef,
+                       answers: Answers | None = None) -> str:
+    """Turn one stored submission into its record. Returns the new status.
+
+    Runs in a savepoint: if anything fails, the registry is untouched and the
+    submission is marked failed with the reason (it stays stored for `reprocess`).
+    `answers` saves parsing the content again when the caller has just parsed it.
+    """
+    error = None
+    if submission.form_id not in PROCESSORS:
+        status, error = "failed", f"No processor for form {submission.form_id}."
+    else:
+        try:
+            with session.begin_nested():
+                status = _apply(session, submission, answers)
+        except ProcessingError as exc:
+            status, error = "failed", exc.message
+        except Exception as exc:  # noqa: BLE001 - raw stays stored; the error is shown to admins
+            log.exception("processing submission %s failed", submission.id)
+            status, error = "failed", f"{exc.__class__.__name__}: {exc}"
+    submission.status, submission.attempts = status, submission.attempts + 1
+    session.execute(_SET_STATUS, {"_id": submission.id, "status": status, "error": error,
+                                  "attempts": submission.attempts, "processed_at": utcnow()})
+    return status
+
+
+def reprocess(session: Session, *, statuses: tuple[str, ...] = ("failed", "received"),
+              ids: list[int] | None = None, limit: int | None = None) -> dict[str, int]:
+    """Retry stored submissions that are not processed yet. Idempotent."""
+    query = select(SUBMISSION.c.id).order_by(SUBMISSION.c.id)
+    query = query.where(SUBMISSION.c.id.in_(ids)) if ids else query.where(
+        SUBMISSION.c.status.in_(statuses))
+    if limit:
+        query = query.limit(limit)
+    counts: dict[str, int] = {}
+    for submission_id in session.execute(query).scalars().all():
+        status = process_submission(session, SubmissionRef.load(session, submission_id))
+        counts[status] = counts.get(status, 0) + 1
+    return counts

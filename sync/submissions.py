@@ -1,0 +1,66 @@
+"""Submissions as administrators see them: scoped listing, detail, reprocessing."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core.errors import NotFound
+from models import Attachment, Measurement, Submission
+from sync.accounts import Principal
+from sync.process import reprocess
+from sync.scope import scope_filter
+
+
+def _scoped(principal: Principal):
+    return select(Submission).where(
+        scope_filter(principal.scope, Submission.kelurahan_code, Submission.posyandu_id))
+
+
+def list_submissions(session: Session, *, principal: Principal, status: str | None,
+                     form_id: str | None, limit: int, offset: int) -> tuple[list[Submission], int]:
+    query = _scoped(principal)
+    if status:
+        query = query.where(Submission.status == status)
+    if form_id:
+        query = query.where(Submission.form_id == form_id)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Submission.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def get_submission_or_raise(session: Session, *, principal: Principal, submission_id: int) -> Submission:
+    row = session.exec(_scoped(principal).where(Submission.id == submission_id)).first()
+    if row is None:
+        raise NotFound(f"No submission {submission_id} in your scope.", code="submission.not_found")
+    return row
+
+
+def attachment_names(session: Session, submission_id: int) -> list[str]:
+    return list(session.exec(select(Attachment.name).where(
+        Attachment.submission_id == submission_id).order_by(Attachment.name)).all())
+
+
+def reprocess_one(session: Session, *, principal: Principal, submission_id: int) -> Submission:
+    row = get_submission_or_raise(session, principal=principal, submission_id=submission_id)
+    reprocess(session, ids=[row.id])
+    session.refresh(row)
+    return row
+
+
+def list_measurements(session: Session, *, principal: Principal, kelurahan_code: str | None,
+                      person_id: str | None, current_only: bool, limit: int,
+                      offset: int) -> tuple[list[tuple[Measurement, Submission]], int]:
+    query = (select(Measurement, Submission)
+             .join(Submission, Submission.id == Measurement.submission_id)
+             .where(scope_filter(principal.scope, Measurement.kelurahan_code,
+                                 Measurement.posyandu_id)))
+    if kelurahan_code:
+        query = query.where(Measurement.kelurahan_code == kelurahan_code)
+    if person_id:
+        query = query.where(Measurement.person_id == person_id)
+    if current_only:
+        query = query.where(Measurement.is_current)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Measurement.id).limit(limit).offset(offset)).all()
+    return list(rows), total

@@ -1,0 +1,255 @@
+"""The exchange ODK Collect performs, against XForms built by pyxform from our forms."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+
+from lxml import etree
+from sqlmodel import Session, func, select
+
+from indicators.anthro import age_in_days
+from indicators.child import assess_child
+from models import Attachment, Measurement, Person, Submission
+from tests.support import OPENROSA, child_values, fill_submission, multipart_files
+
+NS = {"x": "http://openrosa.org/xforms/xformsList", "m": "http://openrosa.org/xforms/xformsManifest",
+      "r": "http://openrosa.org/http/response"}
+
+
+def _count(db, model) -> int:
+    with Session(db) as s:
+        return s.exec(select(func.count()).select_from(model)).one()
+
+
+def _post(client, phone, xml, attachments=None, headers=OPENROSA):
+    return client.post(f"{phone.prefix}/submission", headers=headers,
+                       files=multipart_files(xml, attachments))
+
+
+def test_form_list_hashes_match_the_downloaded_forms(client, phone):
+    r = client.get(f"{phone.prefix}/formList", headers=OPENROSA)
+    assert r.status_code == 200
+    assert r.headers["X-OpenRosa-Version"] == "1.0"
+    doc = etree.fromstring(r.content)
+    ids = doc.xpath("//x:formID/text()", namespaces=NS)
+    assert sorted(ids) == ["anthropometry", "pregnancy_screening", "sanitation_check"]
+    for xform in doc.xpath("//x:xform", namespaces=NS):
+        url = xform.findtext("x:downloadUrl", namespaces=NS)
+        assert url.startswith(f"http://testserver{phone.prefix}/")
+        body = client.get(url.replace("http://testserver", ""), headers=OPENROSA).content
+        assert xform.findtext("x:hash", namespaces=NS) == "md5:" + hashlib.md5(body).hexdigest()
+        assert xform.findtext("x:manifestUrl", namespaces=NS)
+
+
+def test_manifest_media_hash_matches_the_scoped_pick_list(client, phone, forms):
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    assert _post(client, phone, xml).status_code == 201
+    r = client.get(f"{phone.prefix}/forms/anthropometry/manifest", headers=OPENROSA)
+    media = etree.fromstring(r.content).xpath("//m:mediaFile", namespaces=NS)[0]
+    assert media.findtext("m:filename", namespaces=NS) == "children.csv"
+    csv_body = client.get(media.findtext("m:downloadUrl", namespaces=NS)
+                          .replace("http://testserver", ""), headers=OPENROSA).content
+    assert media.findtext("m:hash", namespaces=NS) == "md5:" + hashlib.md5(csv_body).hexdigest()
+    lines = csv_body.decode().splitlines()
+    assert lines[0].startswith("name,label,nik,full_name,sex,birth_date")
+    assert "Siti Aminah" in lines[1] and "2024-03-04" in lines[1]
+
+
+def test_basic_auth_is_challenged_then_accepted(client, phone):
+    r = client.head("/submission", headers=OPENROSA)
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Basic realm=")
+    creds = base64.b64encode(f"{phone.username}:{phone.password}".encode()).decode()
+    r = client.head("/submission", headers={**OPENROSA, "Authorization": f"Basic {creds}"})
+    assert r.status_code == 204
+    assert int(r.headers["X-OpenRosa-Accept-Content-Length"]) > 1_000_000
+    assert r.headers["Date"] and r.headers["X-OpenRosa-Version"] == "1.0"
+    wrong = base64.b64encode(f"{phone.username}:nope".encode()).decode()
+    assert client.head("/submission", headers={**OPENROSA, "Authorization": f"Basic {wrong}"}
+                       ).status_code == 401
+
+
+def test_head_then_post_stores_and_processes_the_measurement(client, phone, forms, db):
+    assert client.head(f"{phone.prefix}/submission", headers=OPENROSA).status_code == 204
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    r = _post(client, phone, xml, {"kms.jpg": b"\xff\xd8photo"})
+    assert r.status_code == 201, r.text
+    assert etree.fromstring(r.content).tag == "{http://openrosa.org/http/response}OpenRosaResponse"
+    with Session(db) as s:
+        submission = s.exec(select(Submission)).one()
+        assert submission.status == "processed", submission.error
+        assert submission.content == xml
+        m = s.exec(select(Measurement)).one()
+        child = s.get(Person, m.person_id)
+        assert child.name == "Siti Aminah" and child.nik == "3375014403240001"
+        mother = s.get(Person, child.mother_id)
+        assert mother.name == "Rina Wati"
+        expected = assess_child(2, age_in_days(child.birth_date, m.measured_on), 9.1, 80.2,
+                                "L", False, 14.1)
+        assert (m.zlen, m.zwei, m.zwfl, m.zbmi, m.zac) == (
+            expected.zlen, expected.zwei, expected.zwfl, expected.zbmi, expected.zac)
+        assert m.stunted == expected.stunted and m.tbu_category == str(expected.tbu_category)
+        assert s.exec(select(Attachment)).one().name == "kms.jpg"
+
+
+def test_identical_resubmission_is_accepted_once(client, phone, forms, db):
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    assert _post(client, phone, xml).status_code == 201
+    r = _post(client, phone, xml)
+    assert r.status_code == 202
+    assert _count(db, Submission) == 1 and _count(db, Measurement) == 1
+
+
+def test_changed_xml_with_same_instance_id_is_409(client, phone, forms, db):
+    values = child_values(posyandu_id=phone.posyandu_id)
+    xml = fill_submission(forms["anthropometry"], values, instance_id="uuid:same")
+    assert _post(client, phone, xml).status_code == 201
+    changed = fill_submission(forms["anthropometry"], dict(values, weight_kg="9.4"),
+                              instance_id="uuid:same")
+    r = _post(client, phone, changed)
+    assert r.status_code == 409
+    assert "deprecatedID" in etree.fromstring(r.content).findtext("r:message", namespaces=NS)
+    with Session(db) as s:
+        assert s.exec(select(Measurement.weight_kg)).all() == [9.1]
+
+
+def test_split_submission_adds_later_attachments(client, phone, forms, db):
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    assert _post(client, phone, xml, {"a.jpg": b"first"}).status_code == 201
+    assert _post(client, phone, xml, {"b.jpg": b"second"}).status_code in (201, 202)
+    with Session(db) as s:
+        assert sorted(s.exec(select(Attachment.name)).all()) == ["a.jpg", "b.jpg"]
+    assert _count(db, Submission) == 1
+
+
+def test_edit_with_deprecated_id_supersedes_and_keeps_the_original(client, phone, forms, db):
+    values = child_values(posyandu_id=phone.posyandu_id)
+    original = fill_submission(forms["anthropometry"], values, instance_id="uuid:v1")
+    assert _post(client, phone, original).status_code == 201
+    edit = fill_submission(forms["anthropometry"], dict(values, length_height_cm="81.0"),
+                           instance_id="uuid:v2", deprecated_id="uuid:v1")
+    assert _post(client, phone, edit).status_code == 201
+    with Session(db) as s:
+        subs = {x.instance_id: x.status for x in s.exec(select(Submission)).all()}
+        assert subs == {"uuid:v1": "superseded", "uuid:v2": "processed"}
+        rows = {m.length_height_cm: m.is_current for m in s.exec(select(Measurement)).all()}
+        assert rows == {80.2: False, 81.0: True}
+
+
+def test_edit_arriving_before_the_original_still_wins(client, phone, forms, db):
+    values = child_values(posyandu_id=phone.posyandu_id)
+    edit = fill_submission(forms["anthropometry"], dict(values, length_height_cm="81.0"),
+                           instance_id="uuid:v2", deprecated_id="uuid:v1")
+    original = fill_submission(forms["anthropometry"], values, instance_id="uuid:v1")
+    assert _post(client, phone, edit).status_code == 201
+    assert _post(client, phone, original).status_code == 201
+    with Session(db) as s:
+        rows = {m.length_height_cm: m.is_current for m in s.exec(select(Measurement)).all()}
+        assert rows == {80.2: False, 81.0: True}
+
+
+def test_two_identical_posts_racing_store_exactly_one_submission(app, phone, forms, db):
+    from fastapi.testclient import TestClient
+
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    statuses: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def send():
+        with TestClient(app) as c:
+            barrier.wait()
+            statuses.append(_post(c, phone, xml).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses)[0] == 201 and set(statuses) <= {201, 202}
+    assert statuses.count(201) == 1
+    assert _count(db, Submission) == 1 and _count(db, Measurement) == 1
+
+
+def test_missing_openrosa_version_header_is_400(client, phone, forms):
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    r = _post(client, phone, xml, headers={})
+    assert r.status_code == 400
+    assert "X-OpenRosa-Version" in r.text
+
+
+def test_unknown_form_and_unknown_version_are_404(client, phone, forms, db):
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    r = _post(client, phone, xml.replace(b'id="anthropometry"', b'id="nope"'))
+    assert r.status_code == 404
+    r = _post(client, phone, xml.replace(b'version="', b'version="1999'))
+    assert r.status_code == 404 and "version" in r.text
+    assert _count(db, Submission) == 0
+
+
+def test_closed_form_is_409(client, phone, forms, db):
+    from sync.forms import set_form_state
+
+    with Session(db) as s:
+        set_form_state(s, form_id="anthropometry", state="closed")
+        s.commit()
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    assert _post(client, phone, xml).status_code == 409
+    assert _count(db, Submission) == 0
+
+
+def test_submission_outside_the_kaders_scope_is_403(client, make_phone, forms, db):
+    from models import Posyandu
+
+    with Session(db) as s:
+        other = Posyandu(kelurahan_code="33.75.04.1002", name="Mawar")
+        s.add(other)
+        s.commit()
+        other_id = other.id
+    phone = make_phone()
+    xml = fill_submission(forms["anthropometry"],
+                          child_values(posyandu_id=other_id, kelurahan_code="33.75.04.1002"))
+    r = _post(client, phone, xml)
+    assert r.status_code == 403
+    assert _count(db, Submission) == 0
+
+
+def test_revoked_token_is_403(client, phone, forms, db):
+    from models import AppToken
+    from sync.accounts import revoke_app_token
+
+    with Session(db) as s:
+        revoke_app_token(s, token_id=s.exec(select(AppToken.id)).one())
+        s.commit()
+    r = client.get(f"{phone.prefix}/formList", headers=OPENROSA)
+    assert r.status_code == 403
+    assert "revoked" in r.text
+
+
+def test_agency_accounts_cannot_submit(client, make_phone, forms, db):
+    phone = make_phone("dinas", scopes=["33.75"], role="agency")
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    assert _post(client, phone, xml).status_code == 403
+
+
+def test_failed_processing_keeps_the_submission_and_reprocess_fixes_it(client, make_phone, forms, db):
+    from models import Wilayah
+    from sync.process import reprocess
+
+    phone = make_phone("supervisor", scopes=["33.75"], role="supervisor")
+    xml = fill_submission(forms["anthropometry"],
+                          child_values(posyandu_id="", kelurahan_code="33.75.01.1099"))
+    r = _post(client, phone, xml)
+    assert r.status_code == 201
+    with Session(db) as s:
+        sub = s.exec(select(Submission)).one()
+        assert sub.status == "failed" and "33.75.01.1099" in sub.error
+        assert s.exec(select(func.count()).select_from(Person)).one() == 0
+        s.add(Wilayah(code="33.75.01.1099", name="Baru", level="kelurahan", parent_code="33.75.01"))
+        s.commit()
+        assert reprocess(s) == {"processed": 1}
+        s.commit()
+        assert reprocess(s, statuses=("processed",)) == {"processed": 1}
+        s.commit()
+        assert s.exec(select(func.count()).select_from(Measurement)).one() == 1
