@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,10 +17,11 @@ from sync.accounts import Principal
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request. It commits when the handler returns, before the
-    response is sent (scope="function"), so a 201 always means the data is on disk."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+@contextmanager
+def transaction(request: Request, *, read_only: bool = False) -> Iterator[Session]:
+    """The request's one transaction: commit on success, roll back on error."""
+    engine = request.app.state.read_engine if read_only else request.app.state.engine
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -28,7 +30,21 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request. It commits when the handler returns, before the
+    response is sent (scope="function"), so a 201 always means the data is on disk."""
+    with transaction(request) as session:
+        yield session
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A transaction for handlers that only read (phones' form and list downloads)."""
+    with transaction(request, read_only=True) as session:
+        yield session
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 def get_principal(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:

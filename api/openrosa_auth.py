@@ -6,8 +6,9 @@ import base64
 import binascii
 
 from fastapi import Request
+from sqlmodel import Session
 
-from api.deps import SessionDep
+from api.deps import ReadSessionDep
 from core.errors import InvalidInput, Unauthenticated
 from sync import accounts
 from sync.accounts import Principal
@@ -15,14 +16,14 @@ from sync.accounts import Principal
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="posyandu-sync", charset="UTF-8"'}
 
 
-def mark_openrosa(request: Request) -> None:
+async def mark_openrosa(request: Request) -> None:
     """Errors on these routes render as OpenRosaResponse XML; 401s challenge for Basic
     (Collect only sends credentials after a challenge)."""
     request.scope["openrosa"] = True
     request.scope["auth_challenge"] = BASIC_CHALLENGE
 
 
-def require_openrosa_version(request: Request) -> None:
+async def require_openrosa_version(request: Request) -> None:
     version = request.headers.get("X-OpenRosa-Version")
     if version is None:
         raise InvalidInput("Send the header X-OpenRosa-Version: 1.0 (OpenRosa clients do).",
@@ -32,7 +33,8 @@ def require_openrosa_version(request: Request) -> None:
                            code="openrosa.version_unsupported")
 
 
-def openrosa_principal(request: Request, session: SessionDep) -> Principal:
+def authenticate(request: Request, session: Session) -> Principal:
+    """The caller of an OpenRosa request (for handlers that manage their transaction)."""
     token = request.path_params.get("token")
     if token is not None:
         return accounts.principal_from_app_token(session, token)
@@ -48,6 +50,10 @@ def openrosa_principal(request: Request, session: SessionDep) -> Principal:
         raise Unauthenticated("Malformed Basic credentials.", code="auth.bad_basic")
     user = accounts.authenticate_basic(session, username, password)
     return accounts.principal_for(session, user)
+
+
+def openrosa_principal(request: Request, session: ReadSessionDep) -> Principal:
+    return authenticate(request, session)
 
 
 def url_prefix(request: Request) -> str:

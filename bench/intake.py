@@ -108,12 +108,13 @@ def prepare(url: str, phones: int) -> tuple[bytes, list[BenchPhone]]:
     return form_xml, out
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int, log_path: Path) -> subprocess.Popen:
     env = dict(os.environ, POSYANDU_DATABASE_URL=url, POSYANDU_LOG_LEVEL="WARNING",
                POSYANDU_DB_POOL_SIZE="20")
+    log = log_path.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port", str(port),
                              "--workers", str(workers)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -124,7 +125,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
         except OSError:
             pass
         if proc.poll() is not None:
-            raise RuntimeError("server exited: " + proc.stderr.read().decode()[-2000:])
+            raise RuntimeError("server exited: " + log_path.read_text()[-2000:])
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not become ready")
@@ -222,32 +223,38 @@ async def _exchange(reader, writer, request: bytes) -> int:
 
 
 async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies: list[float],
-                    statuses: dict[int, int]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    statuses: dict[int, int], burst: int) -> None:
+    """One phone: each sync opens a connection, asks HEAD /submission, then POSTs a
+    burst of finished forms over keep-alive, and closes (as Collect does between
+    syncs). New connections let the kernel spread phones over the server's workers."""
     prefix = f"/key/{phone.token}"
     head = (f"HEAD {prefix}/submission HTTP/1.1\r\nHost: bench\r\nX-OpenRosa-Version: 1.0\r\n"
             "Content-Length: 0\r\n\r\n").encode()
-    writer.write(head)
-    await writer.drain()
-    while (await reader.readline()) not in (b"\r\n", b""):
-        pass
-    for xml in bodies:
-        body, ctype = multipart(xml)
-        request = (f"POST {prefix}/submission HTTP/1.1\r\nHost: bench\r\n"
-                   f"X-OpenRosa-Version: 1.0\r\nContent-Type: {ctype}\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-        started = time.perf_counter()
-        status = await _exchange(reader, writer, request)
-        latencies.append(time.perf_counter() - started)
-        statuses[status] = statuses.get(status, 0) + 1
-    writer.close()
+    for start in range(0, len(bodies), burst):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head)
+        await writer.drain()
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        for xml in bodies[start:start + burst]:
+            body, ctype = multipart(xml)
+            request = (f"POST {prefix}/submission HTTP/1.1\r\nHost: bench\r\n"
+                       f"X-OpenRosa-Version: 1.0\r\nContent-Type: {ctype}\r\n"
+                       f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            started = time.perf_counter()
+            status = await _exchange(reader, writer, request)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
+        await writer.wait_closed()
 
 
-async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[bytes]]):
+async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[bytes]],
+                burst: int = 10):
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     started = time.perf_counter()
-    await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses)
+    await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses, burst)
                            for i, p in enumerate(phones)))
     return time.perf_counter() - started, latencies, statuses
 
@@ -279,10 +286,10 @@ def bench_backend(backend: str, args) -> dict:
         per_phone = max(1, args.submissions // args.phones)
         bodies = {i: submissions_for(form_xml, p, per_phone, rng) for i, p in enumerate(phones)}
         port = _free_port()
-        server = start_server(url, port, args.workers)
+        server = start_server(url, port, args.workers, workdir / "server.log")
         try:
             rss_start = rss_kb(server.pid)
-            elapsed, latencies, statuses = asyncio.run(drive(port, phones, bodies))
+            elapsed, latencies, statuses = asyncio.run(drive(port, phones, bodies, args.burst))
             rss_end = rss_kb(server.pid)
         finally:
             server.terminate()
@@ -310,6 +317,8 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--burst", type=int, default=10,
+                        help="submissions a phone sends per sync (per connection)")
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     print(f"{'backend':9} {'phones':>6} {'sent':>7} {'accepted/s':>10} {'p50 ms':>7} "

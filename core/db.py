@@ -15,6 +15,13 @@ from sqlmodel import Session, create_engine
 from core.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "posyandu_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (same pool) for transactions that only read: on SQLite they do
+    not queue for the single writer."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def normalise_url(url: str) -> str:
@@ -58,6 +65,10 @@ class _WriterQueue:
         # pysqlite's own BEGIN handling is disabled (isolation_level=None) so that we
         # take the write lock at BEGIN: a deferred transaction that later writes fails
         # with "database is locked" instead of waiting for the busy timeout.
+        # Read-only work (see `read_only`) reads a WAL snapshot and takes no lock.
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+            return
         self.lock.acquire()
         conn.info[self.KEY] = True
         try:
@@ -93,9 +104,12 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None) -> Engi
         parsed = make_url(url)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Enough pooled connections for every worker thread: opening one (with its
+        # pragmas) per request would cost more than the request.
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=max(pool_size or settings.db_pool_size, 40), max_overflow=10,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 

@@ -9,9 +9,10 @@ from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from api.deps import SessionDep
+from api.deps import ReadSessionDep, transaction
 from api.errors import openrosa_message
 from api.openrosa_auth import (
+    authenticate,
     mark_openrosa,
     openrosa_principal,
     require_openrosa_version,
@@ -38,7 +39,7 @@ def _xml(body: str, status_code: int = 200) -> Response:
 
 
 @router.get("/formList", dependencies=[Versioned])
-def form_list(request: Request, session: SessionDep, principal: OpenRosaPrincipal,
+def form_list(request: Request, session: ReadSessionDep, principal: OpenRosaPrincipal,
               formID: str | None = None) -> Response:  # noqa: N803 - OpenRosa spelling
     """OpenRosa xformsList of the open forms."""
     root = f"{base_url(request)}{url_prefix(request)}"
@@ -60,13 +61,13 @@ def form_list(request: Request, session: SessionDep, principal: OpenRosaPrincipa
 
 
 @router.get("/forms/{form_id}/form.xml")
-def form_download(form_id: str, session: SessionDep, principal: OpenRosaPrincipal) -> Response:
+def form_download(form_id: str, session: ReadSessionDep, principal: OpenRosaPrincipal) -> Response:
     form = form_service.get_current_form_or_raise(session, form_id)
     return Response(form.xml, media_type=XML, headers=openrosa_headers())
 
 
 @router.get("/forms/{form_id}/manifest", dependencies=[Versioned])
-def manifest(form_id: str, request: Request, session: SessionDep,
+def manifest(form_id: str, request: Request, session: ReadSessionDep,
              principal: OpenRosaPrincipal) -> Response:
     """OpenRosa xformsManifest; pick lists are generated for the caller's scope."""
     form = form_service.get_current_form_or_raise(session, form_id)
@@ -84,7 +85,7 @@ def manifest(form_id: str, request: Request, session: SessionDep,
 
 
 @router.get("/forms/{form_id}/media/{name}")
-def media(form_id: str, name: str, session: SessionDep, principal: OpenRosaPrincipal) -> Response:
+def media(form_id: str, name: str, session: ReadSessionDep, principal: OpenRosaPrincipal) -> Response:
     form = form_service.get_current_form_or_raise(session, form_id)
     if name not in form.media.split(","):
         raise NotFound(f"Form {form_id} has no media file {name!r}.", code="form.media_not_found")
@@ -99,10 +100,15 @@ def submission_preflight(principal: OpenRosaPrincipal) -> Response:
 
 
 @router.post("/submission", status_code=201, dependencies=[Versioned])
-def submit(session: SessionDep, principal: OpenRosaPrincipal,
+def submit(request: Request,
            upload: Annotated[SubmissionUpload, Depends(read_submission_upload)]) -> Response:
-    result = intake.receive_openrosa(session, principal=principal, xml=upload.xml,
-                                     files=upload.files)
+    """Store and process one submission. The body is read (size-limited) before the
+    transaction starts, so no transaction waits on a slow phone; authentication,
+    storing and processing then run in one transaction on one worker thread."""
+    with transaction(request) as session:
+        principal = authenticate(request, session)
+        result = intake.receive_openrosa(session, principal=principal, xml=upload.xml,
+                                         files=upload.files)
     if result.created:
         message = "Terima kasih! Submission received."
         if result.status == "failed":
