@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from models.auth import ROLES
+from core.roles import ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import TZ_DATETIME, utcnow
 
-ROLES = ("kader", "supervisor", "agency", "admin")
+from core.roles import ROLES  # noqa: E402,F401  (re-exported)
 
 
 class User(SQLModel, table=True):

@@ -120,8 +120,12 @@ def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User]
     return list(users), total
 
 
-_SCOPE_ROWS = select(UserScope.__table__.c.wilayah_code, UserScope.__table__.c.posyandu_id).where(
-    UserScope.__table__.c.user_id == bindparam("user_id"))
+_SCOPE_ROWS = (
+    select(UserScope.__table__.c.wilayah_code, UserScope.__table__.c.posyandu_id,
+           Posyandu.__table__.c.kelurahan_code)
+    .join(Posyandu.__table__, Posyandu.__table__.c.id == UserScope.__table__.c.posyandu_id,
+          isouter=True)
+    .where(UserScope.__table__.c.user_id == bindparam("user_id")))
 _APP_TOKEN_USER = (
     select(AppToken.__table__.c.id, AppToken.__table__.c.revoked_at,
            User.__table__.c.id.label("user_id"), User.__table__.c.username, User.__table__.c.role,
@@ -135,8 +139,9 @@ def _scope_for(session: Session, user_id: int, role: str) -> Scope:
         return Scope(everything=True)
     rows = session.execute(_SCOPE_ROWS, {"user_id": user_id}).all()
     return Scope(
-        wilayah_codes=tuple(code for code, _ in rows if code),
-        posyandu_ids=tuple(pid for _, pid in rows if pid is not None),
+        wilayah_codes=tuple(code for code, _, _ in rows if code),
+        posyandu_ids=tuple(pid for _, pid, _ in rows if pid is not None),
+        posyandu_kelurahan_codes=tuple(sorted({kel for _, pid, kel in rows if pid is not None})),
     )
 
 

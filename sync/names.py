@@ -34,3 +34,23 @@ def is_placeholder_name(name: str | None) -> bool:
         return True
     words = _SPACES.split(_NON_LETTERS.sub(" ", name.lower()).strip())
     return bool(words) and words[0] in {"by", "bayi"}
+
+
+def nik_agrees(nik: str, *, birth_date=None, sex: str | None = None) -> bool:
+    """Does a NIK's DDMMYY part (women: day + 40) agree with what else we know?
+
+    A NIK that contradicts the stated birth date or sex is not this person's (a kader
+    typed the mother's NIK for her baby, or mistyped it), so it is no evidence of
+    identity.
+    """
+    if len(nik) != 16 or not nik.isdigit():
+        return False
+    day, month, year = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    nik_sex = "female" if day > 40 else "male"
+    if sex in ("male", "female") and sex != nik_sex:
+        return False
+    if birth_date is not None:
+        real_day = day - 40 if nik_sex == "female" else day
+        if (real_day, month, year) != (birth_date.day, birth_date.month, birth_date.year % 100):
+            return False
+    return True

@@ -76,15 +76,8 @@ def _women(session: Session, principal: Principal) -> list[dict]:
 
 
 def _households(session: Session, principal: Principal) -> list[dict]:
-    member = aliased(Person)
-    in_posyandu = select(member.id).where(member.household_id == Household.id,
-                                          member.posyandu_id.in_(principal.scope.posyandu_ids or (-1,))
-                                          ).exists()
-    if principal.scope.everything:
-        condition = scope_filter(principal.scope, Household.kelurahan_code)
-    else:
-        condition = or_(scope_filter(principal.scope, Household.kelurahan_code), in_posyandu)
-    query = (select(Household).where(Household.merged_into_id.is_(None), condition)
+    query = (select(Household).where(Household.merged_into_id.is_(None),
+                                     scope_filter(principal.scope, Household.kelurahan_code))
              .order_by(Household.head_name, Household.id))
     return [{
         "name": h.id, "label": (h.head_name or "?") + (f" (KK {h.kk})" if h.kk else ""),

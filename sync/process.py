@@ -27,6 +27,7 @@ from models import Measurement, Posyandu, PregnancyScreening, SanitationCheck, S
 from models.base import utcnow
 from sync.fields import Answers, ProcessingError
 from sync.identity import HouseholdClaim, PersonClaim, resolve_household, resolve_person
+from sync.names import nik_agrees
 from sync.registry import Provenance
 from sync.submission_xml import flatten_leaves, safe_parse
 
@@ -128,16 +129,25 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
                               code="submission.birth_after_measurement")
     household = _household_by_kk(session, a, kelurahan, provenance)
     household_id = household["id"] if household else None
+    flags = []
     mother = None
     mother_name, mother_nik = a.text("mother_name"), a.nik("mother_nik")
+    if mother_nik and not nik_agrees(mother_nik, sex="female"):
+        mother_nik = None
+        flags.append("mother_nik_inconsistent")
+    child_sex = a.choice("child_sex", ("male", "female"))
+    child_nik = a.nik("child_nik")
+    if child_nik and not nik_agrees(child_nik, birth_date=birth_date, sex=child_sex):
+        child_nik = None  # e.g. the mother's NIK typed for the child: not identity evidence
+        flags.append("child_nik_inconsistent")
     if mother_name or mother_nik:
         mother = resolve_person(session, PersonClaim(
             registry_id=None, nik=mother_nik, name=mother_name or "", kelurahan_code=kelurahan,
             sex="female", posyandu_id=posyandu_id, household_id=household_id), provenance)
     child = resolve_person(session, PersonClaim(
-        registry_id=a.text("child_id", max_length=36), nik=a.nik("child_nik"),
+        registry_id=a.text("child_id", max_length=36), nik=child_nik,
         name=a.text("child_name", required=True), kelurahan_code=kelurahan,
-        sex=a.choice("child_sex", ("male", "female")), birth_date=birth_date,
+        sex=child_sex, birth_date=birth_date,
         posyandu_id=posyandu_id, household_id=household_id,
         mother_id=mother["id"] if mother else None), provenance)
     weight = a.number("weight_kg", low=0.5, high=40)
@@ -155,7 +165,7 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
         submission_id=submission.id, person_id=child["id"], kelurahan_code=kelurahan,
         posyandu_id=posyandu_id, measured_on=measured_on, age_days=age, weight_kg=weight,
         length_height_cm=lenhei, measure_method=method, muac_cm=muac, oedema=oedema,
-        plausibility_flags="", is_current=True, created_at=utcnow())
+        plausibility_flags=";".join(flags), is_current=True, created_at=utcnow())
     return values
 
 
@@ -166,8 +176,11 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
     _not_after(screened_on, submission.received_at.date(), "screened_on")
     household = _household_by_kk(session, a, kelurahan, provenance)
     birth_date = a.day("woman_birth_date")
+    woman_nik = a.nik("woman_nik")
+    if woman_nik and not nik_agrees(woman_nik, birth_date=birth_date, sex="female"):
+        woman_nik = None
     woman = resolve_person(session, PersonClaim(
-        registry_id=a.text("woman_id", max_length=36), nik=a.nik("woman_nik"),
+        registry_id=a.text("woman_id", max_length=36), nik=woman_nik,
         name=a.text("woman_name", required=True), kelurahan_code=kelurahan, sex="female",
         birth_date=birth_date, posyandu_id=posyandu_id,
         household_id=household["id"] if household else None), provenance)

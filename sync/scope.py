@@ -20,14 +20,21 @@ class Scope:
     everything: bool = False
     wilayah_codes: tuple[str, ...] = ()
     posyandu_ids: tuple[int, ...] = ()
+    # Kelurahan of the posyandu in scope: a posyandu kader also visits the households
+    # of that kelurahan (households belong to a kelurahan, not to a posyandu).
+    posyandu_kelurahan_codes: tuple[str, ...] = ()
 
     def covers_kelurahan(self, kelurahan_code: str | None, posyandu_id: int | None = None) -> bool:
+        """May the caller see/write a record in this kelurahan (and posyandu, if the
+        record belongs to one)?"""
         if self.everything:
             return True
         if posyandu_id is not None and posyandu_id in self.posyandu_ids:
             return True
         if not kelurahan_code:
             return False
+        if posyandu_id is None and kelurahan_code in self.posyandu_kelurahan_codes:
+            return True
         return any(_under(kelurahan_code, code) for code in self.wilayah_codes)
 
     def as_strings(self) -> list[str]:
@@ -41,7 +48,11 @@ def _under(code: str, prefix: str) -> bool:
 def scope_filter(
     scope: Scope, kelurahan_column, posyandu_column=None
 ) -> ColumnElement[bool]:
-    """SQL condition restricting rows to the scope (used in every scoped query)."""
+    """SQL condition restricting rows to the scope (used in every scoped query).
+
+    Rows with no posyandu column (households, sanitation checks) are visible to a
+    posyandu kader in that posyandu's kelurahan.
+    """
     if scope.everything:
         return true()
     conditions = []
@@ -50,6 +61,8 @@ def scope_filter(
         conditions.append(kelurahan_column.startswith(code + "."))
     if posyandu_column is not None and scope.posyandu_ids:
         conditions.append(posyandu_column.in_(scope.posyandu_ids))
+    if posyandu_column is None and scope.posyandu_kelurahan_codes:
+        conditions.append(kelurahan_column.in_(scope.posyandu_kelurahan_codes))
     return or_(*conditions) if conditions else false()
 
 

@@ -253,3 +253,37 @@ def test_failed_processing_keeps_the_submission_and_reprocess_fixes_it(client, m
         assert reprocess(s, statuses=("processed",)) == {"processed": 1}
         s.commit()
         assert s.exec(select(func.count()).select_from(Measurement)).one() == 1
+
+
+def _sanitation(forms, kelurahan):
+    return fill_submission(forms["sanitation_check"], {
+        "is_new_household": "yes", "household_kk": "3375010101200003", "head_name": "Pak Budi",
+        "kelurahan_code": kelurahan, "checked_on": "2026-11-03", "latrine_access": "own",
+        "latrine_type": "gooseneck", "waste_disposal": "septic_tank", "handwashing_soap": "yes",
+        "drinking_water_source": "piped", "water_treated": "boiled", "waste_bin": "yes",
+        "wastewater_drain": "closed_drain"})
+
+
+def test_posyandu_kader_visits_households_of_the_posyandus_kelurahan_only(client, phone, forms, db):
+    from models import SanitationCheck
+
+    assert _post(client, phone, _sanitation(forms, "33.75.01.1002")).status_code == 201
+    assert _post(client, phone, _sanitation(forms, "33.75.04.1002")).status_code == 403
+    with Session(db) as s:
+        check = s.exec(select(SanitationCheck)).one()
+        assert (check.jamban_sehat, check.sanitasi_layak, check.stop_babs) == (True, True, True)
+
+
+def test_mothers_nik_typed_for_the_child_is_not_identity_evidence(client, phone, forms, db):
+    mother_nik = "3375015507950002"  # born 15-07-1995, female
+    values = child_values(posyandu_id=phone.posyandu_id, child_nik="", mother_nik=mother_nik)
+    assert _post(client, phone, fill_submission(forms["anthropometry"], values)).status_code == 201
+    typo = child_values(posyandu_id=phone.posyandu_id, child_nik=mother_nik,
+                        mother_nik=mother_nik, measured_on="2026-11-09")
+    assert _post(client, phone, fill_submission(forms["anthropometry"], typo)).status_code == 201
+    with Session(db) as s:
+        rows = s.exec(select(Measurement).order_by(Measurement.id)).all()
+        assert rows[0].person_id == rows[1].person_id  # the same child, not the mother
+        assert rows[1].plausibility_flags == "child_nik_inconsistent"
+        child = s.get(Person, rows[1].person_id)
+        assert child.nik is None and child.sex == "female" and child.mother_id
