@@ -28,11 +28,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+demo: $(STAMP)
+	$(BIN)/python -m simulator.demo
+
 forms: $(STAMP)
 	$(BIN)/posyandu-sync forms build --out build/forms
 
 bench: $(STAMP)
 	$(BIN)/python bench/zscore.py
+	$(BIN)/python bench/intake.py --backend both --phones 50 --submissions 10000
 
 clean:
 	rm -rf $(VENV) build var/*.db var/*.db-wal var/*.db-shm

@@ -1,0 +1,119 @@
+"""`make demo`: the service on a fresh embedded database, a short simulated city synced to
+it over HTTP, and where to look afterwards. Keeps serving until Ctrl-C (or exits at once
+with `--exit`).
+
+    python -m simulator.demo [--months 3] [--phones 27] [--scale 0.4] [--port 8765] [--exit]
+
+Everything goes through the public command line (`posyandu-sync migrate`, `create-user`,
+`bootstrap`, `serve`, `simulate`), as a newcomer would type it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+DEMO_DIR = Path("var/demo")
+
+
+def _cli(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, check=check,
+                          text=True, capture_output=True)
+
+
+def _wait_ready(base: str, server: subprocess.Popen, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server stopped (exit {server.returncode}); see "
+                             f"{DEMO_DIR / 'server.log'}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"the server did not become ready in {seconds:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulator.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--months", type=int, default=3)
+    parser.add_argument("--phones", type=int, default=27, help="27 = one per kelurahan")
+    parser.add_argument("--scale", type=float, default=0.4, help="households per posyandu x")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--start", help="first month YYYY-MM (default: the months before "
+                        "this one)")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--exit", action="store_true", help="stop the server when done")
+    args = parser.parse_args(argv)
+
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    DEMO_DIR.mkdir(parents=True)
+    base = f"http://127.0.0.1:{args.port}"
+    password = secrets.token_urlsafe(12)
+    env = {**os.environ, "POSYANDU_DATABASE_URL": f"sqlite:///{DEMO_DIR / 'demo.db'}",
+           "POSYANDU_BASE_URL": base, "POSYANDU_ADMIN_USER": "demo-admin",
+           "POSYANDU_ADMIN_PASSWORD": password}
+    started = time.monotonic()
+    print(f"demo: fresh database {DEMO_DIR / 'demo.db'}")
+    _cli("migrate", env=env)
+    _cli("create-user", "--username", "demo-admin", "--password", password, "--role", "admin",
+         env=env)
+    _cli("bootstrap", env=env)
+    log = (DEMO_DIR / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(args.port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_ready(base, server)
+        print(f"demo: service on {base}; simulating {args.phones} phones for {args.months} "
+              "months ...")
+        truth = DEMO_DIR / "truth"
+        code = subprocess.call(
+            [sys.executable, "-m", "cli.main", "simulate", "--server", base,
+             "--phones", str(args.phones), "--months", str(args.months),
+             "--seed", str(args.seed), "--scale", str(args.scale), "--concurrency", "4",
+             "--out", str(truth), *(["--start", args.start] if args.start else [])], env=env)
+        took = time.monotonic() - started
+        print(f"""
+demo: done in {took:.0f} s (simulate exit code {code}). Where to look:
+  API docs              {base}/docs
+  sign in               user demo-admin, password {password}
+                        curl -s -d username=demo-admin -d password={password} \\
+                             {base}/api/v1/auth/token
+  submissions           GET {base}/api/v1/submissions   (Authorization: Bearer <token>)
+  measurements          GET {base}/api/v1/measurements
+  ground truth          {truth}/  (persons, submissions, measurements, caseload ...;
+                        see simulator/README.md), what the server answered: {truth}/run.csv
+  server log            {DEMO_DIR / 'server.log'}
+""")
+        if args.exit:
+            return code
+        print("demo: serving until Ctrl-C")
+        server.wait()
+        return code
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""A small simulated city synced to the real app (SQLite and PostgreSQL), and what the
+server stored compared with the simulator's ground truth."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from simulator.population import CityShape
+from simulator.rates import Rates
+from simulator.run import SimulationConfig, run_against_server
+from sync.forms import publish_builtin_forms
+from tests.support import ADMIN_PASSWORD
+
+pytestmark = pytest.mark.slow
+
+CONFIG = SimulationConfig(
+    seed=5, months=3, phones=5, shape=CityShape(scale=0.3),
+    rates=Rates(offline_month=0.3, timeout_retry=0.15, edit_sent_form=0.08),
+)
+Z_COLUMNS = ("zlen", "flen", "zwei", "fwei", "zwfl", "fwfl", "zbmi", "fbmi", "zac", "fac")
+
+
+def read(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    key = next(iter(rows[0]))
+    return {row[key]: row for row in rows}
+
+
+@pytest.fixture
+def simulated(db, client, admin_user, tmp_path):
+    with Session(db) as session:
+        publish_builtin_forms(session)
+        session.commit()
+    summary = run_against_server(CONFIG, tmp_path, client=client, admin_user="admin",
+                                 admin_password=ADMIN_PASSWORD, concurrency=3)
+    with db.connect() as conn:
+        stored = conn.execute(text(
+            "SELECT s.instance_id, s.form_id, s.status, s.error, m.* FROM submission s "
+            "LEFT JOIN measurement m ON m.submission_id = s.id")).mappings().all()
+    return summary, tmp_path, [dict(r) for r in stored]
+
+
+def test_a_simulated_city_is_stored_as_its_ground_truth_says(simulated):
+    """One simulation per database backend, checked four ways (it is the slow part)."""
+    summary, out, stored = simulated
+    every_submission_is_stored_exactly_once(summary, out, stored)
+    every_measurement_has_the_sent_values_and_who_z_scores(out, stored)
+    each_registry_child_is_one_true_child(out, stored)
+    phones_find_the_children_they_registered(out)
+
+
+def every_submission_is_stored_exactly_once(summary, out, stored) -> None:
+    """Despite lost responses (the same bytes sent again) and offline bursts, every
+    planned submission (household visits by posyandu kader included) is stored once."""
+    planned = read(out / "submissions.csv")
+    expected = set(planned)
+    assert {p["form_id"] for p in planned.values()} == {
+        "anthropometry", "pregnancy_screening", "sanitation_check"}
+    retries = sum(int(planned[i]["sent_times"]) - 1 for i in expected)
+    assert retries > 0
+    assert sorted(r["instance_id"] for r in stored) == sorted(expected)
+    run = summary["run"]
+    assert (run["accepted"], run["duplicates"]) == (len(expected), retries)
+    assert run["conflicts"] == run["server_errors"] == run["network_errors"] == 0
+    assert run["rejected"] == 0
+    assert {r["status"] for r in stored} <= {"processed", "superseded"}, \
+        {r["error"] for r in stored if r["error"]}
+
+
+def every_measurement_has_the_sent_values_and_who_z_scores(out, stored):
+    """Values as sent; z-scores exactly as WHO's for children typed in without errors."""
+    truth = read(out / "measurements.csv")
+    persons = read(out / "persons.csv")
+    measured = [r for r in stored if r["form_id"] == "anthropometry"]
+    assert len(measured) == len(truth)
+    exact = 0
+    for row in measured:
+        t = truth[row["instance_id"]]
+        assert row["person_id"], row
+        assert str(row["measured_on"]) == t["measured_on"]
+        assert row["weight_kg"] == float(t["weight_kg"])
+        assert row["length_height_cm"] == float(t["length_height_cm"])
+        assert row["measure_method"] == t["measure_method"]
+        assert bool(row["is_current"]) == (t["current"] == "1")
+        if persons[t["true_person_id"]]["identity_errors"]:
+            continue
+        exact += 1
+        for column in Z_COLUMNS:
+            expected = float(t[column]) if t[column] else None
+            assert row[column] == expected, (column, row, t)
+        assert bool(row["stunted"]) == (t["stunted"] == "1")
+    assert exact > len(measured) / 2
+
+
+def each_registry_child_is_one_true_child(out, stored):
+    """No child split over two registry persons, none merged with another child."""
+    truth = read(out / "measurements.csv")
+    persons = read(out / "persons.csv")
+    true_children_of: dict[str, set[str]] = defaultdict(set)
+    server_ids_of: dict[str, set[str]] = defaultdict(set)
+    for row in stored:
+        if row["form_id"] == "anthropometry":
+            child = truth[row["instance_id"]]["true_person_id"]
+            true_children_of[row["person_id"]].add(child)
+            server_ids_of[child].add(row["person_id"])
+    clean = {c for c in server_ids_of
+             if not persons[c]["identity_errors"] and not persons[c]["moved_to_kelurahan"]}
+    assert clean
+    for child in clean:
+        (server_id,) = server_ids_of[child]
+        assert true_children_of[server_id] == {child}
+
+
+def phones_find_the_children_they_registered(out):
+    """Once a phone has sent a registration and refreshed its lists, it picks the child
+    from children.csv (child_id set) instead of typing the child in again."""
+    planned = read(out / "submissions.csv")
+    for record in read(out / "run.csv").values():
+        s = planned[record["instance_id"]]
+        if s["form_id"] == "anthropometry" and not s["deprecated_id"]:
+            assert record["new_registration"] == s["expect_new_registration"], (record, s)
