@@ -27,12 +27,8 @@ _PERSON_VERSION = PersonVersion.__table__
 _HOUSEHOLD_VERSION = HouseholdVersion.__table__
 _CHANGE_LOG = ChangeLog.__table__
 
-# Statements built once; values are passed as parameters (building a statement with
+# Values are passed as parameters to statements built once (building a statement with
 # literal values per call costs more than running it).
-_INSERT_PERSON = insert(PERSON)
-_INSERT_PERSON_VERSION = insert(_PERSON_VERSION)
-_INSERT_HOUSEHOLD = insert(HOUSEHOLD)
-_INSERT_HOUSEHOLD_VERSION = insert(_HOUSEHOLD_VERSION)
 _INSERT_CHANGE = insert(_CHANGE_LOG)
 
 
@@ -53,77 +49,81 @@ def snapshot(row: dict, names: tuple[str, ...]) -> dict:
     return {name: _jsonable(row.get(name)) for name in names}
 
 
-def _log_change(session: Session, *, entity_type: str, row: dict, posyandu_id: int | None) -> None:
+@dataclass(frozen=True)
+class _Entity:
+    """What differs between versioned registry entities."""
+
+    kind: str  # change-log entity_type
+    table: object
+    fields: tuple[str, ...]
+    version_table: object
+    version_key: str  # the version table's foreign key column
+    has_posyandu: bool
+
+
+_PERSON = _Entity("person", PERSON, PERSON_FIELDS, _PERSON_VERSION, "person_id", True)
+_HOUSEHOLD = _Entity("household", HOUSEHOLD, HOUSEHOLD_FIELDS, _HOUSEHOLD_VERSION,
+                     "household_id", False)
+
+
+def _derived(entity: _Entity, row: dict) -> dict:
+    return {"name_key": name_key(row["name"])} if entity is _PERSON else {}
+
+
+def _create(session: Session, entity: _Entity, data: dict, provenance: Provenance) -> dict:
+    now = utcnow()
+    row = {k: data.get(k) for k in entity.fields}
+    row.update(id=new_uuid(), version=1, created_at=now, updated_at=now, merged_into_id=None)
+    if entity is _PERSON:
+        row["birth_date_estimated"] = bool(data.get("birth_date_estimated"))
+    row.update(_derived(entity, row))
+    session.execute(insert(entity.table), row)
+    _record(session, entity, row, provenance)
+    return row
+
+
+def _update(session: Session, entity: _Entity, row: dict, changes: dict,
+            provenance: Provenance) -> bool:
+    """Apply non-empty changes; a new version only when something actually changed."""
+    diffs = {k: v for k, v in changes.items()
+             if k in entity.fields and v not in (None, "") and row.get(k) != v}
+    if not diffs:
+        return False
+    row.update(diffs)
+    row.update(version=row["version"] + 1, updated_at=utcnow(), **_derived(entity, row))
+    session.execute(update(entity.table).where(entity.table.c.id == row["id"]).values(
+        **diffs, **_derived(entity, row), version=row["version"], updated_at=row["updated_at"]))
+    _record(session, entity, row, provenance)
+    return True
+
+
+def _record(session: Session, entity: _Entity, row: dict, provenance: Provenance) -> None:
+    """The version snapshot (who/when/why) and the change-log row."""
+    session.execute(insert(entity.version_table), {
+        entity.version_key: row["id"], "version": row["version"],
+        "data": snapshot(row, entity.fields), "changed_at": row["updated_at"],
+        "changed_by": provenance.actor_id, "submission_id": provenance.submission_id,
+        "reason": provenance.reason})
     session.execute(_INSERT_CHANGE, dict(
-        entity_type=entity_type, entity_id=row["id"], version=row["version"], op="upsert",
-        kelurahan_code=row["kelurahan_code"], posyandu_id=posyandu_id, changed_at=utcnow()))
-
-
-def _changed(row: dict, changes: dict, fields: tuple[str, ...]) -> dict:
-    return {k: v for k, v in changes.items()
-            if k in fields and v not in (None, "") and row.get(k) != v}
+        entity_type=entity.kind, entity_id=row["id"], version=row["version"], op="upsert",
+        kelurahan_code=row["kelurahan_code"],
+        posyandu_id=row.get("posyandu_id") if entity.has_posyandu else None,
+        changed_at=row["updated_at"]))
 
 
 def create_person(session: Session, *, data: dict, provenance: Provenance) -> dict:
-    now = utcnow()
-    row = {k: data.get(k) for k in PERSON_FIELDS}
-    row.update(id=new_uuid(), name_key=name_key(data["name"]), version=1, created_at=now,
-               updated_at=now, merged_into_id=None,
-               birth_date_estimated=bool(data.get("birth_date_estimated")))
-    session.execute(_INSERT_PERSON, row)
-    _record_person(session, row, provenance)
-    return row
+    return _create(session, _PERSON, data, provenance)
 
 
 def update_person(session: Session, person: dict, *, changes: dict,
                   provenance: Provenance) -> bool:
-    """Apply non-empty changes; a new version only when something actually changed."""
-    diffs = _changed(person, changes, PERSON_FIELDS)
-    if not diffs:
-        return False
-    person.update(diffs)
-    person.update(name_key=name_key(person["name"]), version=person["version"] + 1,
-                  updated_at=utcnow())
-    session.execute(update(PERSON).where(PERSON.c.id == person["id"]).values(
-        **diffs, name_key=person["name_key"], version=person["version"],
-        updated_at=person["updated_at"]))
-    _record_person(session, person, provenance)
-    return True
-
-
-def _record_person(session: Session, row: dict, provenance: Provenance) -> None:
-    session.execute(_INSERT_PERSON_VERSION, dict(
-        person_id=row["id"], version=row["version"], data=snapshot(row, PERSON_FIELDS),
-        changed_at=row["updated_at"], changed_by=provenance.actor_id,
-        submission_id=provenance.submission_id, reason=provenance.reason))
-    _log_change(session, entity_type="person", row=row, posyandu_id=row.get("posyandu_id"))
+    return _update(session, _PERSON, person, changes, provenance)
 
 
 def create_household(session: Session, *, data: dict, provenance: Provenance) -> dict:
-    now = utcnow()
-    row = {k: data.get(k) for k in HOUSEHOLD_FIELDS}
-    row.update(id=new_uuid(), version=1, created_at=now, updated_at=now, merged_into_id=None)
-    session.execute(_INSERT_HOUSEHOLD, row)
-    _record_household(session, row, provenance)
-    return row
+    return _create(session, _HOUSEHOLD, data, provenance)
 
 
 def update_household(session: Session, household: dict, *, changes: dict,
                      provenance: Provenance) -> bool:
-    diffs = _changed(household, changes, HOUSEHOLD_FIELDS)
-    if not diffs:
-        return False
-    household.update(diffs)
-    household.update(version=household["version"] + 1, updated_at=utcnow())
-    session.execute(update(HOUSEHOLD).where(HOUSEHOLD.c.id == household["id"]).values(
-        **diffs, version=household["version"], updated_at=household["updated_at"]))
-    _record_household(session, household, provenance)
-    return True
-
-
-def _record_household(session: Session, row: dict, provenance: Provenance) -> None:
-    session.execute(_INSERT_HOUSEHOLD_VERSION, dict(
-        household_id=row["id"], version=row["version"], data=snapshot(row, HOUSEHOLD_FIELDS),
-        changed_at=row["updated_at"], changed_by=provenance.actor_id,
-        submission_id=provenance.submission_id, reason=provenance.reason))
-    _log_change(session, entity_type="household", row=row, posyandu_id=None)
+    return _update(session, _HOUSEHOLD, household, changes, provenance)
