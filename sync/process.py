@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, insert, literal, select, update
 from sqlmodel import Session
@@ -22,8 +22,17 @@ from sqlmodel import Session
 from indicators.anthro import age_in_days
 from indicators.child import assess_child
 from indicators.maternal import screen_woman
+from indicators.plausibility import GrowthPoint, check_series
 from indicators.sanitation import SANITATION_CHOICES, SanitationAnswers, assess_sanitation
-from models import Measurement, Posyandu, PregnancyScreening, SanitationCheck, Submission, Wilayah
+from models import (
+    Measurement,
+    Posyandu,
+    Pregnancy,
+    PregnancyScreening,
+    SanitationCheck,
+    Submission,
+    Wilayah,
+)
 from models.base import utcnow
 from sync.fields import Answers, ProcessingError
 from sync.identity import HouseholdClaim, PersonClaim, resolve_household, resolve_person
@@ -58,6 +67,14 @@ _RECORD_FOR = {form: select(t.c.id).where(t.c.submission_id == bindparam("submis
 _INSERT_RECORD = {form: insert(t) for form, t in RECORD_TABLES.items()}
 _NOT_CURRENT = {form: update(t).where(t.c.submission_id == bindparam("_submission_id"))
                 .values(is_current=False) for form, t in RECORD_TABLES.items()}
+_MEASUREMENT = Measurement.__table__
+_HISTORY = select(_MEASUREMENT.c.measured_on, _MEASUREMENT.c.weight_kg, _MEASUREMENT.c.clenhei).where(
+    _MEASUREMENT.c.person_id == bindparam("person_id"), _MEASUREMENT.c.is_current)
+_PREGNANCY = Pregnancy.__table__
+_ONGOING_PREGNANCY = (select(_PREGNANCY.c.id).where(
+    _PREGNANCY.c.woman_id == bindparam("woman_id"), _PREGNANCY.c.status == "ongoing",
+    _PREGNANCY.c.first_seen_on >= bindparam("since")).order_by(_PREGNANCY.c.id.desc()).limit(1))
+PREGNANCY_MAX_DAYS = 300  # an "ongoing" pregnancy first seen longer ago than this has ended
 _SANITATION_FIELDS = ("latrine_access", "latrine_type", "waste_disposal", "handwashing_soap",
                       "drinking_water_source", "water_treated", "waste_bin", "wastewater_drain")
 
@@ -159,6 +176,7 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     age = age_in_days(birth, measured_on) if birth else None
     assessment = assess_child(_SEX_CODES.get(child["sex"] or ""), age, weight, lenhei,
                               _WHO_MEASURE.get(method or ""), oedema, muac)
+    flags += _series_flags(session, child["id"], measured_on, weight, assessment.clenhei)
     values = {k: (v.value if hasattr(v, "value") else v)
               for k, v in assessment.as_dict().items() if k in _MEASUREMENT_COLUMNS}
     values.update(
@@ -167,6 +185,32 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
         length_height_cm=lenhei, measure_method=method, muac_cm=muac, oedema=oedema,
         plausibility_flags=";".join(flags), is_current=True, created_at=utcnow())
     return values
+
+
+def _series_flags(session: Session, person_id: str, measured_on: date, weight: float | None,
+                  clenhei: float | None) -> list[str]:
+    """Longitudinal plausibility against the child's other current measurements
+    (length/height drop, implausible weight change). Stored as flags, never corrected."""
+    history = session.execute(_HISTORY, {"person_id": person_id}).all()
+    if not history:
+        return []
+    points = [GrowthPoint(day.toordinal(), w, c) for day, w, c in history]
+    points.append(GrowthPoint(measured_on.toordinal(), weight, clenhei))
+    new = len(points) - 1
+    return sorted({flag.code for flag in check_series(points) if flag.index == new})
+
+
+def _pregnancy_id(session: Session, woman_id: str, kelurahan: str, screened_on: date,
+                  weeks: int | None) -> int:
+    """The woman's ongoing pregnancy, or a new one (conception estimated from weeks)."""
+    since = screened_on - timedelta(days=PREGNANCY_MAX_DAYS)
+    existing = session.execute(_ONGOING_PREGNANCY, {"woman_id": woman_id, "since": since}).scalar()
+    if existing is not None:
+        return existing
+    return session.execute(insert(_PREGNANCY).returning(_PREGNANCY.c.id), {
+        "woman_id": woman_id, "kelurahan_code": kelurahan, "first_seen_on": screened_on,
+        "estimated_conception_on": screened_on - timedelta(weeks=weeks) if weeks else None,
+        "status": "ongoing", "created_at": utcnow()}).scalar()
 
 
 def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers,
@@ -196,6 +240,8 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
                           weight_kg=values["weight_kg"], lila_cm=values["muac_cm"],
                           hb_g_dl=values["hb_g_dl"])
     values.update(
+        pregnancy_id=_pregnancy_id(session, woman["id"], kelurahan, screened_on,
+                                   values["gestational_age_weeks"]) if pregnant else None,
         submission_id=submission.id, woman_id=woman["id"], kelurahan_code=kelurahan,
         posyandu_id=posyandu_id, screened_on=screened_on, pregnant=pregnant,
         age_years=None if age_years is None else int(age_years), bmi=result.bmi,

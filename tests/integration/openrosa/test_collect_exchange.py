@@ -287,3 +287,34 @@ def test_mothers_nik_typed_for_the_child_is_not_identity_evidence(client, phone,
         assert rows[1].plausibility_flags == "child_nik_inconsistent"
         child = s.get(Person, rows[1].person_id)
         assert child.nik is None and child.sex == "female" and child.mother_id
+
+
+def test_a_child_shorter_than_last_month_is_flagged_not_corrected(client, phone, forms, db):
+    first = child_values(posyandu_id=phone.posyandu_id, measured_on="2026-10-02")
+    shorter = child_values(posyandu_id=phone.posyandu_id, measured_on="2026-11-02",
+                           length_height_cm="78.6")
+    for values in (first, shorter):
+        assert _post(client, phone, fill_submission(forms["anthropometry"], values)).status_code == 201
+    with Session(db) as s:
+        rows = s.exec(select(Measurement).order_by(Measurement.measured_on)).all()
+        assert [m.plausibility_flags for m in rows] == ["", "length_drop"]
+        assert rows[1].length_height_cm == 78.6  # kept as measured
+
+
+def test_pregnancy_screenings_of_one_pregnancy_share_it(client, phone, forms, db):
+    from models import Pregnancy, PregnancyScreening
+
+    base = {"is_new_woman": "yes", "woman_nik": "3375015507950002", "woman_name": "Rina Wati",
+            "woman_birth_date": "1995-07-15", "kelurahan_code": "33.75.01.1002",
+            "posyandu_id": phone.posyandu_id, "pregnant": "yes", "muac_cm": "22.9",
+            "hb_g_dl": "10.4", "height_cm": "150", "weight_kg": "48"}
+    for day, weeks in (("2026-09-01", "12"), ("2026-11-01", "21")):
+        xml = fill_submission(forms["pregnancy_screening"],
+                              dict(base, screened_on=day, gestational_age_weeks=weeks))
+        assert _post(client, phone, xml).status_code == 201
+    with Session(db) as s:
+        screenings = s.exec(select(PregnancyScreening)).all()
+        assert len(screenings) == 2 and {x.pregnancy_id for x in screenings} != {None}
+        assert len({x.pregnancy_id for x in screenings}) == 1
+        assert all(x.kek and x.anaemia and x.anaemia_severity == "mild" for x in screenings)
+        assert len(s.exec(select(Pregnancy)).all()) == 1
