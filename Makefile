@@ -1,4 +1,5 @@
-# The two commands: `make run` (serve on the embedded SQLite database) and `make test`.
+# The two commands are `make run` (serve on the embedded SQLite database) and `make test`;
+# demo, lint, forms and bench are for developers (see README.md).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

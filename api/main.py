@@ -1,9 +1,8 @@
 """ASGI entry point for uvicorn workers: `uvicorn api.main:app`."""
 
+from api.app import create_app
 from core.config import get_settings
 from core.logging import configure_logging
-
-from api.app import create_app
 
 _settings = get_settings()
 configure_logging(json_lines=_settings.log_json, level=_settings.log_level)

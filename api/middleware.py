@@ -1,5 +1,6 @@
 """Request context as plain ASGI middleware (cheaper than BaseHTTPMiddleware): a
-request id per request (echoed as X-Request-ID, put on every log line), and one
+request id per request (echoed as X-Request-ID, put on every log line), the Date
+header (OpenRosa requires it; uvicorn's own is switched off so there is one), and one
 access-log line with device tokens redacted from the path."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from email.utils import formatdate
 
 from core.logging import reset_request_id, set_request_id
 
@@ -42,7 +44,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode("latin-1"))]
+                                      (b"x-request-id", request_id.encode("latin-1")),
+                                      (b"date", formatdate(usegmt=True).encode("latin-1"))]
             await send(message)
 
         try:

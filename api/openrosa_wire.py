@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email.utils import formatdate
-
 from core.config import get_settings
 
 OPENROSA_VERSION = "1.0"
@@ -13,5 +11,4 @@ def openrosa_headers() -> dict[str, str]:
     return {
         "X-OpenRosa-Version": OPENROSA_VERSION,
         "X-OpenRosa-Accept-Content-Length": str(get_settings().max_submission_bytes),
-        "Date": formatdate(usegmt=True),
     }

@@ -42,7 +42,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print("  note: several workers on SQLite share one writer; use PostgreSQL to scale out.")
     uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers,
                 access_log=args.access_log, log_level=settings.log_level.lower(),
-                proxy_headers=True)
+                proxy_headers=True, date_header=False)  # Date is set by api/middleware.py
     return 0
 
 

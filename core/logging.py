@@ -57,3 +57,5 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # /readyz asks Alembic for the revision; its INFO lines would repeat every probe.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

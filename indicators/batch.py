@@ -306,7 +306,7 @@ def _format_chunk(inputs: dict, failed: np.ndarray) -> dict[str, list[str]]:
             text[name] = _flag_text(values)
     for name in (*CATEGORY_COLUMNS, "age_group"):
         values = status[name]
-        values[failed | (values == None)] = ""
+        values[failed | (values == None)] = ""  # noqa: E711 - numpy elementwise test
         text[name] = values.tolist()
     return text
 

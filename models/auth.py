@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import TZ_DATETIME, utcnow
-
 from core.roles import ROLES  # noqa: E402,F401  (re-exported)
+from models.base import TZ_DATETIME, utcnow
 
 
 class User(SQLModel, table=True):

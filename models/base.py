@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
@@ -16,5 +17,25 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-# Timezone-aware timestamps (timestamptz on PostgreSQL).
-TZ_DATETIME = DateTime(timezone=True)
+class UTCDateTime(TypeDecorator):
+    """Timestamps in UTC, timezone-aware on the way out whatever the database.
+
+    PostgreSQL keeps the zone (timestamptz); SQLite keeps none, so values are stored as
+    UTC and read back as UTC, and the API shows the same instant the same way on both.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+TZ_DATETIME = UTCDateTime()

@@ -503,7 +503,7 @@ class _CityBuilder:
         """Number the children born during the run in birth order (stable for any length
         of run) and give them their NIKs."""
         finished: dict[int, Pregnancy] = {}
-        for birth_on, _, household, info in sorted(pending, key=lambda p: (p[0], p[1])):
+        for _birth_on, _, household, info in sorted(pending, key=lambda p: (p[0], p[1])):
             born: list[Person] = info["born"]
             self._settle_children(household, info["kel"], born)
             pregnancy = info["pregnancy"]

@@ -23,8 +23,8 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from models import Attachment, Submission
 from models.base import utcnow
 from sync.accounts import Principal
-from sync.forms import get_form_version_or_raise
 from sync.fields import Answers
+from sync.forms import get_form_version_or_raise
 from sync.process import SubmissionRef, process_submission
 from sync.submission_xml import ParsedSubmission, parse_submission
 

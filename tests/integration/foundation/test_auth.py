@@ -124,3 +124,17 @@ def test_app_token_issue_and_revoke(client, admin_headers, make_user):
     assert listed[0]["revoked_at"] is None
     r = client.delete(f"/api/v1/app-tokens/{body['id']}", headers=admin_headers)
     assert r.status_code == 200 and r.json()["revoked_at"] is not None
+
+
+def test_timestamps_read_back_as_the_same_utc_instant(client, admin_headers):
+    created = client.post("/api/v1/posyandu", headers=admin_headers,
+                          json={"kelurahan_code": KELURAHAN, "name": "Dahlia"}).json()
+    listed = client.get("/api/v1/posyandu", headers=admin_headers).json()["items"][0]
+    assert listed["created_at"] == created["created_at"]
+    assert listed["created_at"].endswith(("Z", "+00:00"))
+
+
+def test_every_response_has_one_date_header_and_a_request_id(client):
+    r = client.get("/healthz", headers={"X-Request-ID": "abc123"})
+    assert r.headers.get_list("date") and len(r.headers.get_list("date")) == 1
+    assert r.headers["X-Request-ID"] == "abc123"

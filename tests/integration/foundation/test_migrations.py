@@ -47,8 +47,9 @@ def test_upgrade_downgrade_upgrade_round_trip(database_url_factory, database_url
 
 
 def test_first_migration_seeds_kota_pekalongan(session):
-    from models import Wilayah
     from sqlmodel import select
+
+    from models import Wilayah
 
     rows = session.exec(select(Wilayah).where(Wilayah.code.startswith("33.75"))).all()
     levels = sorted(r.level for r in rows)
