@@ -250,13 +250,24 @@ async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies
 
 
 async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[bytes]],
-                burst: int = 10):
+                burst: int = 10, server_pid: int | None = None):
+    """Run the phones; returns (elapsed s, latencies, statuses, [(done, RSS kB)])."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    memory: list[tuple[int, int]] = []
     started = time.perf_counter()
+
+    async def sample_memory():
+        while True:
+            if server_pid:
+                memory.append((len(latencies), rss_kb(server_pid)))
+            await asyncio.sleep(5)
+
+    sampler = asyncio.create_task(sample_memory())
     await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses, burst)
                            for i, p in enumerate(phones)))
-    return time.perf_counter() - started, latencies, statuses
+    sampler.cancel()
+    return time.perf_counter() - started, latencies, statuses, memory
 
 
 def count_processed(url: str) -> tuple[int, int, int]:
@@ -288,9 +299,9 @@ def bench_backend(backend: str, args) -> dict:
         port = _free_port()
         server = start_server(url, port, args.workers, workdir / "server.log")
         try:
-            rss_start = rss_kb(server.pid)
-            elapsed, latencies, statuses = asyncio.run(drive(port, phones, bodies, args.burst))
-            rss_end = rss_kb(server.pid)
+            elapsed, latencies, statuses, memory = asyncio.run(
+                drive(port, phones, bodies, args.burst, server.pid))
+            memory.append((sum(statuses.values()), rss_kb(server.pid)))
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -306,8 +317,16 @@ def bench_backend(backend: str, args) -> dict:
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "stored": subs, "processed": processed, "with_zscores": with_z,
-        "rss_start_mb": rss_start / 1024, "rss_end_mb": rss_end / 1024,
+        "memory": memory,
     }
+
+
+def memory_profile(memory: list[tuple[int, int]], sent: int) -> str:
+    """Server RSS after ~10 %, ~50 % and 100 % of the submissions (MB)."""
+    def at(share: float) -> float:
+        target = sent * share
+        return next((kb for done, kb in memory if done >= target), memory[-1][1]) / 1024
+    return f"{at(0.1):.0f} / {at(0.5):.0f} / {at(1.0):.0f}"
 
 
 def main() -> int:
@@ -322,13 +341,13 @@ def main() -> int:
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     print(f"{'backend':9} {'phones':>6} {'sent':>7} {'accepted/s':>10} {'p50 ms':>7} "
-          f"{'p99 ms':>7} {'processed':>9} {'RSS MB start->end':>18}")
+          f"{'p99 ms':>7} {'processed':>11}  server RSS MB at 10/50/100 %")
     for backend in backends:
         r = bench_backend(backend, args)
         print(f"{r['backend']:9} {r['phones']:>6} {r['sent']:>7} {r['accepted_per_s']:>10.0f} "
               f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
-              f"{r['processed']:>5}/{r['stored']:<4} "
-              f"{r['rss_start_mb']:>8.0f} -> {r['rss_end_mb']:.0f}")
+              f"{r['processed']:>5}/{r['stored']:<5}  "
+              f"{memory_profile(r['memory'], r['sent'])}")
         if set(r["statuses"]) - {201}:
             print(f"          statuses: {r['statuses']}")
     return 0
