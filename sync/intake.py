@@ -150,7 +150,7 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
             "form_id", "instance_id", "deprecated_id", "submitter_id", "content_type", "content",
             "received_at", "status", "attempts")})
-        status = process_submission(session, ref, Answers(parsed.fields))
+        status = process_submission(session, ref, Answers(parsed.fields), fresh=True)
         return IntakeResult(new_id, parsed.instance_id, status, created=True, attachments_added=added)
 
     existing = _find(session, parsed.form_id, parsed.instance_id)

@@ -296,9 +296,11 @@ def _supersede(session: Session, form_id: str, instance_id: str) -> bool:
     return True
 
 
-def _apply(session: Session, submission: SubmissionRef, answers: Answers | None) -> str:
+def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
+           fresh: bool) -> str:
     form_id = submission.form_id
-    if session.execute(_RECORD_FOR[form_id], {"submission_id": submission.id}).first() is None:
+    if fresh or session.execute(_RECORD_FOR[form_id],
+                                {"submission_id": submission.id}).first() is None:
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
                                 reason=f"submission:{form_id}")
         values = PROCESSORS[form_id](session, submission, answers or answers_of(submission),
@@ -315,12 +317,13 @@ def _apply(session: Session, submission: SubmissionRef, answers: Answers | None)
 
 
 def process_submission(session: Session, submission: SubmissionRef,
-                       answers: Answers | None = None) -> str:
+                       answers: Answers | None = None, *, fresh: bool = False) -> str:
     """Turn one stored submission into its record. Returns the new status.
 
     Runs in a savepoint: if anything fails, the registry is untouched and the
     submission is marked failed with the reason (it stays stored for `reprocess`).
-    `answers` saves parsing the content again when the caller has just parsed it.
+    `answers` saves parsing the content again when the caller has just parsed it;
+    `fresh` says the submission was stored in this transaction, so it has no record yet.
     """
     error = None
     if submission.form_id not in PROCESSORS:
@@ -328,7 +331,7 @@ def process_submission(session: Session, submission: SubmissionRef,
     else:
         try:
             with session.begin_nested():
-                status = _apply(session, submission, answers)
+                status = _apply(session, submission, answers, fresh)
         except ProcessingError as exc:
             status, error = "failed", exc.message
         except Exception as exc:  # noqa: BLE001 - raw stays stored; the error is shown to admins
