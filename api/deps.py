@@ -47,7 +47,9 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-def get_principal(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+def get_principal(session: ReadSessionDep,
+                  token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    """Who is calling (read-only: on SQLite it never waits for, or holds, the writer)."""
     if not token:
         raise Unauthenticated("Sign in first: send 'Authorization: Bearer <token>' from "
                               "POST /api/v1/auth/token.", code="auth.missing")

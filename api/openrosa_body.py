@@ -21,7 +21,8 @@ class SubmissionUpload:
     files: list[IncomingFile]
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` (declared or streamed)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The submission is larger than {limit} bytes; send attachments "
@@ -41,7 +42,7 @@ async def read_submission_upload(request: Request) -> SubmissionUpload:
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise InvalidInput("Submissions are multipart/form-data with an xml_submission_file part.",
                            code="submission.not_multipart")
-    body = await _read_limited(request, limit)
+    body = await read_limited(request, limit)
 
     async def replay():
         return {"type": "http.request", "body": body, "more_body": False}

@@ -69,7 +69,12 @@ class _WriterQueue:
         if conn.get_execution_options().get(READ_ONLY_OPTION):
             conn.exec_driver_sql("BEGIN")
             return
-        self.lock.acquire()
+        # Bounded: a writer that cannot get the lock in time answers "busy" (503)
+        # instead of holding its worker thread forever.
+        if not self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            from core.errors import Unavailable
+
+            raise Unavailable("The database is busy; please try again.", code="server.busy")
         conn.info[self.KEY] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -44,6 +44,11 @@ class Conflict(AppError):
     code = "resource.conflict"
 
 
+class Unavailable(AppError):
+    status_code = 503
+    code = "server.busy"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "request.too_large"

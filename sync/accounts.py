@@ -145,6 +145,12 @@ def _scope_for(session: Session, user_id: int, role: str) -> Scope:
     )
 
 
+def scope_of_user_id(session: Session, user_id: int | None) -> Scope:
+    """The scope of an account by id (nothing for an unknown or deleted account)."""
+    user = session.get(User, user_id) if user_id is not None else None
+    return _scope_for(session, user.id, user.role) if user is not None else Scope()
+
+
 def scope_of(session: Session, user: User) -> Scope:
     return _scope_for(session, user.id, user.role)
 

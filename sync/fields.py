@@ -6,12 +6,21 @@ submission tells an administrator exactly what to fix.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 
 from core.errors import AppError
 
 NIK_PATTERN = re.compile(r"^\d{16}$")
+_ID_PATTERN = re.compile(r"^[0-9]{1,9}$")
+
+
+def parse_record_id(text: str | None) -> int | None:
+    """A registry id typed or picked on a phone (e.g. posyandu_id): ASCII digits that fit
+    an integer column, else None. One rule for scope checks and processing alike."""
+    value = (text or "").strip()
+    return int(value) if _ID_PATTERN.match(value) else None
 KELURAHAN_PATTERN = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 
 
@@ -46,6 +55,9 @@ class Answers:
         except ValueError as exc:
             raise ProcessingError(f"'{name}' is not a number: {raw!r}.",
                                   code="submission.bad_number") from exc
+        if not math.isfinite(value):
+            raise ProcessingError(f"'{name}' is not a number: {raw!r}.",
+                                  code="submission.bad_number")
         if (low is not None and value < low) or (high is not None and value > high):
             raise ProcessingError(f"'{name}' = {value} is outside {low}-{high}.",
                                   code="submission.out_of_range")
@@ -88,6 +100,17 @@ class Answers:
         """A 16-digit NIK / No. KK; anything else is treated as not given."""
         raw = re.sub(r"[\s.-]", "", self.text(name) or "")
         return raw if NIK_PATTERN.match(raw) else None
+
+    def record_id(self, name: str) -> int | None:
+        """An integer registry id (posyandu_id); anything else is an error, not ignored."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        value = parse_record_id(raw)
+        if value is None:
+            raise ProcessingError(f"'{name}' = {raw!r} is not a registry id.",
+                                  code="submission.bad_id")
+        return value
 
     def kelurahan_code(self, name: str = "kelurahan_code") -> str:
         raw = self.text(name, required=True)

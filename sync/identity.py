@@ -24,6 +24,7 @@ from sync.registry import (
     update_household,
     update_person,
 )
+from sync.scope import Scope
 
 # A NIK match is only trusted when birth dates agree this closely (kader sometimes type
 # the mother's NIK into the child's field).
@@ -103,10 +104,17 @@ def _birth_dates_agree(a: date | None, b: date | None) -> bool:
     return a is None or b is None or abs((a - b).days) <= NIK_BIRTH_DATE_TOLERANCE_DAYS
 
 
-def find_person(session: Session, claim: PersonClaim) -> dict | None:
+def _in_scope(scope: Scope, row: dict) -> bool:
+    return scope.covers_kelurahan(row["kelurahan_code"], row.get("posyandu_id"))
+
+
+def find_person(session: Session, claim: PersonClaim,
+                scope: Scope = Scope(everything=True)) -> dict | None:
+    """The registry person this claim is. A registry id counts only for a person the
+    submitter may see (an id typed for someone elsewhere is no evidence)."""
     if claim.registry_id:
         person = _by_id_following_merges(session, "person", claim.registry_id)
-        if person is not None:
+        if person is not None and _in_scope(scope, person):
             return person
     if claim.nik:
         for row in session.execute(_PERSONS_BY_NIK, {"nik": claim.nik}).mappings():
@@ -126,7 +134,7 @@ def find_person(session: Session, claim: PersonClaim) -> dict | None:
 
 def resolve_person(session: Session, claim: PersonClaim, provenance: Provenance) -> dict:
     """The matching person, filled in where the registry had gaps; or a new person."""
-    person = find_person(session, claim)
+    person = find_person(session, claim, provenance.scope)
     data = {
         "nik": claim.nik, "name": claim.name, "sex": claim.sex, "birth_date": claim.birth_date,
         "kelurahan_code": claim.kelurahan_code, "posyandu_id": claim.posyandu_id,
@@ -144,10 +152,11 @@ def resolve_person(session: Session, claim: PersonClaim, provenance: Provenance)
     return person
 
 
-def find_household(session: Session, claim: HouseholdClaim) -> dict | None:
+def find_household(session: Session, claim: HouseholdClaim,
+                   scope: Scope = Scope(everything=True)) -> dict | None:
     if claim.registry_id:
         household = _by_id_following_merges(session, "household", claim.registry_id)
-        if household is not None:
+        if household is not None and _in_scope(scope, household):
             return household
     if claim.kk:
         return _one(session, _HOUSEHOLD_BY_KK, kk=claim.kk)
@@ -161,13 +170,14 @@ def find_household(session: Session, claim: HouseholdClaim) -> dict | None:
 
 
 def resolve_household(session: Session, claim: HouseholdClaim, provenance: Provenance) -> dict:
-    household = find_household(session, claim)
+    household = find_household(session, claim, provenance.scope)
     data = {"kk": claim.kk, "head_name": claim.head_name, "address": claim.address,
             "rt": claim.rt, "rw": claim.rw, "kelurahan_code": claim.kelurahan_code}
     if household is None:
         return create_household(session, data=data, provenance=provenance)
     changes = {k: v for k, v in data.items() if household.get(k) in (None, "")}
-    if claim.kelurahan_code != household["kelurahan_code"] and claim.kk and claim.kk == household["kk"]:
+    if (claim.kelurahan_code != household["kelurahan_code"] and claim.kk
+            and claim.kk == household["kk"] and _in_scope(provenance.scope, household)):
         changes["kelurahan_code"] = claim.kelurahan_code  # moved to another kelurahan
     update_household(session, household, changes=changes, provenance=provenance)
     return household

@@ -23,7 +23,7 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from models import Attachment, Submission
 from models.base import utcnow
 from sync.accounts import Principal
-from sync.fields import Answers
+from sync.fields import Answers, parse_record_id
 from sync.forms import get_form_version_or_raise
 from sync.process import SubmissionRef, process_submission
 from sync.submission_xml import ParsedSubmission, parse_submission
@@ -67,7 +67,10 @@ def _check_scope(principal: Principal, fields: dict[str, str]) -> None:
         return
     kelurahan = (fields.get("kelurahan_code") or "").strip() or None
     raw_posyandu = (fields.get("posyandu_id") or "").strip()
-    posyandu_id = int(raw_posyandu) if raw_posyandu.isdigit() else None
+    posyandu_id = parse_record_id(raw_posyandu)
+    if raw_posyandu and posyandu_id is None:
+        raise InvalidInput(f"posyandu_id {raw_posyandu!r} is not a posyandu id.",
+                           code="submission.bad_posyandu_id")
     if not principal.scope.covers_kelurahan(kelurahan, posyandu_id):
         where = f"posyandu {posyandu_id}" if posyandu_id else f"kelurahan {kelurahan}"
         raise Forbidden(f"This submission is for {where}, which is outside your scope.",
@@ -130,11 +133,19 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
     metadata that may change between retries, so it passes the answers only.
     """
     form = get_form_version_or_raise(session, parsed.form_id, parsed.form_version)
-    if form.state == "closed":
-        raise Conflict(f"Form {form.form_id} is closed and no longer accepts submissions.",
-                       code="form.closed")
-    _check_scope(principal, parsed.fields)
     digest = hashlib.sha256(content if identity is None else identity).hexdigest()
+    try:
+        if form.state == "closed":
+            raise Conflict(f"Form {form.form_id} is closed and no longer accepts submissions.",
+                           code="form.closed")
+        _check_scope(principal, parsed.fields)
+    except (Conflict, Forbidden):
+        # A phone retrying what was stored before the form closed (or its scope changed)
+        # is told it is safe, not that it failed.
+        existing = _find(session, parsed.form_id, parsed.instance_id)
+        if existing is not None and existing.content_hash == digest:
+            return IntakeResult(existing.id, parsed.instance_id, existing.status, created=False)
+        raise
 
     values = dict(
         form_id=parsed.form_id, form_version=parsed.form_version, instance_id=parsed.instance_id,
@@ -142,7 +153,7 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         content=content, content_hash=digest, submitter_id=principal.user_id,
         app_token_id=principal.app_token_id, device_id=parsed.device_id,
         kelurahan_code=(parsed.fields.get("kelurahan_code") or "")[:13] or None,
-        posyandu_id=int(p) if (p := parsed.fields.get("posyandu_id") or "").isdigit() else None,
+        posyandu_id=parse_record_id(parsed.fields.get("posyandu_id")),
         received_at=utcnow(), status="received", error=None, attempts=0, processed_at=None)
     new_id = _insert_if_absent(session, values)
     if new_id is not None:
@@ -150,7 +161,8 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
             "form_id", "instance_id", "deprecated_id", "submitter_id", "content_type", "content",
             "received_at", "status", "attempts")})
-        status = process_submission(session, ref, Answers(parsed.fields), fresh=True)
+        status = process_submission(session, ref, Answers(parsed.fields), fresh=True,
+                                    scope=principal.scope)
         return IntakeResult(new_id, parsed.instance_id, status, created=True, attachments_added=added)
 
     existing = _find(session, parsed.form_id, parsed.instance_id)
@@ -180,9 +192,14 @@ def receive_json(session: Session, *, principal: Principal, form_id: str, form_v
     """
     flat = {k.rsplit("/", 1)[-1]: "" if v is None else str(v)
             for k, v in answers.items() if not isinstance(v, (dict, list))}
+    if any("\x00" in value for value in flat.values()):
+        raise InvalidInput("Answers may not contain NUL characters.", code="submission.nul")
+    if len(instance_id) > 100 or (deprecated_id and len(deprecated_id) > 100):
+        raise InvalidInput("instanceID and deprecatedID are at most 100 characters.",
+                           code="submission.bad_instance_id")
     parsed = ParsedSubmission(form_id=form_id, form_version=form_version,
                               instance_id=instance_id, deprecated_id=deprecated_id,
-                              device_id=flat.get("deviceid") or None, fields=flat)
+                              device_id=(flat.get("deviceid") or "")[:100] or None, fields=flat)
     identity = json.dumps(answers, sort_keys=True, ensure_ascii=False).encode()
     return store_and_process(session, principal=principal, parsed=parsed,
                              content=raw if raw is not None else identity,

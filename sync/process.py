@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from indicators.anthro import age_in_days
@@ -34,10 +34,12 @@ from models import (
     Wilayah,
 )
 from models.base import utcnow
+from sync.accounts import scope_of_user_id
 from sync.fields import Answers, ProcessingError
 from sync.identity import HouseholdClaim, PersonClaim, resolve_household, resolve_person
 from sync.names import nik_agrees
 from sync.registry import Provenance
+from sync.scope import Scope
 from sync.submission_xml import flatten_leaves, safe_parse
 
 log = logging.getLogger("posyandu.process")
@@ -54,13 +56,15 @@ _WHO_MEASURE = {"lying": "L", "standing": "H"}
 _WILAYAH = Wilayah.__table__
 _POSYANDU = Posyandu.__table__
 # Statements built once, run with parameters.
-_PLACE = select(_WILAYAH.c.level, select(literal(True)).where(
+_PLACE = select(_WILAYAH.c.level, select(_POSYANDU.c.kelurahan_code).where(
     _POSYANDU.c.id == bindparam("posyandu_id")).scalar_subquery()).where(
     _WILAYAH.c.code == bindparam("code"))
 _SUBMISSION_ID = select(SUBMISSION.c.id).where(SUBMISSION.c.form_id == bindparam("form_id"),
                                                SUBMISSION.c.instance_id == bindparam("instance_id"))
 _EDITED_BY = select(SUBMISSION.c.id).where(SUBMISSION.c.form_id == bindparam("form_id"),
-                                           SUBMISSION.c.deprecated_id == bindparam("instance_id"))
+                                           SUBMISSION.c.deprecated_id == bindparam("instance_id"),
+                                           SUBMISSION.c.submitter_id == bindparam("submitter_id"))
+_SUBMITTER_OF = select(SUBMISSION.c.submitter_id).where(SUBMISSION.c.id == bindparam("id"))
 _SET_STATUS = update(SUBMISSION).where(SUBMISSION.c.id == bindparam("_id"))
 _RECORD_FOR = {form: select(t.c.id).where(t.c.submission_id == bindparam("submission_id"))
                for form, t in RECORD_TABLES.items()}
@@ -113,12 +117,15 @@ def answers_of(submission: SubmissionRef) -> Answers:
 def _place(session: Session, answers: Answers) -> tuple[str, int | None]:
     """The kelurahan and posyandu a record belongs to, checked in one query."""
     code = answers.kelurahan_code()
-    posyandu_id = answers.integer("posyandu_id")
+    posyandu_id = answers.record_id("posyandu_id")
     row = session.execute(_PLACE, {"code": code, "posyandu_id": posyandu_id}).first()
     if row is None or row[0] not in ("kelurahan", "desa"):
         raise ProcessingError(f"Unknown kelurahan code {code}.", code="submission.unknown_kelurahan")
     if posyandu_id is not None and not row[1]:
         raise ProcessingError(f"Unknown posyandu id {posyandu_id}.", code="submission.unknown_posyandu")
+    if posyandu_id is not None and row[1] != code:
+        raise ProcessingError(f"Posyandu {posyandu_id} is in kelurahan {row[1]}, not {code}.",
+                              code="submission.posyandu_elsewhere")
     return code, posyandu_id
 
 
@@ -285,45 +292,56 @@ PROCESSORS: dict[str, Callable[..., dict]] = {
 }
 
 
-def _supersede(session: Session, form_id: str, instance_id: str) -> bool:
-    """The submission `instance_id` was edited: its record is no longer current."""
+def _supersede(session: Session, form_id: str, instance_id: str, submitter_id: int | None) -> bool:
+    """The submission `instance_id` was edited: its record is no longer current.
+
+    Only the account that sent a submission can supersede it (Collect edits on the
+    phone that sent the form); an edit naming someone else's submission fails."""
     old_id = session.execute(_SUBMISSION_ID, {"form_id": form_id,
                                               "instance_id": instance_id}).scalar()
     if old_id is None:
         return False
+    if session.execute(_SUBMITTER_OF, {"id": old_id}).scalar() != submitter_id:
+        raise ProcessingError(f"deprecatedID {instance_id} is a submission sent by another "
+                              "account; only its sender can edit it.",
+                              code="submission.edit_not_yours")
     session.execute(_NOT_CURRENT[form_id], {"_submission_id": old_id})
     session.execute(_SET_STATUS, {"_id": old_id, "status": "superseded"})
     return True
 
 
 def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
-           fresh: bool) -> str:
+           fresh: bool, scope: Scope) -> str:
     form_id = submission.form_id
     if fresh or session.execute(_RECORD_FOR[form_id],
                                 {"submission_id": submission.id}).first() is None:
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
-                                reason=f"submission:{form_id}")
+                                reason=f"submission:{form_id}", scope=scope)
         values = PROCESSORS[form_id](session, submission, answers or answers_of(submission),
                                      provenance)
         session.execute(_INSERT_RECORD[form_id], values)
     if submission.deprecated_id:
-        _supersede(session, form_id, submission.deprecated_id)
+        _supersede(session, form_id, submission.deprecated_id, submission.submitter_id)
     newer = session.execute(_EDITED_BY, {"form_id": form_id,
-                                         "instance_id": submission.instance_id}).first()
+                                         "instance_id": submission.instance_id,
+                                         "submitter_id": submission.submitter_id}).first()
     if newer is not None:  # the edit arrived before the original
-        _supersede(session, submission.form_id, submission.instance_id)
+        _supersede(session, submission.form_id, submission.instance_id, submission.submitter_id)
         return "superseded"
     return "processed"
 
 
 def process_submission(session: Session, submission: SubmissionRef,
-                       answers: Answers | None = None, *, fresh: bool = False) -> str:
+                       answers: Answers | None = None, *, fresh: bool = False,
+                       scope: Scope | None = None) -> str:
     """Turn one stored submission into its record. Returns the new status.
 
     Runs in a savepoint: if anything fails, the registry is untouched and the
     submission is marked failed with the reason (it stays stored for `reprocess`).
     `answers` saves parsing the content again when the caller has just parsed it;
     `fresh` says the submission was stored in this transaction, so it has no record yet.
+    `scope` is the submitter's (looked up when not given): registry ids typed on the
+    phone count only for persons and households the submitter may see.
     """
     error = None
     if submission.form_id not in PROCESSORS:
@@ -331,7 +349,9 @@ def process_submission(session: Session, submission: SubmissionRef,
     else:
         try:
             with session.begin_nested():
-                status = _apply(session, submission, answers, fresh)
+                if scope is None:
+                    scope = scope_of_user_id(session, submission.submitter_id)
+                status = _apply(session, submission, answers, fresh, scope)
         except ProcessingError as exc:
             status, error = "failed", exc.message
         except Exception as exc:  # noqa: BLE001 - raw stays stored; the error is shown to admins

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from models import ChangeLog, Household, HouseholdVersion, Person, PersonVersion
 from models.base import new_uuid, utcnow
 from sync.names import name_key
+from sync.scope import Scope
 
 PERSON_FIELDS = ("nik", "name", "sex", "birth_date", "birth_date_estimated", "mother_id",
                  "household_id", "kelurahan_code", "posyandu_id")
@@ -34,11 +35,12 @@ _INSERT_CHANGE = insert(_CHANGE_LOG)
 
 @dataclass(frozen=True)
 class Provenance:
-    """Who made a change, from which submission, and why."""
+    """Who made a change (and what they may touch), from which submission, and why."""
 
     actor_id: int | None
     submission_id: int | None
     reason: str
+    scope: Scope = Scope(everything=True)
 
 
 def _jsonable(value):

@@ -30,7 +30,9 @@ class Scope:
         if self.everything:
             return True
         if posyandu_id is not None and posyandu_id in self.posyandu_ids:
-            return True
+            # ... and the record's kelurahan is that posyandu's (processing checks the
+            # exact pair against the registry).
+            return kelurahan_code is None or kelurahan_code in self.posyandu_kelurahan_codes
         if not kelurahan_code:
             return False
         if posyandu_id is None and kelurahan_code in self.posyandu_kelurahan_codes:

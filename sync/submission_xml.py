@@ -96,6 +96,9 @@ def parse_submission(xml: bytes) -> ParsedSubmission:
         raise InvalidInput("The submission has no meta/instanceID.", code="submission.no_instance_id")
     if len(instance_id) > 100:
         raise InvalidInput("meta/instanceID is too long.", code="submission.bad_instance_id")
+    deprecated_id = meta_values.get("deprecatedID") or None
+    if deprecated_id and len(deprecated_id) > 100:
+        raise InvalidInput("meta/deprecatedID is too long.", code="submission.bad_instance_id")
     fields = flatten_leaves(root)
     for key in ("instanceID", "deprecatedID", "instanceName", "deviceID"):
         fields.pop(key, None)
@@ -103,7 +106,7 @@ def parse_submission(xml: bytes) -> ParsedSubmission:
         form_id=form_id,
         form_version=(root.get("version") or "").strip(),
         instance_id=instance_id,
-        deprecated_id=meta_values.get("deprecatedID") or None,
-        device_id=meta_values.get("deviceID") or None,
+        deprecated_id=deprecated_id,
+        device_id=(meta_values.get("deviceID") or fields.get("deviceid") or "")[:100] or None,
         fields=fields,
     )

@@ -12,10 +12,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, ReadSessionDep, SessionDep
+from api.openrosa_body import read_limited
 from api.urls import base_url
 from core.config import get_settings
-from core.errors import InvalidInput, PayloadTooLarge
+from core.errors import InvalidInput
 from sync import kobo
 
 router = APIRouter(prefix="/api/v1", tags=["kobo"])
@@ -57,16 +58,10 @@ def _secret_from(request: Request) -> str | None:
 
 async def kobo_payload(request: Request) -> object:
     """The JSON body, read with the same size limit as OpenRosa submissions."""
-    limit = get_settings().max_submission_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge("The Kobo payload is too large.", code="kobo.too_large")
-    body = await request.body()
-    if len(body) > limit:
-        raise PayloadTooLarge("The Kobo payload is too large.", code="kobo.too_large")
+    body = await read_limited(request, get_settings().max_submission_bytes)
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput(f"The body is not JSON: {exc}", code="kobo.bad_json") from exc
 
 
@@ -94,5 +89,5 @@ def create_hook(body: HookCreate, request: Request, session: SessionDep, admin: 
 
 
 @router.get("/kobo-hooks", response_model=list[HookOut])
-def list_hooks(session: SessionDep, admin: AdminDep) -> list[HookOut]:
+def list_hooks(session: ReadSessionDep, admin: AdminDep) -> list[HookOut]:
     return [HookOut.model_validate(h, from_attributes=True) for h in kobo.list_hooks(session)]

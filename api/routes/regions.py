@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.deps import PrincipalDep, SessionDep, require_role
+from api.deps import PrincipalDep, ReadSessionDep, SessionDep, require_role
 from api.pagination import Page, PageDep
 from sync import posyandu as posyandu_service
 from sync import wilayah as wilayah_service
@@ -40,7 +40,7 @@ class PosyanduOut(BaseModel):
 
 
 @router.get("/wilayah", response_model=Page[WilayahOut])
-def list_wilayah(session: SessionDep, _: PrincipalDep, page: PageDep,
+def list_wilayah(session: ReadSessionDep, _: PrincipalDep, page: PageDep,
                  parent: Annotated[str | None, Query(description="Parent code, e.g. 33.75")] = None,
                  level: Annotated[str | None, Query(description="provinsi, kabkota, kecamatan, kelurahan, desa")] = None,
                  ) -> Page[WilayahOut]:
@@ -60,7 +60,7 @@ def create_posyandu(body: PosyanduCreate, session: SessionDep,
 
 
 @router.get("/posyandu", response_model=Page[PosyanduOut])
-def list_posyandu(session: SessionDep, principal: PrincipalDep, page: PageDep,
+def list_posyandu(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
                   kelurahan_code: str | None = None) -> Page[PosyanduOut]:
     rows, total = posyandu_service.list_posyandu(session, principal=principal,
                                                  kelurahan_code=kelurahan_code,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.deps import PrincipalDep, SessionDep, SupervisorDep
+from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
 from api.pagination import Page, PageDep
 from sync import submissions as service
 
@@ -75,7 +75,7 @@ class MeasurementOut(BaseModel):
 
 
 @router.get("/submissions", response_model=Page[SubmissionOut])
-def list_submissions(session: SessionDep, principal: SupervisorDep, page: PageDep,
+def list_submissions(session: ReadSessionDep, principal: SupervisorDep, page: PageDep,
                      status: Annotated[str | None, Query(description="received, processed, failed, superseded")] = None,
                      form_id: str | None = None) -> Page[SubmissionOut]:
     rows, total = service.list_submissions(session, principal=principal, status=status,
@@ -85,7 +85,7 @@ def list_submissions(session: SessionDep, principal: SupervisorDep, page: PageDe
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionDetail)
-def get_submission(submission_id: int, session: SessionDep, principal: SupervisorDep) -> SubmissionDetail:
+def get_submission(submission_id: int, session: ReadSessionDep, principal: SupervisorDep) -> SubmissionDetail:
     row = service.get_submission_or_raise(session, principal=principal, submission_id=submission_id)
     return SubmissionDetail(**SubmissionOut.model_validate(row, from_attributes=True).model_dump(),
                             content=row.content.decode("utf-8", "replace"),
@@ -100,7 +100,7 @@ def reprocess(submission_id: int, session: SessionDep, principal: SupervisorDep)
 
 
 @router.get("/measurements", response_model=Page[MeasurementOut])
-def list_measurements(session: SessionDep, principal: PrincipalDep, page: PageDep,
+def list_measurements(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
                       kelurahan_code: str | None = None, person_id: str | None = None,
                       current_only: bool = True) -> Page[MeasurementOut]:
     """Child measurements with their stored WHO z-scores and categories, in your scope."""

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, ReadSessionDep, SessionDep
 from api.pagination import Page, PageDep
 from api.urls import collect_server_url
 from models.auth import ROLES
@@ -71,7 +71,7 @@ def create_user(body: UserCreate, session: SessionDep, admin: AdminDep) -> UserO
 
 
 @router.get("/users", response_model=Page[UserOut])
-def list_users(session: SessionDep, admin: AdminDep, page: PageDep) -> Page[UserOut]:
+def list_users(session: ReadSessionDep, admin: AdminDep, page: PageDep) -> Page[UserOut]:
     users, total = accounts.list_users(session, limit=page.limit, offset=page.offset)
     return Page(items=[_user_out(session, u) for u in users], total=total, limit=page.limit,
                 offset=page.offset)
@@ -88,7 +88,7 @@ def create_app_token(username: str, body: AppTokenCreate, request: Request, sess
 
 
 @router.get("/users/{username}/app-tokens", response_model=list[AppTokenOut])
-def list_app_tokens(username: str, session: SessionDep, admin: AdminDep) -> list[AppTokenOut]:
+def list_app_tokens(username: str, session: ReadSessionDep, admin: AdminDep) -> list[AppTokenOut]:
     user = accounts.get_user_by_username_or_raise(session, username)
     return [AppTokenOut.model_validate(t, from_attributes=True)
             for t in accounts.list_app_tokens(session, user)]

@@ -109,3 +109,15 @@ def test_admin_creates_hooks_over_the_api(client, admin_headers, phone):
     r = client.post("/api/v1/kobo-hooks", headers=admin_headers,
                     json={"name": "Kobo", "form_id": "nope", "username": phone.username})
     assert r.status_code == 400
+
+
+def test_kobo_nul_characters_and_deep_nesting_are_400(client, hook, phone, db):
+    hook_id, secret = hook
+    evil = kobo_payload(phone.posyandu_id, **{"grp_child/child_name": "Siti\x00"})
+    r = client.post(f"/api/v1/intake/kobo/{hook_id}", json=evil, headers=_basic(secret))
+    assert r.status_code == 400
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = client.post(f"/api/v1/intake/kobo/{hook_id}", content=deep,
+                    headers={**_basic(secret), "Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert _count(db, Submission) == 0
