@@ -47,6 +47,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=FULL")
+    # Page cache per connection (KiB): many pooled connections, so keep each one small.
+    cursor.execute("PRAGMA cache_size=-1024")
     cursor.close()
 
 
