@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from fastapi import Request
 from sqlmodel import Session
 
+from api.credentials import authorization, basic_credentials
 from api.deps import ReadSessionDep
 from core.errors import InvalidInput, Unauthenticated
 from sync import accounts
@@ -38,17 +36,13 @@ def authenticate(request: Request, session: Session) -> Principal:
     token = request.path_params.get("token")
     if token is not None:
         return accounts.principal_from_app_token(session, token)
-    header = request.headers.get("Authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
+    scheme, value = authorization(request.headers.get("Authorization", ""))
+    if scheme != "basic" or not value:
         raise Unauthenticated("Sign in with your username and password.", code="auth.missing")
-    try:
-        username, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise Unauthenticated("Malformed Basic credentials.", code="auth.bad_basic") from exc
-    if not sep:
+    credentials = basic_credentials(value)
+    if credentials is None:
         raise Unauthenticated("Malformed Basic credentials.", code="auth.bad_basic")
-    user = accounts.authenticate_basic(session, username, password)
+    user = accounts.authenticate_basic(session, *credentials)
     return accounts.principal_for(session, user)
 
 

@@ -102,7 +102,8 @@ def prepare(url: str, phones: int) -> tuple[bytes, list[BenchPhone]]:
             s.flush()
             user = accounts.create_user(s, username=f"bench-kader-{i}", password="password-123",
                                         role="kader", scopes=[f"posyandu:{p.id}"])
-            out.append(BenchPhone(accounts.create_app_token(s, user=user), p.id, code))
+            _, token = accounts.create_app_token(s, user=user)
+            out.append(BenchPhone(token, p.id, code))
         s.commit()
     engine.dispose()
     return form_xml, out

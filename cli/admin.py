@@ -88,7 +88,7 @@ def run_app_token(args: argparse.Namespace) -> int:
     try:
         with session_scope() as session:
             user = accounts.get_user_by_username_or_raise(session, args.username)
-            token = accounts.create_app_token(session, user=user, label=args.label)
+            _, token = accounts.create_app_token(session, user=user, label=args.label)
     except AppError as exc:
         return _fail(exc)
     print(f"{base}/key/{token}")

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -32,10 +32,6 @@ class Principal:
     scope: Scope
     agency: str | None = None
     app_token_id: int | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 # ---------------------------------------------------------------- users
@@ -113,8 +109,6 @@ def create_user(
 
 
 def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User], int]:
-    from sqlalchemy import func
-
     total = session.exec(select(func.count()).select_from(User)).one()
     users = session.exec(select(User).order_by(User.id).limit(limit).offset(offset)).all()
     return list(users), total
@@ -167,8 +161,6 @@ def principal_for(session: Session, user: User, app_token_id: int | None = None)
 
 
 def count_admins(session: Session) -> int:
-    from sqlalchemy import func
-
     return session.exec(select(func.count()).select_from(User).where(User.role == "admin")).one()
 
 
@@ -257,15 +249,17 @@ def user_from_access_token(session: Session, token: str) -> User:
 
 # ---------------------------------------------------------------- app tokens
 
-def create_app_token(session: Session, *, user: User, label: str = "", actor_id: int | None = None) -> str:
-    """Create a per-device token and return it (shown once; only its hash is kept)."""
+def create_app_token(session: Session, *, user: User, label: str = "",
+                     actor_id: int | None = None) -> tuple[AppToken, str]:
+    """Create a per-device token; returns its row and the token itself (shown once;
+    only its hash is kept)."""
     token = security.new_secret(36)
     row = AppToken(user_id=user.id, token_hash=security.sha256_hex(token), label=label[:120])
     session.add(row)
     session.flush()
     record_audit(session, actor_id=actor_id, action="app_token.create", entity_type="app_token",
                  entity_id=str(row.id), detail={"user": user.username, "label": label})
-    return token
+    return row, token
 
 
 def revoke_app_token(session: Session, *, token_id: int, actor_id: int | None = None) -> AppToken:

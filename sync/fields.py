@@ -24,6 +24,13 @@ def parse_record_id(text: str | None) -> int | None:
 KELURAHAN_PATTERN = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 
 
+def flatten_answers(answers: dict) -> dict[str, str]:
+    """JSON answers keyed by group path (`grp_child/child_name`) -> {leaf name: text},
+    the same shape as a flattened XML submission."""
+    return {key.rsplit("/", 1)[-1]: "" if value is None else str(value)
+            for key, value in answers.items() if not isinstance(value, (dict, list))}
+
+
 class ProcessingError(AppError):
     """A stored submission could not become registry records (it stays stored)."""
 

@@ -68,6 +68,18 @@ def get_current_form_or_raise(session: Session, form_id: str) -> FormVersion:
     return row
 
 
+_CURRENT_VERSION = select(FormVersion.__table__.c.version).where(
+    FormVersion.__table__.c.form_id == bindparam("form_id"), FormVersion.__table__.c.is_current)
+
+
+def current_version_or_raise(session: Session, form_id: str) -> str:
+    """The current version of a form (without loading its XML)."""
+    version = session.execute(_CURRENT_VERSION, {"form_id": form_id}).scalar()
+    if version is None:
+        raise NotFound(f"There is no form {form_id!r} on this server.", code="form.not_found")
+    return version
+
+
 _FORM_STATE = select(FormVersion.__table__.c.form_id, FormVersion.__table__.c.version,
                      FormVersion.__table__.c.state).where(
     FormVersion.__table__.c.form_id == bindparam("form_id"),

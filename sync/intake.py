@@ -23,7 +23,7 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from models import Attachment, Submission
 from models.base import utcnow
 from sync.accounts import Principal
-from sync.fields import Answers, parse_record_id
+from sync.fields import Answers, flatten_answers, parse_record_id
 from sync.forms import get_form_version_or_raise
 from sync.process import SubmissionRef, process_submission
 from sync.submission_xml import ParsedSubmission, parse_submission
@@ -48,7 +48,6 @@ class IntakeResult:
     instance_id: str
     status: str  # received, processed, failed, superseded
     created: bool
-    attachments_added: int = 0
 
 
 def sanitise_filename(name: str) -> str:
@@ -157,13 +156,13 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         received_at=utcnow(), status="received", error=None, attempts=0, processed_at=None)
     new_id = _insert_if_absent(session, values)
     if new_id is not None:
-        added = _add_attachments(session, new_id, list(files))
+        _add_attachments(session, new_id, list(files))
         ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
             "form_id", "instance_id", "deprecated_id", "submitter_id", "content_type", "content",
             "received_at", "status", "attempts")})
         status = process_submission(session, ref, Answers(parsed.fields), fresh=True,
                                     scope=principal.scope)
-        return IntakeResult(new_id, parsed.instance_id, status, created=True, attachments_added=added)
+        return IntakeResult(new_id, parsed.instance_id, status, created=True)
 
     existing = _find(session, parsed.form_id, parsed.instance_id)
     if existing.content_hash != digest:
@@ -171,9 +170,8 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
             f"A different submission with instanceID {parsed.instance_id} was already "
             "received. Edits must be sent as a new instance with meta/deprecatedID.",
             code="submission.xml_conflict")
-    added = _add_attachments(session, existing.id, list(files))
-    return IntakeResult(existing.id, parsed.instance_id, existing.status, created=False,
-                        attachments_added=added)
+    _add_attachments(session, existing.id, list(files))
+    return IntakeResult(existing.id, parsed.instance_id, existing.status, created=False)
 
 
 def receive_openrosa(session: Session, *, principal: Principal, xml: bytes,
@@ -190,8 +188,7 @@ def receive_json(session: Session, *, principal: Principal, form_id: str, form_v
 
     `raw` is the whole payload as received (stored); idempotency compares the answers.
     """
-    flat = {k.rsplit("/", 1)[-1]: "" if v is None else str(v)
-            for k, v in answers.items() if not isinstance(v, (dict, list))}
+    flat = flatten_answers(answers)
     if any("\x00" in value for value in flat.values()):
         raise InvalidInput("Answers may not contain NUL characters.", code="submission.nul")
     if len(instance_id) > 100 or (deprecated_id and len(deprecated_id) > 100):

@@ -20,7 +20,7 @@ from core import security
 from core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from models import KoboHook, User
 from sync import accounts
-from sync.forms import get_current_form_or_raise
+from sync.forms import current_version_or_raise
 from sync.intake import IntakeResult, receive_json
 
 # Kobo metadata that is not an answer and may change between retries.
@@ -87,10 +87,10 @@ def receive_kobo(session: Session, *, hook_id: str, secret: str | None, payload:
     hook, principal = authenticate_hook(session, hook_id, secret)
     if not isinstance(payload, dict):
         raise InvalidInput("The Kobo payload must be a JSON object.", code="kobo.bad_payload")
-    form = get_current_form_or_raise(session, hook.form_id)
     deprecated = payload.get("meta/deprecatedID")
     return receive_json(
-        session, principal=principal, form_id=hook.form_id, form_version=form.version,
+        session, principal=principal, form_id=hook.form_id,
+        form_version=current_version_or_raise(session, hook.form_id),
         instance_id=instance_id_of(payload), answers=answers_of(payload), source="kobo",
         deprecated_id=deprecated if isinstance(deprecated, str) else None,
         raw=json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())

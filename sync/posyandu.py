@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput
 from models import Posyandu
 from sync.accounts import Principal, record_audit
 from sync.scope import scope_filter
@@ -47,9 +47,3 @@ def list_posyandu(session: Session, *, principal: Principal, kelurahan_code: str
     rows = session.exec(query.order_by(Posyandu.id).limit(limit).offset(offset)).all()
     return list(rows), total
 
-
-def get_posyandu_or_raise(session: Session, posyandu_id: int) -> Posyandu:
-    row = session.get(Posyandu, posyandu_id)
-    if row is None:
-        raise NotFound(f"No posyandu with id {posyandu_id}.", code="posyandu.not_found")
-    return row

@@ -35,7 +35,7 @@ from models import (
 )
 from models.base import utcnow
 from sync.accounts import scope_of_user_id
-from sync.fields import Answers, ProcessingError
+from sync.fields import Answers, ProcessingError, flatten_answers
 from sync.identity import HouseholdClaim, PersonClaim, resolve_household, resolve_person
 from sync.names import nik_agrees
 from sync.registry import Provenance
@@ -59,12 +59,11 @@ _POSYANDU = Posyandu.__table__
 _PLACE = select(_WILAYAH.c.level, select(_POSYANDU.c.kelurahan_code).where(
     _POSYANDU.c.id == bindparam("posyandu_id")).scalar_subquery()).where(
     _WILAYAH.c.code == bindparam("code"))
-_SUBMISSION_ID = select(SUBMISSION.c.id).where(SUBMISSION.c.form_id == bindparam("form_id"),
-                                               SUBMISSION.c.instance_id == bindparam("instance_id"))
+_SUBMISSION_AND_SENDER = select(SUBMISSION.c.id, SUBMISSION.c.submitter_id).where(
+    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id"))
 _EDITED_BY = select(SUBMISSION.c.id).where(SUBMISSION.c.form_id == bindparam("form_id"),
                                            SUBMISSION.c.deprecated_id == bindparam("instance_id"),
                                            SUBMISSION.c.submitter_id == bindparam("submitter_id"))
-_SUBMITTER_OF = select(SUBMISSION.c.submitter_id).where(SUBMISSION.c.id == bindparam("id"))
 _SET_STATUS = update(SUBMISSION).where(SUBMISSION.c.id == bindparam("_id"))
 _RECORD_FOR = {form: select(t.c.id).where(t.c.submission_id == bindparam("submission_id"))
                for form, t in RECORD_TABLES.items()}
@@ -108,9 +107,7 @@ class SubmissionRef:
 
 def answers_of(submission: SubmissionRef) -> Answers:
     if submission.content_type == "application/json":
-        data = json.loads(submission.content)
-        return Answers({k.rsplit("/", 1)[-1]: "" if v is None else str(v)
-                        for k, v in data.items() if not isinstance(v, (dict, list))})
+        return Answers(flatten_answers(json.loads(submission.content)))
     return Answers(flatten_leaves(safe_parse(submission.content)))
 
 
@@ -292,22 +289,25 @@ PROCESSORS: dict[str, Callable[..., dict]] = {
 }
 
 
-def _supersede(session: Session, form_id: str, instance_id: str, submitter_id: int | None) -> bool:
-    """The submission `instance_id` was edited: its record is no longer current.
+def _mark_superseded(session: Session, form_id: str, submission_id: int) -> None:
+    session.execute(_NOT_CURRENT[form_id], {"_submission_id": submission_id})
+    session.execute(_SET_STATUS, {"_id": submission_id, "status": "superseded"})
+
+
+def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
+    """This submission edits `deprecated_id`: that one's record is no longer current.
 
     Only the account that sent a submission can supersede it (Collect edits on the
     phone that sent the form); an edit naming someone else's submission fails."""
-    old_id = session.execute(_SUBMISSION_ID, {"form_id": form_id,
-                                              "instance_id": instance_id}).scalar()
-    if old_id is None:
-        return False
-    if session.execute(_SUBMITTER_OF, {"id": old_id}).scalar() != submitter_id:
-        raise ProcessingError(f"deprecatedID {instance_id} is a submission sent by another "
-                              "account; only its sender can edit it.",
+    old = session.execute(_SUBMISSION_AND_SENDER, {"form_id": submission.form_id,
+                                                   "instance_id": submission.deprecated_id}).first()
+    if old is None:
+        return  # the original has not arrived yet; it is superseded when it does
+    if old.submitter_id != submission.submitter_id:
+        raise ProcessingError(f"deprecatedID {submission.deprecated_id} is a submission sent by "
+                              "another account; only its sender can edit it.",
                               code="submission.edit_not_yours")
-    session.execute(_NOT_CURRENT[form_id], {"_submission_id": old_id})
-    session.execute(_SET_STATUS, {"_id": old_id, "status": "superseded"})
-    return True
+    _mark_superseded(session, submission.form_id, old.id)
 
 
 def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
@@ -321,12 +321,12 @@ def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
                                      provenance)
         session.execute(_INSERT_RECORD[form_id], values)
     if submission.deprecated_id:
-        _supersede(session, form_id, submission.deprecated_id, submission.submitter_id)
+        _supersede_edited(session, submission)
     newer = session.execute(_EDITED_BY, {"form_id": form_id,
                                          "instance_id": submission.instance_id,
                                          "submitter_id": submission.submitter_id}).first()
     if newer is not None:  # the edit arrived before the original
-        _supersede(session, submission.form_id, submission.instance_id, submission.submitter_id)
+        _mark_superseded(session, form_id, submission.id)
         return "superseded"
     return "processed"
 

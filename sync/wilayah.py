@@ -14,7 +14,6 @@ from core.errors import InvalidInput, NotFound
 from models import Wilayah
 
 CODE_PATTERN = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
-KELURAHAN_PATTERN = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 PARENT_COLUMNS = ("regency_code", "district_code", "province_code")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import datetime
 from typing import Annotated
@@ -12,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.credentials import authorization, basic_credentials
 from api.deps import AdminDep, ReadSessionDep, SessionDep
 from api.openrosa_body import read_limited
 from api.urls import base_url
@@ -45,14 +44,11 @@ class HookOut(BaseModel):
 def _secret_from(request: Request) -> str | None:
     if secret := request.headers.get("X-Hook-Secret"):
         return secret
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
+    scheme, value = authorization(request.headers.get("Authorization", ""))
+    if scheme == "bearer":
         return value or None
-    if scheme.lower() == "basic":
-        try:
-            return base64.b64decode(value, validate=True).decode().partition(":")[2] or None
-        except (binascii.Error, UnicodeDecodeError):
-            return None
+    if scheme == "basic" and (credentials := basic_credentials(value)):
+        return credentials[1] or None
     return None
 
 

@@ -82,8 +82,8 @@ def create_app_token(username: str, body: AppTokenCreate, request: Request, sess
                      admin: AdminDep) -> AppTokenCreated:
     """A device token for ODK Collect; the returned `server_url` goes into Collect."""
     user = accounts.get_user_by_username_or_raise(session, username)
-    token = accounts.create_app_token(session, user=user, label=body.label, actor_id=admin.user_id)
-    row = accounts.list_app_tokens(session, user)[-1]
+    row, token = accounts.create_app_token(session, user=user, label=body.label,
+                                           actor_id=admin.user_id)
     return AppTokenCreated(id=row.id, token=token, server_url=collect_server_url(request, token))
 
 
@@ -113,8 +113,8 @@ def collect_qr(username: str, body: CollectQrRequest, request: Request, session:
     """Set up a kader's phone: issues a new device token and returns the ODK Collect
     configuration QR code (PNG), or with `format=json` the settings and the QR payload."""
     user = accounts.get_user_by_username_or_raise(session, username)
-    token = accounts.create_app_token(session, user=user, label=body.label or "QR code",
-                                      actor_id=admin.user_id)
+    _, token = accounts.create_app_token(session, user=user, label=body.label or "QR code",
+                                         actor_id=admin.user_id)
     settings = collect_settings(server_url=collect_server_url(request, token),
                                 project_name=body.project_name,
                                 kader_name=user.full_name or user.username)

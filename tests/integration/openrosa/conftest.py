@@ -51,7 +51,7 @@ def make_phone(db, posyandu_id):
             user = accounts.create_user(s, username=username, password="password-123", role=role,
                                         agency="Dinas Kesehatan" if role == "agency" else None,
                                         scopes=scopes or [f"posyandu:{posyandu_id}"])
-            token = accounts.create_app_token(s, user=user, label="test phone")
+            _, token = accounts.create_app_token(s, user=user, label="test phone")
             s.commit()
         return Phone(username, "password-123", posyandu_id, token)
 
