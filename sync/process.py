@@ -45,12 +45,13 @@ from sync.submission_xml import flatten_leaves, safe_parse
 log = logging.getLogger("posyandu.process")
 
 SUBMISSION = Submission.__table__
+_MEASUREMENT = Measurement.__table__
 RECORD_TABLES = {
-    "anthropometry": Measurement.__table__,
+    "anthropometry": _MEASUREMENT,
     "pregnancy_screening": PregnancyScreening.__table__,
     "sanitation_check": SanitationCheck.__table__,
 }
-_MEASUREMENT_COLUMNS = frozenset(Measurement.__table__.c.keys())
+_MEASUREMENT_COLUMNS = frozenset(_MEASUREMENT.c.keys())
 _SEX_CODES = {"male": 1, "female": 2}
 _WHO_MEASURE = {"lying": "L", "standing": "H"}
 _WILAYAH = Wilayah.__table__
@@ -70,7 +71,6 @@ _RECORD_FOR = {form: select(t.c.id).where(t.c.submission_id == bindparam("submis
 _INSERT_RECORD = {form: insert(t) for form, t in RECORD_TABLES.items()}
 _NOT_CURRENT = {form: update(t).where(t.c.submission_id == bindparam("_submission_id"))
                 .values(is_current=False) for form, t in RECORD_TABLES.items()}
-_MEASUREMENT = Measurement.__table__
 _HISTORY = select(_MEASUREMENT.c.measured_on, _MEASUREMENT.c.weight_kg, _MEASUREMENT.c.clenhei).where(
     _MEASUREMENT.c.person_id == bindparam("person_id"), _MEASUREMENT.c.is_current)
 _PREGNANCY = Pregnancy.__table__

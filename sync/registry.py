@@ -31,6 +31,7 @@ _CHANGE_LOG = ChangeLog.__table__
 # Values are passed as parameters to statements built once (building a statement with
 # literal values per call costs more than running it).
 _INSERT_CHANGE = insert(_CHANGE_LOG)
+_INSERTS = {t.name: insert(t) for t in (PERSON, HOUSEHOLD, _PERSON_VERSION, _HOUSEHOLD_VERSION)}
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,14 @@ class _Entity:
     version_key: str  # the version table's foreign key column
     has_posyandu: bool
 
+    @property
+    def insert_row(self):
+        return _INSERTS[self.table.name]
+
+    @property
+    def insert_version(self):
+        return _INSERTS[self.version_table.name]
+
 
 _PERSON = _Entity("person", PERSON, PERSON_FIELDS, _PERSON_VERSION, "person_id", True)
 _HOUSEHOLD = _Entity("household", HOUSEHOLD, HOUSEHOLD_FIELDS, _HOUSEHOLD_VERSION,
@@ -79,7 +88,7 @@ def _create(session: Session, entity: _Entity, data: dict, provenance: Provenanc
     if entity is _PERSON:
         row["birth_date_estimated"] = bool(data.get("birth_date_estimated"))
     row.update(_derived(entity, row))
-    session.execute(insert(entity.table), row)
+    session.execute(entity.insert_row, row)
     _record(session, entity, row, provenance)
     return row
 
@@ -101,7 +110,7 @@ def _update(session: Session, entity: _Entity, row: dict, changes: dict,
 
 def _record(session: Session, entity: _Entity, row: dict, provenance: Provenance) -> None:
     """The version snapshot (who/when/why) and the change-log row."""
-    session.execute(insert(entity.version_table), {
+    session.execute(entity.insert_version, {
         entity.version_key: row["id"], "version": row["version"],
         "data": snapshot(row, entity.fields), "changed_at": row["updated_at"],
         "changed_by": provenance.actor_id, "submission_id": provenance.submission_id,
