@@ -120,23 +120,36 @@ _SCOPE_ROWS = (
     .join(Posyandu.__table__, Posyandu.__table__.c.id == UserScope.__table__.c.posyandu_id,
           isouter=True)
     .where(UserScope.__table__.c.user_id == bindparam("user_id")))
+_USER_SCOPE = UserScope.__table__
+_SCOPE_POSYANDU = Posyandu.__table__.alias("scope_posyandu")
+# A device token, its account and the account's scope rows in one query (it runs on
+# every OpenRosa request): one row per scope entry, or one row with NULLs for none.
 _APP_TOKEN_USER = (
     select(AppToken.__table__.c.id, AppToken.__table__.c.revoked_at,
            User.__table__.c.id.label("user_id"), User.__table__.c.username, User.__table__.c.role,
-           User.__table__.c.agency, User.__table__.c.is_active)
+           User.__table__.c.agency, User.__table__.c.is_active,
+           _USER_SCOPE.c.wilayah_code, _USER_SCOPE.c.posyandu_id,
+           _SCOPE_POSYANDU.c.kelurahan_code)
     .join(User.__table__, User.__table__.c.id == AppToken.__table__.c.user_id)
+    .outerjoin(_USER_SCOPE, _USER_SCOPE.c.user_id == User.__table__.c.id)
+    .outerjoin(_SCOPE_POSYANDU, _SCOPE_POSYANDU.c.id == _USER_SCOPE.c.posyandu_id)
     .where(AppToken.__table__.c.token_hash == bindparam("token_hash")))
 
 
-def _scope_for(session: Session, user_id: int, role: str) -> Scope:
+def _scope_from_rows(role: str, rows) -> Scope:
+    """A Scope from (wilayah_code, posyandu_id, posyandu's kelurahan_code) rows."""
     if role == "admin":
         return Scope(everything=True)
-    rows = session.execute(_SCOPE_ROWS, {"user_id": user_id}).all()
     return Scope(
         wilayah_codes=tuple(code for code, _, _ in rows if code),
         posyandu_ids=tuple(pid for _, pid, _ in rows if pid is not None),
         posyandu_kelurahan_codes=tuple(sorted({kel for _, pid, kel in rows if pid is not None})),
     )
+
+
+def _scope_for(session: Session, user_id: int, role: str) -> Scope:
+    rows = [] if role == "admin" else session.execute(_SCOPE_ROWS, {"user_id": user_id}).all()
+    return _scope_from_rows(role, rows)
 
 
 def scope_of_user_id(session: Session, user_id: int | None) -> Scope:
@@ -279,20 +292,22 @@ def list_app_tokens(session: Session, user: User) -> list[AppToken]:
 
 
 def principal_from_app_token(session: Session, token: str) -> Principal:
-    """The phone's principal from its device token (one query for token and user; this
-    runs on every OpenRosa request)."""
-    row = session.execute(_APP_TOKEN_USER, {"token_hash": security.sha256_hex(token)}).first()
-    if row is None:
+    """The phone's principal from its device token (one query for token, account and
+    scope; this runs on every OpenRosa request)."""
+    rows = session.execute(_APP_TOKEN_USER, {"token_hash": security.sha256_hex(token)}).all()
+    if not rows:
         raise Unauthenticated("Unknown device token; ask your supervisor for a new QR code.",
                               code="auth.bad_app_token")
+    row = rows[0]
     if row.revoked_at is not None:
         raise Forbidden("This device token has been revoked; ask your supervisor for a new QR code.",
                         code="auth.revoked_app_token")
     if not row.is_active:
         raise Forbidden("The account behind this device token is disabled.", code="auth.inactive")
-    return Principal(user_id=row.user_id, username=row.username, role=row.role,
-                     scope=_scope_for(session, row.user_id, row.role), agency=row.agency,
-                     app_token_id=row.id)
+    scope = _scope_from_rows(row.role, [(r.wilayah_code, r.posyandu_id, r.kelurahan_code)
+                                        for r in rows])
+    return Principal(user_id=row.user_id, username=row.username, role=row.role, scope=scope,
+                     agency=row.agency, app_token_id=row.id)
 
 
 # ---------------------------------------------------------------- audit

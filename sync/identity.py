@@ -134,7 +134,13 @@ def find_person(session: Session, claim: PersonClaim,
 
 def resolve_person(session: Session, claim: PersonClaim, provenance: Provenance) -> dict:
     """The matching person, filled in where the registry had gaps; or a new person."""
-    person = find_person(session, claim, provenance.scope)
+    return settle_person(session, find_person(session, claim, provenance.scope), claim,
+                         provenance)
+
+
+def settle_person(session: Session, person: dict | None, claim: PersonClaim,
+                  provenance: Provenance) -> dict:
+    """Write what a claim adds to the person it was matched to (None: a new person)."""
     data = {
         "nik": claim.nik, "name": claim.name, "sex": claim.sex, "birth_date": claim.birth_date,
         "kelurahan_code": claim.kelurahan_code, "posyandu_id": claim.posyandu_id,

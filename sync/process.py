@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, insert, select, update
@@ -36,7 +36,14 @@ from models import (
 from models.base import utcnow
 from sync.accounts import scope_of_user_id
 from sync.fields import Answers, ProcessingError, flatten_answers
-from sync.identity import HouseholdClaim, PersonClaim, resolve_household, resolve_person
+from sync.identity import (
+    HouseholdClaim,
+    PersonClaim,
+    find_person,
+    resolve_household,
+    resolve_person,
+    settle_person,
+)
 from sync.names import nik_agrees
 from sync.registry import Provenance
 from sync.scope import Scope
@@ -151,7 +158,6 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     household = _household_by_kk(session, a, kelurahan, provenance)
     household_id = household["id"] if household else None
     flags = []
-    mother = None
     mother_name, mother_nik = a.text("mother_name"), a.nik("mother_nik")
     if mother_nik and not nik_agrees(mother_nik, sex="female"):
         mother_nik = None
@@ -161,16 +167,23 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     if child_nik and not nik_agrees(child_nik, birth_date=birth_date, sex=child_sex):
         child_nik = None  # e.g. the mother's NIK typed for the child: not identity evidence
         flags.append("child_nik_inconsistent")
-    if mother_name or mother_nik:
-        mother = resolve_person(session, PersonClaim(
-            registry_id=None, nik=mother_nik, name=mother_name or "", kelurahan_code=kelurahan,
-            sex="female", posyandu_id=posyandu_id, household_id=household_id), provenance)
-    child = resolve_person(session, PersonClaim(
+    child_claim = PersonClaim(
         registry_id=a.text("child_id", max_length=36), nik=child_nik,
         name=a.text("child_name", required=True), kelurahan_code=kelurahan,
-        sex=child_sex, birth_date=birth_date,
-        posyandu_id=posyandu_id, household_id=household_id,
-        mother_id=mother["id"] if mother else None), provenance)
+        sex=child_sex, birth_date=birth_date, posyandu_id=posyandu_id, household_id=household_id)
+    mother_claim = PersonClaim(
+        registry_id=None, nik=mother_nik, name=mother_name or "", kelurahan_code=kelurahan,
+        sex="female", posyandu_id=posyandu_id, household_id=household_id)
+    mother = find_person(session, mother_claim, provenance.scope) if mother_nik else None
+    child = find_person(session, replace(child_claim, mother_id=mother and mother["id"]),
+                        provenance.scope)
+    if mother is None and child is not None and child["mother_id"] and not mother_nik:
+        mother_id = child["mother_id"]  # the mother the registry already knows for this child
+    elif mother is not None or mother_name or mother_nik:
+        mother_id = settle_person(session, mother, mother_claim, provenance)["id"]
+    else:
+        mother_id = None
+    child = settle_person(session, child, replace(child_claim, mother_id=mother_id), provenance)
     weight = a.number("weight_kg", low=0.5, high=40)
     lenhei = a.number("length_height_cm", low=38, high=130)
     method = a.choice("measure_method", ("lying", "standing"))

@@ -289,6 +289,20 @@ def test_mothers_nik_typed_for_the_child_is_not_identity_evidence(client, phone,
         assert child.nik is None and child.sex == "female" and child.mother_id
 
 
+def test_monthly_visits_without_niks_keep_one_child_and_one_mother(client, phone, forms, db):
+    """No NIK for child or mother and no KK: the child is found by name and birth date,
+    and the mother is the one the registry already links to that child (not a new
+    mother each month, which would also hide the child behind a new mother id)."""
+    for month, day in (("10", "02"), ("11", "03"), ("11", "30")):
+        values = child_values(posyandu_id=phone.posyandu_id, child_nik="", mother_nik="",
+                              household_kk="", measured_on=f"2026-{month}-{day}")
+        assert _post(client, phone, fill_submission(forms["anthropometry"], values)).status_code == 201
+    with Session(db) as s:
+        assert len({m.person_id for m in s.exec(select(Measurement)).all()}) == 1
+        persons = s.exec(select(Person)).all()
+        assert sorted(p.name for p in persons) == ["Rina Wati", "Siti Aminah"]
+
+
 def test_a_child_shorter_than_last_month_is_flagged_not_corrected(client, phone, forms, db):
     first = child_values(posyandu_id=phone.posyandu_id, measured_on="2026-10-02")
     shorter = child_values(posyandu_id=phone.posyandu_id, measured_on="2026-11-02",
