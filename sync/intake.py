@@ -20,12 +20,12 @@ from sqlalchemy import Integer, bindparam, insert, select, text
 from sqlmodel import Session
 
 from core.errors import Conflict, Forbidden, InvalidInput
-from models import Attachment, Submission
+from models import Attachment, FormVersion, Submission
 from models.base import utcnow
 from sync.accounts import Principal
 from sync.fields import Answers, flatten_answers, parse_record_id
 from sync.forms import get_form_version_or_raise
-from sync.process import SubmissionRef, process_submission
+from sync.process import SubmissionRef, failure_message, process_new
 from sync.submission_xml import ParsedSubmission, parse_submission
 
 SUBMISSION = Submission.__table__
@@ -87,6 +87,22 @@ _INSERT_IF_ABSENT = text(
 ).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer)
 _FIND = select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
     SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id"))
+_FORM_VERSION = FormVersion.__table__
+_STORED = SUBMISSION.alias("stored")
+_EDIT = SUBMISSION.alias("edit")
+# Everything the server knows before storing a submission, in one query: the form
+# version's state, the submission if this (form, instanceID) is already stored, and
+# whether an edit of it (by the same sender) arrived first. No row: no such version.
+_BEFORE_STORING = (
+    select(_FORM_VERSION.c.state, _STORED.c.id, _STORED.c.content_hash, _STORED.c.status,
+           select(_EDIT.c.id).where(_EDIT.c.form_id == bindparam("form_id"),
+                                    _EDIT.c.deprecated_id == bindparam("instance_id"),
+                                    _EDIT.c.submitter_id == bindparam("submitter_id"))
+           .limit(1).scalar_subquery().label("edited_by"))
+    .select_from(_FORM_VERSION.outerjoin(_STORED, (_STORED.c.form_id == _FORM_VERSION.c.form_id)
+                                         & (_STORED.c.instance_id == bindparam("instance_id"))))
+    .where(_FORM_VERSION.c.form_id == bindparam("form_id"),
+           _FORM_VERSION.c.version == bindparam("version")))
 _ATTACHMENTS_OF = select(ATTACHMENT.c.name, ATTACHMENT.c.sha256).where(
     ATTACHMENT.c.submission_id == bindparam("submission_id"))
 _INSERT_ATTACHMENT = insert(ATTACHMENT)
@@ -123,6 +139,35 @@ def _add_attachments(session: Session, submission_id: int, files: list[IncomingF
     return added
 
 
+def _may_submit(principal: Principal, form_id: str, form_state: str,
+                fields: dict[str, str]) -> None:
+    if form_state == "closed":
+        raise Conflict(f"Form {form_id} is closed and no longer accepts submissions.",
+                       code="form.closed")
+    _check_scope(principal, fields)
+
+
+def _already_received(session: Session, stored, *, principal: Principal, form_state: str,
+                      parsed: ParsedSubmission, digest: str,
+                      files: list[IncomingFile]) -> IntakeResult:
+    """A retry (same bytes: new split attachments are added) or a conflicting reuse of
+    the instanceID (409)."""
+    if stored.content_hash != digest:
+        raise Conflict(
+            f"A different submission with instanceID {parsed.instance_id} was already "
+            "received. Edits must be sent as a new instance with meta/deprecatedID.",
+            code="submission.xml_conflict")
+    try:
+        _may_submit(principal, parsed.form_id, form_state, parsed.fields)
+    except (Conflict, Forbidden):
+        # A phone retrying what was stored before the form closed (or its scope
+        # changed) is told it is safe, not that it failed; nothing is added.
+        pass
+    else:
+        _add_attachments(session, stored.id, files)
+    return IntakeResult(stored.id, parsed.instance_id, stored.status, created=False)
+
+
 def store_and_process(session: Session, *, principal: Principal, parsed: ParsedSubmission,
                       content: bytes, content_type: str, source: str,
                       files: list[IncomingFile] = (), identity: bytes | None = None) -> IntakeResult:
@@ -130,22 +175,25 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
 
     `identity` is what idempotency compares (default: the content itself); Kobo sends
     metadata that may change between retries, so it passes the answers only.
-    """
-    form = get_form_version_or_raise(session, parsed.form_id, parsed.form_version)
-    digest = hashlib.sha256(content if identity is None else identity).hexdigest()
-    try:
-        if form.state == "closed":
-            raise Conflict(f"Form {form.form_id} is closed and no longer accepts submissions.",
-                           code="form.closed")
-        _check_scope(principal, parsed.fields)
-    except (Conflict, Forbidden):
-        # A phone retrying what was stored before the form closed (or its scope changed)
-        # is told it is safe, not that it failed.
-        existing = _find(session, parsed.form_id, parsed.instance_id)
-        if existing is not None and existing.content_hash == digest:
-            return IntakeResult(existing.id, parsed.instance_id, existing.status, created=False)
-        raise
 
+    The submission is stored as processed and processed in the same transaction. If
+    processing fails, the transaction is rolled back and the submission is stored
+    again, alone, as failed with the reason: it is never lost, and the registry is
+    never half-written.
+    """
+    files = list(files)
+    digest = hashlib.sha256(content if identity is None else identity).hexdigest()
+    before = session.execute(_BEFORE_STORING, {
+        "form_id": parsed.form_id, "version": parsed.form_version,
+        "instance_id": parsed.instance_id, "submitter_id": principal.user_id}).first()
+    if before is None:
+        get_form_version_or_raise(session, parsed.form_id, parsed.form_version)  # 404
+    if before.id is not None:
+        return _already_received(session, before, principal=principal, form_state=before.state,
+                                 parsed=parsed, digest=digest, files=files)
+    _may_submit(principal, parsed.form_id, before.state, parsed.fields)
+
+    now = utcnow()
     values = dict(
         form_id=parsed.form_id, form_version=parsed.form_version, instance_id=parsed.instance_id,
         deprecated_id=parsed.deprecated_id, source=source, content_type=content_type,
@@ -153,25 +201,29 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         app_token_id=principal.app_token_id, device_id=parsed.device_id,
         kelurahan_code=(parsed.fields.get("kelurahan_code") or "")[:13] or None,
         posyandu_id=parse_record_id(parsed.fields.get("posyandu_id")),
-        received_at=utcnow(), status="received", error=None, attempts=0, processed_at=None)
+        received_at=now, status="processed", error=None, attempts=1, processed_at=now)
     new_id = _insert_if_absent(session, values)
     if new_id is not None:
-        _add_attachments(session, new_id, list(files))
+        _add_attachments(session, new_id, files)
         ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
             "form_id", "instance_id", "deprecated_id", "submitter_id", "content_type", "content",
             "received_at", "status", "attempts")})
-        status = process_submission(session, ref, Answers(parsed.fields), fresh=True,
-                                    scope=principal.scope)
-        return IntakeResult(new_id, parsed.instance_id, status, created=True)
-
-    existing = _find(session, parsed.form_id, parsed.instance_id)
-    if existing.content_hash != digest:
-        raise Conflict(
-            f"A different submission with instanceID {parsed.instance_id} was already "
-            "received. Edits must be sent as a new instance with meta/deprecatedID.",
-            code="submission.xml_conflict")
-    _add_attachments(session, existing.id, list(files))
-    return IntakeResult(existing.id, parsed.instance_id, existing.status, created=False)
+        try:
+            status = process_new(session, ref, Answers(parsed.fields), scope=principal.scope,
+                                 edited=before.edited_by is not None)
+            return IntakeResult(new_id, parsed.instance_id, status, created=True)
+        except Exception as exc:  # noqa: BLE001 - stored as failed below, shown to admins
+            error = failure_message(exc, new_id)
+        session.rollback()
+        values.update(status="failed", error=error)
+        new_id = _insert_if_absent(session, values)
+        if new_id is not None:
+            _add_attachments(session, new_id, files)
+            return IntakeResult(new_id, parsed.instance_id, "failed", created=True)
+    # An identical POST racing this one stored it first.
+    return _already_received(session, _find(session, parsed.form_id, parsed.instance_id),
+                             principal=principal, form_state=before.state, parsed=parsed,
+                             digest=digest, files=files)
 
 
 def receive_openrosa(session: Session, *, principal: Principal, xml: bytes,

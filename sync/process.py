@@ -324,7 +324,9 @@ def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
 
 
 def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
-           fresh: bool, scope: Scope) -> str:
+           fresh: bool, scope: Scope, edited: bool | None = None) -> str:
+    """The record, the edit it makes, and whether a later edit already replaced it
+    (`edited`: known by the caller, or None to look it up)."""
     form_id = submission.form_id
     if fresh or session.execute(_RECORD_FOR[form_id],
                                 {"submission_id": submission.id}).first() is None:
@@ -335,41 +337,60 @@ def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
         session.execute(_INSERT_RECORD[form_id], values)
     if submission.deprecated_id:
         _supersede_edited(session, submission)
-    newer = session.execute(_EDITED_BY, {"form_id": form_id,
-                                         "instance_id": submission.instance_id,
-                                         "submitter_id": submission.submitter_id}).first()
-    if newer is not None:  # the edit arrived before the original
+    if edited is None:
+        edited = session.execute(_EDITED_BY, {"form_id": form_id,
+                                              "instance_id": submission.instance_id,
+                                              "submitter_id": submission.submitter_id}
+                                 ).first() is not None
+    if edited:  # the edit arrived before the original
         _mark_superseded(session, form_id, submission.id)
         return "superseded"
     return "processed"
 
 
+def failure_message(exc: Exception, submission_id: int | None) -> str:
+    """What admins see for a submission that could not be processed."""
+    if isinstance(exc, ProcessingError):
+        return exc.message
+    log.error("processing submission %s failed", submission_id, exc_info=exc)
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+def process_new(session: Session, submission: SubmissionRef, answers: Answers, *,
+                scope: Scope, edited: bool) -> str:
+    """Process a submission stored in this same transaction, which the caller stored
+    as "processed" already (or "superseded" when `edited`: a later edit has arrived).
+
+    No savepoint: this is every submission's path, and failures are rare. If it raises,
+    the caller rolls the whole transaction back and stores the submission as failed
+    (see sync.intake), so the registry is never half-written.
+    """
+    if submission.form_id not in PROCESSORS:
+        raise ProcessingError(f"No processor for form {submission.form_id}.",
+                              code="submission.no_processor")
+    return _apply(session, submission, answers, True, scope, edited)
+
+
 def process_submission(session: Session, submission: SubmissionRef,
-                       answers: Answers | None = None, *, fresh: bool = False,
-                       scope: Scope | None = None) -> str:
-    """Turn one stored submission into its record. Returns the new status.
+                       answers: Answers | None = None, *, scope: Scope | None = None) -> str:
+    """Turn one stored submission into its record (reprocessing). Returns the new status.
 
     Runs in a savepoint: if anything fails, the registry is untouched and the
     submission is marked failed with the reason (it stays stored for `reprocess`).
-    `answers` saves parsing the content again when the caller has just parsed it;
-    `fresh` says the submission was stored in this transaction, so it has no record yet.
     `scope` is the submitter's (looked up when not given): registry ids typed on the
     phone count only for persons and households the submitter may see.
     """
     error = None
-    if submission.form_id not in PROCESSORS:
-        status, error = "failed", f"No processor for form {submission.form_id}."
-    else:
-        try:
-            with session.begin_nested():
-                if scope is None:
-                    scope = scope_of_user_id(session, submission.submitter_id)
-                status = _apply(session, submission, answers, fresh, scope)
-        except ProcessingError as exc:
-            status, error = "failed", exc.message
-        except Exception as exc:  # noqa: BLE001 - raw stays stored; the error is shown to admins
-            log.exception("processing submission %s failed", submission.id)
-            status, error = "failed", f"{exc.__class__.__name__}: {exc}"
+    try:
+        with session.begin_nested():
+            if submission.form_id not in PROCESSORS:
+                raise ProcessingError(f"No processor for form {submission.form_id}.",
+                                      code="submission.no_processor")
+            if scope is None:
+                scope = scope_of_user_id(session, submission.submitter_id)
+            status = _apply(session, submission, answers, False, scope)
+    except Exception as exc:  # noqa: BLE001 - raw stays stored; the error is shown to admins
+        status, error = "failed", failure_message(exc, submission.id)
     submission.status, submission.attempts = status, submission.attempts + 1
     session.execute(_SET_STATUS, {"_id": submission.id, "status": status, "error": error,
                                   "attempts": submission.attempts, "processed_at": utcnow()})

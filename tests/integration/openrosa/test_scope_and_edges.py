@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from models import Measurement, Person, Posyandu, Submission
+from models import Attachment, ChangeLog, Household, Measurement, Person, Posyandu, Submission
 from tests.support import (
     OPENROSA,
     OTHER_KELURAHAN,
@@ -108,14 +108,20 @@ def test_overlong_deprecated_id_is_400(client, phone, forms, db):
     assert _count(db, Submission) == 0
 
 
-def test_a_weight_of_nan_fails_processing(client, phone, forms, db):
+def test_a_weight_of_nan_fails_processing_and_leaves_the_registry_untouched(client, phone, forms, db):
+    """The weight is read after the household, mother and child were resolved: all of
+    that is undone, and the submission with its attachment is kept as failed."""
     xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id,
                                                                weight_kg="nan"))
-    assert _post(client, phone, xml).status_code == 201
+    r = client.post(f"{phone.prefix}/submission", headers=OPENROSA,
+                    files=multipart_files(xml, {"kms.jpg": b"\xff\xd8card"}))
+    assert r.status_code == 201
     with Session(db) as s:
         sub = s.exec(select(Submission)).one()
-        assert sub.status == "failed" and "not a number" in sub.error
-    assert _count(db, Measurement) == 0
+        assert sub.status == "failed" and "not a number" in sub.error and sub.attempts == 1
+        assert [a.name for a in s.exec(select(Attachment))] == ["kms.jpg"]
+    assert _count(db, Measurement) == _count(db, Person) == _count(db, Household) == 0
+    assert _count(db, ChangeLog) == 0
 
 
 def test_retry_after_the_form_closed_is_still_accepted_as_a_duplicate(client, phone, forms, db):
