@@ -79,7 +79,7 @@ class BenchPhone:
 
 def prepare(url: str, phones: int) -> tuple[bytes, list[BenchPhone]]:
     """Migrate, publish forms, and create one kader with a device token per phone."""
-    from sqlmodel import Session
+    from sqlmodel import Session, select
 
     from core.db import make_engine
     from core.migrate import upgrade
@@ -93,8 +93,8 @@ def prepare(url: str, phones: int) -> tuple[bytes, list[BenchPhone]]:
     with Session(engine) as s:
         publish_builtin_forms(s)
         form_xml = next(f.xml for f in current_forms(s) if f.form_id == "anthropometry")
-        kelurahan = [w.code for w in s.query(Wilayah).filter(Wilayah.level == "kelurahan",
-                                                            Wilayah.code.startswith("33.75."))]
+        kelurahan = list(s.exec(select(Wilayah.code).where(Wilayah.level == "kelurahan",
+                                                          Wilayah.code.startswith("33.75."))))
         for i in range(phones):
             code = kelurahan[i % len(kelurahan)]
             p = Posyandu(kelurahan_code=code, name=f"Posyandu bench {i}")
@@ -155,27 +155,38 @@ def rss_kb(pid: int) -> int:
 
 
 def submissions_for(form_xml: bytes, phone: BenchPhone, count: int, rng: random.Random,
-                    children_per_phone: int = 60) -> list[bytes]:
+                    issuer, children_per_phone: int = 60) -> list[bytes]:
     """Monthly measurements of a posyandu's children, as filled XForm instances.
 
     Children come from the field simulator's growth model where available (WHO-
     consistent lengths and weights), so the server does real identity matching and
-    real z-score work.
+    real z-score work. `issuer` (simulator.nik.NumberIssuer) keeps NIK and KK numbers
+    unique across phones.
     """
     from simulator.growth import draw_track, length_height_cm, weight_kg
+    from simulator.names import adult_name, child_name
     from tests.support import fill_submission
 
     today = date.today()
+    prefix = phone.kelurahan_code.replace(".", "")[:6]
     children = []
-    for c in range(children_per_phone):
+    for _ in range(children_per_phone):
         sex = rng.choice(("male", "female"))
         born = today - timedelta(days=rng.randint(30, 1700))
-        nik = f"{rng.randint(10**15, 10**16 - 1)}" if rng.random() < 0.8 else ""
+        mother_born = born - timedelta(days=rng.randint(18 * 365, 40 * 365))
+        # As in the field: most children and mothers have a NIK, many households a KK.
+        family = {
+            "child_nik": issuer.nik(prefix, born, sex) if rng.random() < 0.8 else "",
+            "child_name": child_name(rng, sex), "child_sex": sex,
+            "child_birth_date": born.isoformat(), "mother_name": adult_name(rng, "female"),
+            "mother_nik": issuer.nik(prefix, mother_born, "female") if rng.random() < 0.7 else "",
+            "household_kk": issuer.kk(prefix, born) if rng.random() < 0.6 else "",
+        }
         track = draw_track(rng, stunted=rng.random() < 0.15, wasted=rng.random() < 0.07)
-        children.append((sex, born, nik, f"Anak {phone.posyandu_id}-{c}", track))
+        children.append((sex, born, family, track))
     out = []
     for n in range(count):
-        sex, born, nik, name, track = children[n % len(children)]
+        sex, born, family, track = children[n % len(children)]
         visit = today - timedelta(days=30 * (count // len(children) - n // len(children)))
         if visit <= born:
             visit = born + timedelta(days=1)
@@ -183,9 +194,8 @@ def submissions_for(form_xml: bytes, phone: BenchPhone, count: int, rng: random.
         height = length_height_cm(sex, age, track.haz)
         weight = weight_kg(sex, age, height, track.whz, track.haz)
         values = {
-            "is_new_child": "yes", "child_id": "", "child_nik": nik, "child_name": name,
-            "child_sex": sex, "child_birth_date": born.isoformat(),
-            "mother_name": f"Ibu {name}", "kelurahan_code": phone.kelurahan_code,
+            "is_new_child": "yes", "child_id": "", **family,
+            "kelurahan_code": phone.kelurahan_code,
             "posyandu_id": str(phone.posyandu_id), "measured_on": visit.isoformat(),
             "weight_kg": f"{weight:.1f}", "length_height_cm": f"{height:.1f}",
             "measure_method": "lying" if age < 731 else "standing", "oedema": "no",
@@ -296,7 +306,11 @@ def bench_backend(backend: str, args) -> dict:
         form_xml, phones = prepare(url, args.phones)
         rng = random.Random(args.seed)
         per_phone = max(1, args.submissions // args.phones)
-        bodies = {i: submissions_for(form_xml, p, per_phone, rng) for i, p in enumerate(phones)}
+        from simulator.nik import NumberIssuer
+
+        issuer = NumberIssuer()
+        bodies = {i: submissions_for(form_xml, p, per_phone, rng, issuer)
+                  for i, p in enumerate(phones)}
         port = _free_port()
         server = start_server(url, port, args.workers, workdir / "server.log")
         try:
