@@ -26,9 +26,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app.add_middleware(RequestContextMiddleware)
 
-    for module in (health, auth, users, regions, submissions, kobo):
-        app.include_router(module.router)
-    # OpenRosa: device-token URLs (what the QR code sets up) and HTTP Basic at the root.
+    # OpenRosa first (phones' requests are most of the traffic, and routes are matched
+    # in order): device-token URLs (what the QR code sets up) and HTTP Basic at the root.
     app.include_router(openrosa.router, prefix="/key/{token}")
     app.include_router(openrosa.router)
+    for module in (health, auth, users, regions, submissions, kobo):
+        app.include_router(module.router)
     return app

@@ -132,16 +132,50 @@ def start_server(url: str, port: int, workers: int, log_path: Path) -> subproces
     raise RuntimeError("server did not become ready")
 
 
+def _process_tree(pid: int) -> list[int]:
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        return [pid]
+    return [pid] + [int(p) for p in children.split()]
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each of these processes so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            out[p] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def cpu_since(before: dict[int, float], pids: list[int]) -> float:
+    """CPU seconds these processes used since `before` (new processes from their start)."""
+    return sum(now - before.get(p, 0.0) for p, now in cpu_seconds(pids).items())
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (the bench's database is its
+    only busy one while the bench runs)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    out.append(int(entry.name))
+            except OSError:
+                pass
+    return out
+
+
 def rss_kb(pid: int) -> int:
     """Resident memory of a process and its children (uvicorn workers)."""
     total = 0
-    pids = [pid]
-    try:
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-        pids += [int(p) for p in children.split()]
-    except FileNotFoundError:
-        pass
-    for p in pids:
+    for p in _process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -262,7 +296,8 @@ async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies
 
 async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[bytes]],
                 burst: int = 10, server_pid: int | None = None):
-    """Run the phones; returns (elapsed s, latencies, statuses, [(done, RSS kB)])."""
+    """Run the phones; returns (elapsed s, latencies, statuses, [(done, RSS kB)],
+    CPU seconds of (server, PostgreSQL, this load generator))."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     memory: list[tuple[int, int]] = []
@@ -274,11 +309,15 @@ async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[byte
                 memory.append((len(latencies), rss_kb(server_pid)))
             await asyncio.sleep(5)
 
+    server = _process_tree(server_pid) if server_pid else []
+    cpu_before = cpu_seconds(server), cpu_seconds(postgres_pids()), time.process_time()
     sampler = asyncio.create_task(sample_memory())
     await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses, burst)
                            for i, p in enumerate(phones)))
     sampler.cancel()
-    return time.perf_counter() - started, latencies, statuses, memory
+    cpu = (cpu_since(cpu_before[0], server), cpu_since(cpu_before[1], postgres_pids()),
+           time.process_time() - cpu_before[2])
+    return time.perf_counter() - started, latencies, statuses, memory, cpu
 
 
 def count_processed(url: str) -> tuple[int, int, int]:
@@ -314,7 +353,7 @@ def bench_backend(backend: str, args) -> dict:
         port = _free_port()
         server = start_server(url, port, args.workers, workdir / "server.log")
         try:
-            elapsed, latencies, statuses, memory = asyncio.run(
+            elapsed, latencies, statuses, memory, cpu = asyncio.run(
                 drive(port, phones, bodies, args.burst, server.pid))
             memory.append((sum(statuses.values()), rss_kb(server.pid)))
         finally:
@@ -333,6 +372,8 @@ def bench_backend(backend: str, args) -> dict:
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "stored": subs, "processed": processed, "with_zscores": with_z,
         "memory": memory,
+        # CPU milliseconds per submission: server workers, PostgreSQL, load generator
+        "cpu_ms": tuple(seconds * 1000 / max(total, 1) for seconds in cpu),
     }
 
 
@@ -356,12 +397,14 @@ def main() -> int:
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     print(f"{'backend':9} {'phones':>6} {'sent':>7} {'accepted/s':>10} {'p50 ms':>7} "
-          f"{'p99 ms':>7} {'processed':>11}  server RSS MB at 10/50/100 %")
+          f"{'p99 ms':>7} {'processed':>11}  {'CPU ms/sub: server+db+load':>26}  "
+          "server RSS MB at 10/50/100 %")
     for backend in backends:
         r = bench_backend(backend, args)
         print(f"{r['backend']:9} {r['phones']:>6} {r['sent']:>7} {r['accepted_per_s']:>10.0f} "
               f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
               f"{r['processed']:>5}/{r['stored']:<5}  "
+              f"{'{:.2f} + {:.2f} + {:.2f}'.format(*r['cpu_ms']):>26}  "
               f"{memory_profile(r['memory'], r['sent'])}")
         if set(r["statuses"]) - {201}:
             print(f"          statuses: {r['statuses']}")
