@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.routes import auth, health, kobo, openrosa, regions, submissions, users
+from api.submission_writer import SubmissionWriter
 from core.config import get_settings
 from core.db import get_engine, read_only
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Uvicorn has finished the requests in flight; submissions already handed to the
+    # writer are committed before the worker exits.
+    await asyncio.to_thread(app.state.submission_writer.close)
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="posyandu-sync",
         version="0.1.0",
         summary="Sync backend for posyandu kader phones (OpenRosa, Kobo, JSON) with WHO "
@@ -22,6 +36,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine or get_engine()
     app.state.read_engine = read_only(app.state.engine)
     app.state.settings = get_settings()
+    app.state.submission_writer = SubmissionWriter(app.state.engine,
+                                                   max_batch=app.state.settings.submission_batch)
     install_error_handlers(app)
 
     app.add_middleware(RequestContextMiddleware)

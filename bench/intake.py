@@ -370,6 +370,8 @@ def bench_backend(backend: str, args) -> dict:
         "accepted_per_s": statuses.get(201, 0) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p90_ms": latencies[int(len(latencies) * 0.90) - 1] * 1000,
+        "max_ms": latencies[-1] * 1000,
         "stored": subs, "processed": processed, "with_zscores": with_z,
         "memory": memory,
         # CPU milliseconds per submission: server workers, PostgreSQL, load generator
@@ -406,6 +408,8 @@ def main() -> int:
               f"{r['processed']:>5}/{r['stored']:<5}  "
               f"{'{:.2f} + {:.2f} + {:.2f}'.format(*r['cpu_ms']):>26}  "
               f"{memory_profile(r['memory'], r['sent'])}")
+        print(f"          p90 {r['p90_ms']:.1f} ms, max {r['max_ms']:.1f} ms, "
+              f"{r['elapsed_s']:.1f} s")
         if set(r["statuses"]) - {201}:
             print(f"          statuses: {r['statuses']}")
     return 0

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     log_json: bool = False
     log_level: str = "INFO"
     db_pool_size: int = 10
+    submission_batch: int = Field(
+        default=16, ge=1, le=500,
+        description="Most submissions one API worker stores and processes in one transaction "
+        "(group commit: submissions that arrive together share one commit).",
+    )
     basic_auth_cache_seconds: int = 60
 
 

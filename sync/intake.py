@@ -168,9 +168,16 @@ def _already_received(session: Session, stored, *, principal: Principal, form_st
     return IntakeResult(stored.id, parsed.instance_id, stored.status, created=False)
 
 
+class SharedTransactionFailed(Exception):
+    """Processing failed in a transaction shared with other submissions: it cannot be
+    rolled back alone, so the caller rolls everything back and stores each submission
+    in its own transaction."""
+
+
 def store_and_process(session: Session, *, principal: Principal, parsed: ParsedSubmission,
                       content: bytes, content_type: str, source: str,
-                      files: list[IncomingFile] = (), identity: bytes | None = None) -> IntakeResult:
+                      files: list[IncomingFile] = (), identity: bytes | None = None,
+                      shared: bool = False) -> IntakeResult:
     """The one write path every intake (OpenRosa, Kobo, JSON) goes through.
 
     `identity` is what idempotency compares (default: the content itself); Kobo sends
@@ -179,7 +186,8 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
     The submission is stored as processed and processed in the same transaction. If
     processing fails, the transaction is rolled back and the submission is stored
     again, alone, as failed with the reason: it is never lost, and the registry is
-    never half-written.
+    never half-written. `shared`: the transaction holds other submissions too, so a
+    failure raises SharedTransactionFailed instead (see api.submission_writer).
     """
     files = list(files)
     digest = hashlib.sha256(content if identity is None else identity).hexdigest()
@@ -213,6 +221,8 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
                                  edited=before.edited_by is not None)
             return IntakeResult(new_id, parsed.instance_id, status, created=True)
         except Exception as exc:  # noqa: BLE001 - stored as failed below, shown to admins
+            if shared:
+                raise SharedTransactionFailed(str(exc)) from exc
             error = failure_message(exc, new_id)
         session.rollback()
         values.update(status="failed", error=error)
@@ -227,10 +237,11 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
 
 
 def receive_openrosa(session: Session, *, principal: Principal, xml: bytes,
-                     files: list[IncomingFile]) -> IntakeResult:
+                     files: list[IncomingFile], shared: bool = False) -> IntakeResult:
     parsed = parse_submission(xml)
     return store_and_process(session, principal=principal, parsed=parsed, content=xml,
-                             content_type="text/xml", source="openrosa", files=files)
+                             content_type="text/xml", source="openrosa", files=files,
+                             shared=shared)
 
 
 def receive_json(session: Session, *, principal: Principal, form_id: str, form_version: str,

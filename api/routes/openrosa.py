@@ -8,9 +8,9 @@ from typing import Annotated
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session
 
-from api.deps import ReadSessionDep, transaction
+from api.deps import ReadSessionDep
 from api.errors import openrosa_message
 from api.openrosa_auth import (
     authenticate,
@@ -19,7 +19,7 @@ from api.openrosa_auth import (
     require_openrosa_version,
     url_prefix,
 )
-from api.openrosa_body import SubmissionUpload, read_submission_upload
+from api.openrosa_body import read_submission_upload
 from api.openrosa_wire import openrosa_headers
 from api.urls import base_url
 from core.errors import NotFound
@@ -105,26 +105,26 @@ async def submit(request: Request) -> Response:
 
     A plain Starlette endpoint (every phone's submission passes here, so it skips
     FastAPI's dependency and validation layers). The body is read (size-limited)
-    before the transaction starts, so no transaction waits on a slow phone;
-    authentication, storing and processing then run in one transaction on one worker
-    thread."""
+    before any transaction starts, so no transaction waits on a slow phone; then the
+    worker's submission writer authenticates, stores and processes it, possibly in one
+    transaction with other phones' submissions (api.submission_writer), and answers
+    once that transaction is committed."""
     await mark_openrosa(request)
     await require_openrosa_version(request)
     upload = await read_submission_upload(request)
-    result = await run_in_threadpool(_store_submission, request, upload)
+
+    def work(session: Session, shared: bool) -> intake.IntakeResult:
+        principal = authenticate(request, session)
+        return intake.receive_openrosa(session, principal=principal, xml=upload.xml,
+                                       files=upload.files, shared=shared)
+
+    result = await request.app.state.submission_writer.store(work)
     if result.created:
         message = "Terima kasih! Submission received."
         if result.status == "failed":
             message += " It is stored; an administrator will review it."
         return openrosa_message(message, status_code=201)
     return openrosa_message("This submission was already received.", status_code=202)
-
-
-def _store_submission(request: Request, upload: SubmissionUpload) -> intake.IntakeResult:
-    with transaction(request) as session:
-        principal = authenticate(request, session)
-        return intake.receive_openrosa(session, principal=principal, xml=upload.xml,
-                                       files=upload.files)
 
 
 router.add_route("/submission", submit, methods=["POST"], include_in_schema=False)

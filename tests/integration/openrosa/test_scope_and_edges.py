@@ -154,3 +154,33 @@ def test_many_concurrent_api_reads_do_not_freeze_the_server(app, admin_user):
     for t in threads:
         t.join(timeout=60)
     assert statuses == [200] * 60
+
+
+def test_phones_sending_at_once_each_get_their_own_outcome(client, phone, forms, db):
+    """Submissions arriving together may share a transaction (group commit); a failing
+    one (NaN weight) or a refused one (outside the scope) changes nothing for the others."""
+    good = [child_values(posyandu_id=phone.posyandu_id, child_nik="", mother_nik="",
+                         household_kk="", child_name=name)
+            for name in ("Siti Aminah", "Dewi Lestari", "Ayu Wulandari", "Putri Handayani")]
+    bad = child_values(posyandu_id=phone.posyandu_id, weight_kg="nan", child_name="Nur Aini")
+    foreign = child_values(kelurahan_code=OTHER_KELURAHAN, posyandu_id="")
+    bodies = [fill_submission(forms["anthropometry"], v) for v in [*good, bad, foreign]]
+    statuses: dict[int, int] = {}
+    start = threading.Barrier(len(bodies))
+
+    def send(i):
+        start.wait(10)
+        statuses[i] = _post(client, phone, bodies[i]).status_code
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [statuses[i] for i in range(len(bodies))] == [201] * 5 + [403]
+    with Session(db) as s:
+        by_status = sorted(sub.status for sub in s.exec(select(Submission)))
+        assert by_status == ["failed"] + ["processed"] * 4
+        children = {p.name for p in s.exec(select(Person)) if p.mother_id}
+        assert children == {"Siti Aminah", "Dewi Lestari", "Ayu Wulandari", "Putri Handayani"}
+    assert _count(db, Measurement) == 4
