@@ -338,7 +338,11 @@ def count_processed(url: str) -> tuple[int, int, int]:
     return subs, processed, with_z
 
 
+DEFAULT_WORKERS = {"sqlite": 1, "postgres": 3}
+
+
 def bench_backend(backend: str, args) -> dict:
+    workers = args.workers or DEFAULT_WORKERS[backend]
     workdir = Path(tempfile.mkdtemp(prefix="posyandu-bench-"))
     url, drop = make_database(backend, workdir)
     try:
@@ -351,7 +355,7 @@ def bench_backend(backend: str, args) -> dict:
         bodies = {i: submissions_for(form_xml, p, per_phone, rng, issuer)
                   for i, p in enumerate(phones)}
         port = _free_port()
-        server = start_server(url, port, args.workers, workdir / "server.log")
+        server = start_server(url, port, workers, workdir / "server.log")
         try:
             elapsed, latencies, statuses, memory, cpu = asyncio.run(
                 drive(port, phones, bodies, args.burst, server.pid))
@@ -365,7 +369,7 @@ def bench_backend(backend: str, args) -> dict:
     latencies.sort()
     total = sum(statuses.values())
     return {
-        "backend": backend, "phones": args.phones, "workers": args.workers, "sent": total,
+        "backend": backend, "phones": args.phones, "workers": workers, "sent": total,
         "statuses": statuses, "elapsed_s": elapsed,
         "accepted_per_s": statuses.get(201, 0) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
@@ -392,7 +396,9 @@ def main() -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--phones", type=int, default=50)
     parser.add_argument("--submissions", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server worker processes (default: 1 on SQLite, whose writes are "
+                        "one at a time, 3 on PostgreSQL)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--burst", type=int, default=10,
                         help="submissions a phone sends per sync (per connection)")
@@ -408,7 +414,7 @@ def main() -> int:
               f"{r['processed']:>5}/{r['stored']:<5}  "
               f"{'{:.2f} + {:.2f} + {:.2f}'.format(*r['cpu_ms']):>26}  "
               f"{memory_profile(r['memory'], r['sent'])}")
-        print(f"          p90 {r['p90_ms']:.1f} ms, max {r['max_ms']:.1f} ms, "
+        print(f"          {r['workers']} worker(s), p90 {r['p90_ms']:.1f} ms, max {r['max_ms']:.1f} ms, "
               f"{r['elapsed_s']:.1f} s")
         if set(r["statuses"]) - {201}:
             print(f"          statuses: {r['statuses']}")
