@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,8 +16,7 @@ from sync.accounts import Principal
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-@contextmanager
-def transaction(request: Request, *, read_only: bool = False) -> Iterator[Session]:
+def _transaction(request: Request, *, read_only: bool = False) -> Iterator[Session]:
     """The request's one transaction: commit on success, roll back on error."""
     engine = request.app.state.read_engine if read_only else request.app.state.engine
     with Session(engine, expire_on_commit=False) as session:
@@ -33,14 +31,12 @@ def transaction(request: Request, *, read_only: bool = False) -> Iterator[Sessio
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request. It commits when the handler returns, before the
     response is sent (scope="function"), so a 201 always means the data is on disk."""
-    with transaction(request) as session:
-        yield session
+    yield from _transaction(request)
 
 
 def get_read_session(request: Request) -> Iterator[Session]:
     """A transaction for handlers that only read (phones' form and list downloads)."""
-    with transaction(request, read_only=True) as session:
-        yield session
+    yield from _transaction(request, read_only=True)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

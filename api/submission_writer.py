@@ -21,6 +21,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -32,6 +33,7 @@ log = logging.getLogger("posyandu.writer")
 # work(session, shared) stores one submission; shared=True when other submissions'
 # work is in the same transaction.
 Work = Callable[[Session, bool], IntakeResult]
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,16 +109,17 @@ class SubmissionWriter:
         for job, (result, error) in zip(jobs, outcomes):
             job.loop.call_soon_threadsafe(_settle, job.future, result, error)
 
+    def _commit(self, run: Callable[[Session], T]) -> T:
+        """`run` in one transaction, committed (closing the session rolls back otherwise)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            result = run(session)
+            session.commit()
+            return result
+
     def _write_together(self, jobs: list[_Job]) -> list | None:
         """All jobs in one transaction, or None if any of them failed (rolled back)."""
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
-                try:
-                    results = [job.work(session, True) for job in jobs]
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+            results = self._commit(lambda session: [job.work(session, True) for job in jobs])
         except Exception:  # noqa: BLE001 - each job is redone alone and gets its own outcome
             log.debug("a group of %d submissions is redone one by one", len(jobs), exc_info=True)
             return None
@@ -124,13 +127,6 @@ class SubmissionWriter:
 
     def _write_alone(self, job: _Job) -> tuple[IntakeResult | None, BaseException | None]:
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
-                try:
-                    result = job.work(session, False)
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+            return self._commit(lambda session: job.work(session, False)), None
         except Exception as exc:  # noqa: BLE001 - handed to the request, which renders it
             return None, exc
-        return result, None

@@ -14,6 +14,7 @@ from core.errors import AppError
 
 NIK_PATTERN = re.compile(r"^\d{16}$")
 _ID_PATTERN = re.compile(r"^[0-9]{1,9}$")
+KELURAHAN_PATTERN = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 
 
 def parse_record_id(text: str | None) -> int | None:
@@ -21,7 +22,6 @@ def parse_record_id(text: str | None) -> int | None:
     an integer column, else None. One rule for scope checks and processing alike."""
     value = (text or "").strip()
     return int(value) if _ID_PATTERN.match(value) else None
-KELURAHAN_PATTERN = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 
 
 def flatten_answers(answers: dict) -> dict[str, str]:

@@ -117,11 +117,12 @@ def _find(session: Session, form_id: str, instance_id: str):
     return session.execute(_FIND, {"form_id": form_id, "instance_id": instance_id}).first()
 
 
-def _add_attachments(session: Session, submission_id: int, files: list[IncomingFile]) -> int:
+def _add_attachments(session: Session, submission_id: int, files: list[IncomingFile]) -> None:
+    """Store the attachments not stored yet (a split submission sends them over several
+    POSTs); the same name with other content is a 409."""
     if not files:
-        return 0
+        return
     existing = dict(session.execute(_ATTACHMENTS_OF, {"submission_id": submission_id}).all())
-    added = 0
     for f in files:
         name = sanitise_filename(f.name)
         digest = hashlib.sha256(f.data).hexdigest()
@@ -135,8 +136,6 @@ def _add_attachments(session: Session, submission_id: int, files: list[IncomingF
             content_type=(f.content_type or "application/octet-stream")[:100],
             size=len(f.data), sha256=digest, data=f.data, received_at=utcnow()))
         existing[name] = digest
-        added += 1
-    return added
 
 
 def _may_submit(principal: Principal, form_id: str, form_state: str,
@@ -168,12 +167,6 @@ def _already_received(session: Session, stored, *, principal: Principal, form_st
     return IntakeResult(stored.id, parsed.instance_id, stored.status, created=False)
 
 
-class SharedTransactionFailed(Exception):
-    """Processing failed in a transaction shared with other submissions: it cannot be
-    rolled back alone, so the caller rolls everything back and stores each submission
-    in its own transaction."""
-
-
 def store_and_process(session: Session, *, principal: Principal, parsed: ParsedSubmission,
                       content: bytes, content_type: str, source: str,
                       files: list[IncomingFile] = (), identity: bytes | None = None,
@@ -186,8 +179,9 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
     The submission is stored as processed and processed in the same transaction. If
     processing fails, the transaction is rolled back and the submission is stored
     again, alone, as failed with the reason: it is never lost, and the registry is
-    never half-written. `shared`: the transaction holds other submissions too, so a
-    failure raises SharedTransactionFailed instead (see api.submission_writer).
+    never half-written. `shared`: the transaction holds other submissions too, so it
+    cannot be rolled back for this one alone: the failure is raised, and the caller
+    rolls everything back and redoes each submission alone (api.submission_writer).
     """
     files = list(files)
     digest = hashlib.sha256(content if identity is None else identity).hexdigest()
@@ -215,14 +209,14 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         _add_attachments(session, new_id, files)
         ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
             "form_id", "instance_id", "deprecated_id", "submitter_id", "content_type", "content",
-            "received_at", "status", "attempts")})
+            "received_at", "attempts")})
         try:
             status = process_new(session, ref, Answers(parsed.fields), scope=principal.scope,
                                  edited=before.edited_by is not None)
             return IntakeResult(new_id, parsed.instance_id, status, created=True)
         except Exception as exc:  # noqa: BLE001 - stored as failed below, shown to admins
             if shared:
-                raise SharedTransactionFailed(str(exc)) from exc
+                raise
             error = failure_message(exc, new_id)
         session.rollback()
         values.update(status="failed", error=error)
@@ -254,9 +248,6 @@ def receive_json(session: Session, *, principal: Principal, form_id: str, form_v
     flat = flatten_answers(answers)
     if any("\x00" in value for value in flat.values()):
         raise InvalidInput("Answers may not contain NUL characters.", code="submission.nul")
-    if len(instance_id) > 100 or (deprecated_id and len(deprecated_id) > 100):
-        raise InvalidInput("instanceID and deprecatedID are at most 100 characters.",
-                           code="submission.bad_instance_id")
     parsed = ParsedSubmission(form_id=form_id, form_version=form_version,
                               instance_id=instance_id, deprecated_id=deprecated_id,
                               device_id=(flat.get("deviceid") or "")[:100] or None, fields=flat)

@@ -84,6 +84,7 @@ _PREGNANCY = Pregnancy.__table__
 _ONGOING_PREGNANCY = (select(_PREGNANCY.c.id).where(
     _PREGNANCY.c.woman_id == bindparam("woman_id"), _PREGNANCY.c.status == "ongoing",
     _PREGNANCY.c.first_seen_on >= bindparam("since")).order_by(_PREGNANCY.c.id.desc()).limit(1))
+_INSERT_PREGNANCY = insert(_PREGNANCY).returning(_PREGNANCY.c.id)
 PREGNANCY_MAX_DAYS = 300  # an "ongoing" pregnancy first seen longer ago than this has ended
 _SANITATION_FIELDS = ("latrine_access", "latrine_type", "waste_disposal", "handwashing_soap",
                       "drinking_water_source", "water_treated", "waste_bin", "wastewater_drain")
@@ -101,7 +102,6 @@ class SubmissionRef:
     content_type: str
     content: bytes
     received_at: datetime
-    status: str
     attempts: int
 
     @classmethod
@@ -224,7 +224,7 @@ def _pregnancy_id(session: Session, woman_id: str, kelurahan: str, screened_on: 
     existing = session.execute(_ONGOING_PREGNANCY, {"woman_id": woman_id, "since": since}).scalar()
     if existing is not None:
         return existing
-    return session.execute(insert(_PREGNANCY).returning(_PREGNANCY.c.id), {
+    return session.execute(_INSERT_PREGNANCY, {
         "woman_id": woman_id, "kelurahan_code": kelurahan, "first_seen_on": screened_on,
         "estimated_conception_on": screened_on - timedelta(weeks=weeks) if weeks else None,
         "status": "ongoing", "created_at": utcnow()}).scalar()
@@ -328,6 +328,8 @@ def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
     """The record, the edit it makes, and whether a later edit already replaced it
     (`edited`: known by the caller, or None to look it up)."""
     form_id = submission.form_id
+    if form_id not in PROCESSORS:
+        raise ProcessingError(f"No processor for form {form_id}.", code="submission.no_processor")
     if fresh or session.execute(_RECORD_FOR[form_id],
                                 {"submission_id": submission.id}).first() is None:
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
@@ -358,42 +360,33 @@ def failure_message(exc: Exception, submission_id: int | None) -> str:
 
 def process_new(session: Session, submission: SubmissionRef, answers: Answers, *,
                 scope: Scope, edited: bool) -> str:
-    """Process a submission stored in this same transaction, which the caller stored
-    as "processed" already (or "superseded" when `edited`: a later edit has arrived).
+    """Process a submission stored as "processed" in this same transaction (`edited`: a
+    later edit has arrived already, so it becomes "superseded"). Returns the status.
 
     No savepoint: this is every submission's path, and failures are rare. If it raises,
     the caller rolls the whole transaction back and stores the submission as failed
     (see sync.intake), so the registry is never half-written.
     """
-    if submission.form_id not in PROCESSORS:
-        raise ProcessingError(f"No processor for form {submission.form_id}.",
-                              code="submission.no_processor")
     return _apply(session, submission, answers, True, scope, edited)
 
 
-def process_submission(session: Session, submission: SubmissionRef,
-                       answers: Answers | None = None, *, scope: Scope | None = None) -> str:
+def process_submission(session: Session, submission: SubmissionRef) -> str:
     """Turn one stored submission into its record (reprocessing). Returns the new status.
 
     Runs in a savepoint: if anything fails, the registry is untouched and the
     submission is marked failed with the reason (it stays stored for `reprocess`).
-    `scope` is the submitter's (looked up when not given): registry ids typed on the
-    phone count only for persons and households the submitter may see.
+    Registry ids typed on the phone count only for persons and households the
+    submitter may see, so the submitter's scope is looked up.
     """
     error = None
     try:
         with session.begin_nested():
-            if submission.form_id not in PROCESSORS:
-                raise ProcessingError(f"No processor for form {submission.form_id}.",
-                                      code="submission.no_processor")
-            if scope is None:
-                scope = scope_of_user_id(session, submission.submitter_id)
-            status = _apply(session, submission, answers, False, scope)
+            scope = scope_of_user_id(session, submission.submitter_id)
+            status = _apply(session, submission, None, False, scope)
     except Exception as exc:  # noqa: BLE001 - raw stays stored; the error is shown to admins
         status, error = "failed", failure_message(exc, submission.id)
-    submission.status, submission.attempts = status, submission.attempts + 1
     session.execute(_SET_STATUS, {"_id": submission.id, "status": status, "error": error,
-                                  "attempts": submission.attempts, "processed_at": utcnow()})
+                                  "attempts": submission.attempts + 1, "processed_at": utcnow()})
     return status
 
 

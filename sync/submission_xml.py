@@ -41,6 +41,13 @@ class ParsedSubmission:
     device_id: str | None
     fields: dict[str, str] = field(default_factory=dict)  # leaf local-name -> text
 
+    def __post_init__(self) -> None:
+        # The columns hold 100 characters; refuse before anything is stored (whatever
+        # the transport: XML, Kobo or JSON).
+        if len(self.instance_id) > 100 or len(self.deprecated_id or "") > 100:
+            raise InvalidInput("instanceID and deprecatedID are at most 100 characters.",
+                               code="submission.bad_instance_id")
+
 
 def safe_parse(xml: bytes) -> etree._Element:
     """Parse XML with no DTD, no entities, no network; raise InvalidInput otherwise."""
@@ -94,11 +101,6 @@ def parse_submission(xml: bytes) -> ParsedSubmission:
     instance_id = meta_values.get("instanceID", "").strip()
     if not instance_id:
         raise InvalidInput("The submission has no meta/instanceID.", code="submission.no_instance_id")
-    if len(instance_id) > 100:
-        raise InvalidInput("meta/instanceID is too long.", code="submission.bad_instance_id")
-    deprecated_id = meta_values.get("deprecatedID") or None
-    if deprecated_id and len(deprecated_id) > 100:
-        raise InvalidInput("meta/deprecatedID is too long.", code="submission.bad_instance_id")
     fields = flatten_leaves(root)
     for key in ("instanceID", "deprecatedID", "instanceName", "deviceID"):
         fields.pop(key, None)
@@ -106,7 +108,7 @@ def parse_submission(xml: bytes) -> ParsedSubmission:
         form_id=form_id,
         form_version=(root.get("version") or "").strip(),
         instance_id=instance_id,
-        deprecated_id=deprecated_id,
+        deprecated_id=meta_values.get("deprecatedID") or None,
         device_id=(meta_values.get("deviceID") or fields.get("deviceid") or "")[:100] or None,
         fields=fields,
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
 from api.pagination import Page, PageDep
+from models import Measurement
 from sync import submissions as service
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
@@ -36,42 +37,15 @@ class SubmissionDetail(SubmissionOut):
     attachments: list[str]
 
 
-class MeasurementOut(BaseModel):
-    id: int
-    instance_id: str
-    person_id: str
-    kelurahan_code: str
-    posyandu_id: int | None
-    measured_on: date
-    age_days: int | None
-    weight_kg: float | None
-    length_height_cm: float | None
-    measure_method: str | None
-    muac_cm: float | None
-    oedema: bool
-    clenhei: float | None
-    zlen: float | None
-    flen: int | None
-    zwei: float | None
-    fwei: int | None
-    zwfl: float | None
-    fwfl: int | None
-    zbmi: float | None
-    fbmi: int | None
-    zac: float | None
-    fac: int | None
-    bbu_category: str | None
-    tbu_category: str | None
-    bbtb_category: str | None
-    imtu_category: str | None
-    stunted: bool | None
-    severely_stunted: bool | None
-    wasted: bool | None
-    underweight: bool | None
-    overweight: bool | None
-    age_group: str | None
-    plausibility_flags: str
-    is_current: bool
+# Every stored column of a measurement (WHO z-scores, flags, Permenkes categories) except
+# internal links, plus the submission's instanceID: derived from the table so that a
+# column added to the model is never silently left out of the API.
+_MEASUREMENT_INTERNAL = {"submission_id", "created_at"}
+_measurement_fields = {name: (field.annotation, ...)
+                       for name, field in Measurement.model_fields.items()
+                       if name not in _MEASUREMENT_INTERNAL}
+_measurement_fields["id"] = (int, ...)  # always set on a stored row
+MeasurementOut = create_model("MeasurementOut", **_measurement_fields, instance_id=(str, ...))
 
 
 @router.get("/submissions", response_model=Page[SubmissionOut])

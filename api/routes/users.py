@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, ReadSessionDep, SessionDep
@@ -120,8 +121,6 @@ def collect_qr(username: str, body: CollectQrRequest, request: Request, session:
                                 kader_name=user.full_name or user.username)
     payload = encode_settings(settings)
     if format == "json":
-        from fastapi.responses import JSONResponse
-
         return JSONResponse({"settings": settings, "qr_payload": payload})
     return Response(qr_png(payload), media_type="image/png",
                     headers={"Content-Disposition": f'inline; filename="collect-{username}.png"'})

@@ -45,6 +45,9 @@ def test_measurements_carry_stored_z_scores_in_scope(client, admin_headers, phon
     _submit(client, phone, forms)
     items = client.get("/api/v1/measurements", headers=admin_headers).json()["items"]
     assert len(items) == 1 and items[0]["zlen"] is not None and items[0]["tbu_category"]
+    # Every stored indicator is served (the response model is derived from the table).
+    assert {"severely_wasted", "stunted", "cbmi", "plausibility_flags", "instance_id"} <= set(items[0])
+    assert "submission_id" not in items[0]
     make_user("agency-x", "agency", scopes=["33.75.04"], agency="DPUPR")
     other = bearer(client, "agency-x", "password-123")
     assert client.get("/api/v1/measurements", headers=other).json()["total"] == 0

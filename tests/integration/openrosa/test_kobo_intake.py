@@ -61,6 +61,14 @@ def test_kobo_submission_is_stored_and_processed(client, hook, phone, db):
         assert m.weight_kg == 10.2 and m.zwei is not None
 
 
+def test_kobo_overlong_instance_id_is_400_and_stores_nothing(client, hook, phone, db):
+    hook_id, secret = hook
+    payload = kobo_payload(phone.posyandu_id, **{"meta/instanceID": "uuid:" + "x" * 120})
+    r = client.post(f"/api/v1/intake/kobo/{hook_id}", json=payload, headers=_basic(secret))
+    assert r.status_code == 400 and "100 characters" in r.json()["detail"]
+    assert _count(db, Submission) == 0
+
+
 def test_kobo_retry_with_changed_metadata_is_a_duplicate(client, hook, phone, db):
     hook_id, secret = hook
     first = kobo_payload(phone.posyandu_id)
