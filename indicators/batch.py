@@ -18,9 +18,10 @@ it is also listed in the returned report with its line number, and the run
 goes on.
 
 The file is processed in chunks, so memory stays flat on large survey exports.
-Within a chunk everything is done column by column: parsing (a fast path for
-clean columns, row by row only to explain a bad value), the z-scores
-(`indicators.anthro.compute_zscores`), the categories and the formatting.
+Within a chunk everything is done column by column: parsing (numbers by a fast
+path for clean columns, row by row only to explain a bad value; codes once per
+distinct value), the z-scores (`indicators.anthro.compute_zscores`), the
+categories and the formatting.
 """
 
 from __future__ import annotations
@@ -37,30 +38,12 @@ from typing import TextIO
 
 import numpy as np
 
-from indicators.anthro import (
-    MEASURE_HEIGHT,
-    MEASURE_LENGTH,
-    MEASURE_UNKNOWN,
-    SEX_FEMALE,
-    SEX_MALE,
-    SEX_UNKNOWN,
-    compute_zscores,
-    parse_measure,
-    parse_oedema,
-    parse_sex,
-)
-from indicators.categories import nutrition_status_arrays
+from indicators.anthro import compute_zscores, parse_measure, parse_oedema, parse_sex
+from indicators.categories import CATEGORY_BANDS, DERIVED_BOOLEANS, nutrition_status_arrays
 
 ZSCORE_COLUMNS = ("zlen", "zwei", "zwfl", "zbmi", "zac")
-CATEGORY_COLUMNS = ("bbu_category", "tbu_category", "bbtb_category", "imtu_category")
-BOOLEAN_COLUMNS = (
-    "stunted",
-    "severely_stunted",
-    "wasted",
-    "severely_wasted",
-    "underweight",
-    "overweight",
-)
+CATEGORY_COLUMNS = tuple(CATEGORY_BANDS)
+BOOLEAN_COLUMNS = tuple(DERIVED_BOOLEANS)
 OUTPUT_COLUMNS = (
     "clenhei",
     "c9mo_flag",
@@ -82,14 +65,6 @@ OUTPUT_COLUMNS = (
 
 CHUNK_ROWS = 50_000
 DELIMITERS = (",", ";", "\t")
-
-# Exact spellings accepted without further parsing; anything else goes through
-# the parse_* functions of indicators.anthro, which explain a bad value.
-_SEX_CODES = {"1": SEX_MALE, "2": SEX_FEMALE, "m": SEX_MALE, "f": SEX_FEMALE, "": SEX_UNKNOWN}
-_SEX_CODES |= {k.upper(): v for k, v in _SEX_CODES.items()}
-_MEASURE_CODES = {"L": MEASURE_LENGTH, "H": MEASURE_HEIGHT, "l": MEASURE_LENGTH}
-_MEASURE_CODES |= {"h": MEASURE_HEIGHT, "": MEASURE_UNKNOWN}
-_OEDEMA_CODES = {"n": False, "y": True, "N": False, "Y": True, "": False}
 
 
 class BatchInputError(ValueError):
@@ -148,22 +123,22 @@ class _Errors:
 # --- Parsing, column by column ---------------------------------------------------
 
 
-def _coded(
-    column: tuple[str, ...], codes: dict, parse: Callable[[str], object], errors: _Errors
-) -> list:
-    """Map each value through `codes`; values not in it go through `parse`,
-    whose ValueError becomes the row's error."""
-    values = [codes.get(v) for v in column]
-    if None not in values:
-        return values
-    for i, value in enumerate(values):
-        if value is None:
-            try:
-                values[i] = parse(column[i])
-            except ValueError as exc:
-                values[i] = codes[""]
-                errors.add(i, str(exc))
-    return values
+def _coded(column: tuple[str, ...], parse: Callable[[str], object], errors: _Errors) -> list:
+    """`parse` of each value, called once per distinct value (a column of codes
+    holds only a few); a value it rejects becomes `parse("")` (unknown) and its
+    ValueError the row's error."""
+    parsed, rejected = {}, {}
+    for text in set(column):
+        try:
+            parsed[text] = parse(text)
+        except ValueError as exc:
+            rejected[text] = str(exc)
+    if rejected:
+        parsed |= dict.fromkeys(rejected, parse(""))
+        for i, text in enumerate(column):
+            if text in rejected:
+                errors.add(i, rejected[text])
+    return [parsed[text] for text in column]
 
 
 def _float_or_nan(text: str) -> float:
@@ -248,14 +223,12 @@ def _parse_chunk(rows: list[list[str]], width: int, c: _Columns) -> tuple[dict, 
         return empty if i is None else columns[i]
 
     inputs = {
-        "sex": np.array(_coded(column(c.sex), _SEX_CODES, parse_sex, errors)),
+        "sex": np.array(_coded(column(c.sex), parse_sex, errors)),
         "age_days": _age_days(columns, c, n, errors),
         "weight_kg": _numbers(column(c.weight_kg), "weight_kg", errors),
         "lenhei_cm": _numbers(column(c.lenhei_cm), "lenhei_cm", errors),
-        "measure": np.array(
-            _coded(column(c.measure), _MEASURE_CODES, parse_measure, errors), dtype=np.int8
-        ),
-        "oedema": np.array(_coded(column(c.oedema), _OEDEMA_CODES, parse_oedema, errors)),
+        "measure": np.array(_coded(column(c.measure), parse_measure, errors), dtype=np.int8),
+        "oedema": np.array(_coded(column(c.oedema), parse_oedema, errors), dtype=bool),
         "muac_cm": _numbers(column(c.muac_cm), "muac_cm", errors),
     }
     return inputs, errors
@@ -363,6 +336,9 @@ def zscore_csv(source: TextIO, target: TextIO, progress: TextIO | None = None) -
     return report
 
 
+_NEEDS_QUOTES = re.compile(r'["\r\n]')
+
+
 def _row_texts(rows: list[list[str]], delimiter: str) -> list[str]:
     """Each row as a CSV line (without the line break). A row whose fields need
     no quoting (no delimiter, quote or line break inside a field) is simply
@@ -379,9 +355,6 @@ def _row_texts(rows: list[list[str]], delimiter: str) -> list[str]:
             special.truncate()
         texts.append(line)
     return texts
-
-
-_NEEDS_QUOTES = re.compile(r'["\r\n]')
 
 
 def _output_text(

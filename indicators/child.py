@@ -11,14 +11,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from indicators.anthro import ZScores, child_zscores, parse_oedema
+from indicators.anthro import child_zscores, parse_oedema
 from indicators.categories import AgeGroup, BbuCategory, GiziCategory, TbuCategory, nutrition_status
+
+
+def _fields_of(record: object) -> dict[str, object]:
+    """A dataclass instance as field name -> value (not recursive, unlike `asdict`)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 @dataclass(frozen=True, slots=True)
 class ChildAssessment:
     """WHO z-scores and flags (WHO names, see `ZScores`), then the Permenkes
-    categories and booleans (see `NutritionStatus`). None = unknown / NA."""
+    categories and booleans (see `NutritionStatus`). None = unknown / NA.
+
+    The fields are those of `ZScores` and `NutritionStatus`, spelled out for the
+    type checker; `assess_child` fills them by name, so a field added to one of
+    those records and not here fails on the first call."""
 
     age_days: int | None
     clenhei: float | None
@@ -49,10 +58,7 @@ class ChildAssessment:
 
     def as_dict(self) -> dict[str, object]:
         """Field name -> value (category enums are `str`), ready to store."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-_ZSCORE_FIELDS = tuple(f.name for f in fields(ZScores))
+        return _fields_of(self)
 
 
 def assess_child(
@@ -74,18 +80,4 @@ def assess_child(
         age_days = None
     z = child_zscores(sex, age_days, weight_kg, lenhei_cm, measure, oedema, muac_cm)
     status = nutrition_status(z, parse_oedema(oedema), age_days)
-    return ChildAssessment(
-        age_days,
-        *(getattr(z, name) for name in _ZSCORE_FIELDS),
-        bbu_category=status.bbu_category,
-        tbu_category=status.tbu_category,
-        bbtb_category=status.bbtb_category,
-        imtu_category=status.imtu_category,
-        stunted=status.stunted,
-        severely_stunted=status.severely_stunted,
-        wasted=status.wasted,
-        severely_wasted=status.severely_wasted,
-        underweight=status.underweight,
-        overweight=status.overweight,
-        age_group=status.age_group,
-    )
+    return ChildAssessment(age_days=age_days, **_fields_of(z), **_fields_of(status))

@@ -17,6 +17,11 @@ ORACLE_PATH = Path(__file__).resolve().parents[2] / "data" / "who-anthro-oracle-
 
 
 @pytest.fixture(scope="session")
+def oracle_path() -> Path:
+    return ORACLE_PATH
+
+
+@pytest.fixture(scope="session")
 def oracle_rows() -> list[dict[str, str]]:
     with ORACLE_PATH.open(newline="") as f:
         rows = list(csv.DictReader(f))

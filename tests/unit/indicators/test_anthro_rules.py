@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from indicators.anthro import (
     MEASURE_HEIGHT,
     MEASURE_LENGTH,
     MEASURE_UNKNOWN,
+    ZScores,
     _round_z_scalar,
     age_in_days,
     child_zscores,
@@ -273,6 +275,7 @@ def test_scalar_and_array_paths_agree_on_random_children():
     muac = np.round(rng.uniform(8.0, 20.0, n), 1)
     arrays = compute_zscores(sex, age, weight, lenhei, measure, oedema, muac)
     names = {MEASURE_UNKNOWN: None, MEASURE_LENGTH: "L", MEASURE_HEIGHT: "H"}
+    compared = [f.name for f in fields(ZScores) if f.name != "cmeasure"]  # codes vs names
     for i in range(n):
         one = child_zscores(
             int(sex[i]) or None,
@@ -283,18 +286,8 @@ def test_scalar_and_array_paths_agree_on_random_children():
             bool(oedema[i]),
             float(muac[i]),
         )
-        for name in (
-            "clenhei",
-            "zlen",
-            "flen",
-            "zwei",
-            "fwei",
-            "zwfl",
-            "fwfl",
-            "zbmi",
-            "fbmi",
-            "zac",
-        ):
+        assert one.cmeasure == names[int(arrays.cmeasure[i])], i
+        for name in compared:
             expected = getattr(arrays, name)[i]
             got = getattr(one, name)
             assert (got is None and np.isnan(expected)) or got == expected, (i, name, got, expected)

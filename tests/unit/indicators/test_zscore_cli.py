@@ -12,7 +12,6 @@ import pytest
 import indicators.batch
 from cli.main import main
 
-ORACLE = Path(__file__).resolve().parents[2] / "data" / "who-anthro-oracle-dev.csv"
 WHO_COLUMNS = (
     "clenhei",
     "zlen",
@@ -38,10 +37,12 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_oracle_file_through_the_cli_gives_who_values_on_every_row(tmp_path):
+def test_oracle_file_through_the_cli_gives_who_values_on_every_row(
+    tmp_path, oracle_path, oracle_rows
+):
     out = tmp_path / "out.csv"
-    assert main(["zscore", str(ORACLE), "-o", str(out)]) == 0
-    expected, got = read(ORACLE), read(out)
+    assert main(["zscore", str(oracle_path), "-o", str(out)]) == 0
+    expected, got = oracle_rows, read(out)
     assert len(got) == len(expected) == 10_000
     differences = [
         (i + 2, column, g[column], e[column])
