@@ -67,17 +67,16 @@ def run(args: argparse.Namespace) -> int:
         media_template_path,
     )
 
-    forms = getattr(args, "forms", None) or list(FORM_IDS)
-    unknown = [f for f in forms if f not in FORM_IDS]
+    unknown = [f for f in args.forms or () if f not in FORM_IDS]
     if unknown:
         print(
             f"error: unknown form(s) {', '.join(unknown)}; expected {', '.join(FORM_IDS)}",
             file=sys.stderr,
         )
         return 1
-    out = Path(getattr(args, "out", None) or DEFAULT_OUT)
+    out = args.out
     try:
-        built = build_all(out, forms, validate=getattr(args, "validate", False))
+        built = build_all(out, args.forms, validate=args.validate)
     except FormBuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -89,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  wrote {out / (form.form_id + '.xml')}")
         print(f"  wrote {out / (form.form_id + '.xlsx')}")
         for name in form.media:
-            template = media_template_path(name) if name in MEDIA_COLUMNS else None
-            hint = f" (KoboToolbox template: {template})" if template else ""
+            hint = ""
+            if name in MEDIA_COLUMNS:
+                hint = f" (KoboToolbox template: {media_template_path(name)})"
             print(f"  needs media {name}{hint}")
     return 0

@@ -18,6 +18,7 @@ generates (`MEDIA_COLUMNS`).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -268,16 +269,15 @@ def build_xform_from_source(
             pretty_print=True,
             file_type=file_type,
         )
-    except FormBuildError:
-        raise
     except Exception as exc:  # pyxform raises PyXFormError, ODKValidateError, and worse
         raise FormBuildError(label, [*warnings, f"{type(exc).__name__}: {exc}"]) from exc
     if warnings:
         raise FormBuildError(label, [f"pyxform warning: {w}" for w in warnings])
 
     xml = result.xform.encode("utf-8")
-    built = _describe(xml)
-    _check_rules(label, built, expected_form_id)
+    doc = etree.fromstring(xml, _safe_parser())
+    built = _describe(xml, doc)
+    _check_rules(label, built, doc, expected_form_id)
     return built
 
 
@@ -294,19 +294,12 @@ def _primary_instance_root(doc: etree._Element) -> etree._Element:
     raise ValueError("XForm has no primary instance")
 
 
-def _describe(xml: bytes) -> BuiltForm:
-    doc = etree.fromstring(xml, _safe_parser())
+def _describe(xml: bytes, doc: etree._Element) -> BuiltForm:
     root = _primary_instance_root(doc)
     title = doc.findtext("h:head/h:title", default="", namespaces=_NS)
-    media: list[str] = []
-    for inst in doc.iterfind(".//xf:model/xf:instance[@src]", _NS):
-        m = _MEDIA_SRC.match(inst.get("src", ""))
-        if m and m.group(1) not in media:
-            media.append(m.group(1))
-    for value in doc.iterfind(".//xf:itext//xf:value[@form]", _NS):
-        m = _MEDIA_SRC.match((value.text or "").strip())
-        if m and m.group(1) not in media:
-            media.append(m.group(1))
+    sources = [inst.get("src", "") for inst in doc.iterfind(".//xf:model/xf:instance[@src]", _NS)]
+    sources += [(v.text or "").strip() for v in doc.iterfind(".//xf:itext//xf:value[@form]", _NS)]
+    media = {m.group(1) for src in sources if (m := _MEDIA_SRC.match(src))}
     return BuiltForm(
         form_id=root.get("id", ""),
         version=root.get("version", ""),
@@ -316,20 +309,19 @@ def _describe(xml: bytes) -> BuiltForm:
     )
 
 
-def _check_rules(label: str, built: BuiltForm, expected_form_id: str | None) -> None:
+def _check_rules(
+    label: str, built: BuiltForm, doc: etree._Element, expected_form_id: str | None
+) -> None:
     problems: list[str] = []
     if expected_form_id is not None and built.form_id != expected_form_id:
         problems.append(f"settings form_id is {built.form_id!r}, expected {expected_form_id!r}")
     if not built.version:
         problems.append("settings has no version")
 
-    doc = etree.fromstring(built.xml, _safe_parser())
     root = _primary_instance_root(doc)
-    seen: dict[str, int] = {}
-    for el in root.iterdescendants():
-        if isinstance(el.tag, str):
-            name = etree.QName(el).localname
-            seen[name] = seen.get(name, 0) + 1
+    seen = Counter(
+        etree.QName(el).localname for el in root.iterdescendants() if isinstance(el.tag, str)
+    )
     dupes = sorted(n for n, c in seen.items() if c > 1)
     if dupes:
         problems.append(
@@ -367,6 +359,7 @@ def build_xlsx(form_id: str, path: str | PathLike[str]) -> Path:
 def write_xlsx(sheets: dict[str, list[list[str | None]]], path: str | PathLike[str]) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     out = Path(path)
     wb = Workbook()
@@ -387,9 +380,7 @@ def write_xlsx(sheets: dict[str, list[list[str | None]]], path: str | PathLike[s
                 widths[c] = max(widths.get(c, 0), len(value))
         ws.freeze_panes = "A2"
         for c, width in widths.items():
-            ws.column_dimensions[ws.cell(row=1, column=c).column_letter].width = min(
-                max(width + 2, 8), 60
-            )
+            ws.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), 60)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return out
