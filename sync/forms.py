@@ -80,23 +80,14 @@ def current_version_or_raise(session: Session, form_id: str) -> str:
     return version
 
 
-_FORM_STATE = select(FormVersion.__table__.c.form_id, FormVersion.__table__.c.version,
-                     FormVersion.__table__.c.state).where(
-    FormVersion.__table__.c.form_id == bindparam("form_id"),
-    FormVersion.__table__.c.version == bindparam("version"))
-
-
-def get_form_version_or_raise(session: Session, form_id: str, version: str):
-    """(form_id, version, state) of a published version; 404 with a helpful message."""
-    row = session.execute(_FORM_STATE, {"form_id": form_id, "version": version}).first()
-    if row is None:
-        known = session.exec(select(FormVersion.id).where(FormVersion.form_id == form_id)).first()
-        if known is None:
-            raise NotFound(f"There is no form {form_id!r} on this server.", code="form.not_found")
-        raise NotFound(
-            f"Form {form_id!r} has no version {version!r} on this server; download the "
-            "current form and fill it again.", code="form.version_not_found")
-    return row
+def version_not_found(session: Session, form_id: str, version: str) -> NotFound:
+    """The 404 for a submission to a form version this server does not have, telling an
+    unknown form from an outdated or unknown version."""
+    known = session.exec(select(FormVersion.id).where(FormVersion.form_id == form_id)).first()
+    if known is None:
+        return NotFound(f"There is no form {form_id!r} on this server.", code="form.not_found")
+    return NotFound(f"Form {form_id!r} has no version {version!r} on this server; download "
+                    "the current form and fill it again.", code="form.version_not_found")
 
 
 def set_form_state(session: Session, *, form_id: str, state: str) -> FormVersion:

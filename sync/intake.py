@@ -24,7 +24,7 @@ from models import Attachment, FormVersion, Submission
 from models.base import utcnow
 from sync.accounts import Principal
 from sync.fields import Answers, flatten_answers, parse_record_id
-from sync.forms import get_form_version_or_raise
+from sync.forms import version_not_found
 from sync.process import SubmissionRef, failure_message, process_new
 from sync.submission_xml import ParsedSubmission, parse_submission
 
@@ -189,7 +189,7 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         "form_id": parsed.form_id, "version": parsed.form_version,
         "instance_id": parsed.instance_id, "submitter_id": principal.user_id}).first()
     if before is None:
-        get_form_version_or_raise(session, parsed.form_id, parsed.form_version)  # 404
+        raise version_not_found(session, parsed.form_id, parsed.form_version)
     if before.id is not None:
         return _already_received(session, before, principal=principal, form_state=before.state,
                                  parsed=parsed, digest=digest, files=files)

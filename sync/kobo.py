@@ -21,7 +21,7 @@ from core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from models import KoboHook, User
 from sync import accounts
 from sync.forms import current_version_or_raise
-from sync.intake import IntakeResult, receive_json
+from sync.intake import SUBMITTING_ROLES, IntakeResult, receive_json
 
 # Kobo metadata that is not an answer and may change between retries.
 _METADATA_PREFIXES = ("_", "__", "formhub/", "meta/")
@@ -33,7 +33,7 @@ def create_hook(session: Session, *, name: str, form_id: str, username: str,
     if form_id not in FORM_IDS:
         raise InvalidInput(f"Form must be one of {', '.join(FORM_IDS)}.", code="kobo.bad_form")
     user = accounts.get_user_by_username_or_raise(session, username)
-    if user.role not in ("kader", "supervisor", "admin"):
+    if user.role not in SUBMITTING_ROLES:
         raise InvalidInput("The hook submits as a kader, supervisor or admin account.",
                            code="kobo.bad_user")
     secret = security.new_secret(32)
