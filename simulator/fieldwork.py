@@ -21,11 +21,13 @@ phone) drawn month after month, so a shorter run is the beginning of a longer on
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
 from itertools import pairwise
 
+from indicators.anthro import DAYS_PER_MONTH, LENGTH_HEIGHT_OFFSET_CM, LENGTH_HEIGHT_SWITCH_DAY
+from indicators.maternal import AnaemiaSeverity, anaemia_severity, is_kek
 from simulator import growth, names
 from simulator.nik import mistype_nik
 from simulator.population import BALITA_MAX_AGE_DAYS, City, Household, Person, Pregnancy
@@ -153,6 +155,7 @@ class _PhoneMemory:
 class FieldPlan:
     city: City
     phones: list[PhoneSpec]
+    #: In sending order: by sync (`send_round`), phone, then the order they were made.
     submissions: list[PlannedSubmission]
     #: Names under which each subject was registered (any phone), in order.
     registered_names: dict[str, list[str]]
@@ -231,6 +234,7 @@ class _Planner:
 
     @staticmethod
     def primary(phones: list[PhoneSpec], subject_id: str) -> PhoneSpec:
+        """The kader of the posyandu who sees a subject (C.../W.../HH...) by default."""
         return phones[int(subject_id.lstrip("CWH")) % len(phones)]
 
     def other_phone(self, phone: PhoneSpec) -> PhoneSpec | None:
@@ -278,27 +282,32 @@ class _Planner:
         return FieldPlan(city, self.phones, self.submissions, self.registered_names,
                          self.identity_errors, self.offline)
 
-    def _submit(self, phone: PhoneSpec, m: int, rng: random.Random, **kwargs) -> PlannedSubmission:
-        send_round = self.send_round(phone.id, m)
+    def _submit(self, phone: PhoneSpec, m: int, rng: random.Random, memory: _PhoneMemory,
+                expect_new: bool, *, corrections: dict[str, str],
+                errors: tuple[str, ...] = (), **kwargs) -> PlannedSubmission:
+        """A form the phone sends for a subject it knows (`memory`); identity errors count
+        only when the subject is typed in as new."""
         submission = PlannedSubmission(
             instance_id=self.new_instance_id(rng), phone_id=phone.id, month_index=m,
-            attempts=1 + self.lost_responses(rng), send_round=send_round,
+            typed=dict(memory.typed), corrections=corrections, match=memory.match,
+            errors=(memory.errors if expect_new else ()) + errors, expect_new=expect_new,
+            attempts=1 + self.lost_responses(rng), send_round=self.send_round(phone.id, m),
             order=len(self.submissions), **kwargs,
         )
         self.submissions.append(submission)
+        memory.visits += 1
+        if memory.first_send_round is None or submission.send_round < memory.first_send_round:
+            memory.first_send_round = submission.send_round
         return submission
 
     def _edit(self, original: PlannedSubmission, rng: random.Random, values: dict[str, str],
-              errors: tuple[str, ...], truth: dict) -> None:
-        send_round = self.next_online_after(original.phone_id, original.send_round)
-        edit = PlannedSubmission(
-            instance_id=self.new_instance_id(rng), form_id=original.form_id,
-            phone_id=original.phone_id, month_index=original.month_index,
-            visit_on=original.visit_on, true_id=original.true_id,
-            kelurahan_code=original.kelurahan_code, posyandu_key=original.posyandu_key,
-            typed={}, corrections={}, match=original.match, values=values, errors=errors,
-            attempts=1 + self.lost_responses(rng), send_round=send_round, expect_new=False,
-            order=len(self.submissions), deprecated_id=original.instance_id, truth=truth,
+              tag: str) -> None:
+        """The sent form edited at the phone's next sync: a new instanceID replacing it."""
+        edit = replace(
+            original, instance_id=self.new_instance_id(rng), typed={}, corrections={},
+            values=values, errors=(tag,), attempts=1 + self.lost_responses(rng),
+            send_round=self.next_online_after(original.phone_id, original.send_round),
+            expect_new=False, order=len(self.submissions), deprecated_id=original.instance_id,
         )
         original.superseded_by = edit.instance_id
         self.submissions.append(edit)
@@ -313,24 +322,22 @@ class _Planner:
             memory = register(rng)
             memory.refresh_match()
             self.memory[(phone.id, subject)] = memory
-            registered = self.registered_names.setdefault(subject, [])
-            registered += [n for n in memory.names if n not in registered]
+            self._registered_as(subject, memory.names)
             if memory.errors:
                 self.identity_errors.setdefault(subject, set()).update(memory.errors)
         expect_new = memory.first_send_round is None or memory.first_send_round >= m
         return memory, expect_new
 
-    def _sent(self, memory: _PhoneMemory, submission: PlannedSubmission) -> None:
-        memory.visits += 1
-        if memory.first_send_round is None or submission.send_round < memory.first_send_round:
-            memory.first_send_round = submission.send_round
+    def _registered_as(self, subject: str, names: list[str]) -> None:
+        registered = self.registered_names.setdefault(subject, [])
+        registered += [n for n in names if n not in registered]
 
     # --- children
 
     def child_visit(self, m: int, day: date, household: Household, child: Person,
                     phones: list[PhoneSpec]) -> None:
         age_days = (day - child.birth_date).days
-        if age_days < MIN_FIRST_VISIT_AGE_DAYS or age_days >= BALITA_MAX_AGE_DAYS:
+        if not _weighed_at(age_days):
             return
         rng = self.stream(child.id)
         rates = self.rates
@@ -349,7 +356,7 @@ class _Planner:
                     other_posyandu = self.city.posyandu[other.posyandu_key]
                     day = other_posyandu.day_in(day.year, day.month)
                     age_days = (day - child.birth_date).days
-                    if age_days < MIN_FIRST_VISIT_AGE_DAYS or age_days >= BALITA_MAX_AGE_DAYS:
+                    if not _weighed_at(age_days):
                         return
                 phone, posyandu_key = other, other.posyandu_key
                 extra_errors = ("second_kader_registration",)
@@ -361,20 +368,15 @@ class _Planner:
 
         memory, expect_new = self._recognition(phone, child.id, m, rng, register)
         corrections, tags = self.child_corrections(memory, child, day)
-        identity_errors = memory.errors if expect_new else ()
         values, truth, measure_errors, clean = self.measure_child(rng, m, day, child, age_days)
         submission = self._submit(
-            phone, m, rng, form_id=FORM_ANTHROPOMETRY, visit_on=day, true_id=child.id,
-            kelurahan_code=kelurahan_code, posyandu_key=posyandu_key,
-            typed=dict(memory.typed), corrections=corrections, match=memory.match,
-            values=values, errors=identity_errors + extra_errors + tags + measure_errors,
-            expect_new=expect_new, truth=truth,
+            phone, m, rng, memory, expect_new, form_id=FORM_ANTHROPOMETRY, visit_on=day,
+            true_id=child.id, kelurahan_code=kelurahan_code, posyandu_key=posyandu_key,
+            corrections=corrections, values=values,
+            errors=extra_errors + tags + measure_errors, truth=truth,
         )
-        self._sent(memory, submission)
         if rng.random() < rates.edit_sent_form:
-            edit_values, edit_truth, edit_tag = self.child_edit(rng, values, truth, clean,
-                                                                measure_errors)
-            self._edit(submission, rng, edit_values, (edit_tag,), edit_truth)
+            self._edit(submission, rng, *self.child_edit(rng, values, clean, measure_errors))
 
     def register_child(self, rng: random.Random, child: Person, mother: Person,
                        household: Household, day: date, age_days: int, kelurahan_code: str,
@@ -430,9 +432,7 @@ class _Planner:
         if memory.placeholder_name:
             corrections["child_name"] = memory.typed["child_name"] = child.name
             memory.names.append(child.name)
-            registered = self.registered_names.setdefault(child.id, [])
-            if child.name not in registered:
-                registered.append(child.name)
+            self._registered_as(child.id, [child.name])
             memory.placeholder_name = None
             tags.append("newborn_name_corrected")
             fixed.add("newborn_name")
@@ -463,14 +463,15 @@ class _Planner:
         true_lenhei = growth.length_height_cm(child.sex, age_days, haz)
         true_weight = growth.weight_kg(child.sex, age_days, true_lenhei, whz, haz)
         true_muac = growth.muac_cm(child.sex, age_days, whz, haz, child.track.muac_offset)
-        protocol = "lying" if age_days < 731 else "standing"
+        protocol = "lying" if age_days < LENGTH_HEIGHT_SWITCH_DAY else "standing"
         used = protocol
         if (protocol == "lying" and age_days >= STANDING_FROM_AGE_DAYS
                 and rng.random() < rates.standing_under_two):
             used = "standing"
         measured = true_lenhei
         if used != protocol:
-            measured += -0.7 if used == "standing" else 0.7
+            # Standing height is 0.7 cm shorter than recumbent length.
+            measured += LENGTH_HEIGHT_OFFSET_CM * (-1 if used == "standing" else 1)
         clean = {
             "weight_kg": _one_decimal(true_weight + rng.gauss(0.0, WEIGHT_NOISE_KG)),
             "length_height_cm": _one_decimal(measured + rng.gauss(0.0, LENGTH_NOISE_CM)),
@@ -498,7 +499,7 @@ class _Planner:
         values = {
             "measured_on": day.isoformat(),
             "age_days": str(age_days),
-            "age_months": str(int(age_days // 30.4375)),
+            "age_months": str(int(age_days // DAYS_PER_MONTH)),
             **sent,
         }
         truth = {
@@ -517,19 +518,15 @@ class _Planner:
         }
         return values, truth, tuple(errors), clean
 
-    def child_edit(self, rng: random.Random, values: dict[str, str], truth: dict,
-                   clean: dict[str, str], errors: tuple[str, ...]):
+    @staticmethod
+    def child_edit(rng: random.Random, values: dict[str, str], clean: dict[str, str],
+                   errors: tuple[str, ...]) -> tuple[dict[str, str], str]:
         """A sent measurement edited: the error fixed, or the child weighed again."""
-        edited = dict(values)
         if errors:
-            edited.update(clean)
-            tag = "edit_fixes_error"
-        else:
-            weight = float(values["weight_kg"])
-            step = rng.choice((-0.2, -0.1, 0.1, 0.2))
-            edited["weight_kg"] = _one_decimal(max(0.5, weight + step))
-            tag = "edit_reweighed"
-        return edited, dict(truth), tag
+            return values | clean, "edit_fixes_error"
+        step = rng.choice((-0.2, -0.1, 0.1, 0.2))
+        weight = _one_decimal(max(0.5, float(values["weight_kg"]) + step))
+        return values | {"weight_kg": weight}, "edit_reweighed"
 
     # --- women
 
@@ -576,19 +573,15 @@ class _Planner:
                                 nik_field="woman_nik")
 
         memory, expect_new = self._recognition(phone, woman.id, m, rng, register)
-        identity_errors = memory.errors if expect_new else ()
         values, truth = self.screen_woman(rng, day, woman, ga_weeks)
         submission = self._submit(
-            phone, m, rng, form_id=FORM_PREGNANCY, visit_on=day, true_id=woman.id,
-            kelurahan_code=kelurahan_code, posyandu_key=phone.posyandu_key,
-            typed=dict(memory.typed), corrections={}, match=memory.match,
-            values=values, errors=identity_errors, expect_new=expect_new, truth=truth,
+            phone, m, rng, memory, expect_new, form_id=FORM_PREGNANCY, visit_on=day,
+            true_id=woman.id, kelurahan_code=kelurahan_code, posyandu_key=phone.posyandu_key,
+            corrections={}, values=values, truth=truth,
         )
-        self._sent(memory, submission)
         if rng.random() < rates.edit_sent_form:
-            edited = dict(values)
-            edited["weight_kg"] = _one_decimal(float(values["weight_kg"]) + rng.choice((-0.5, 0.5)))
-            self._edit(submission, rng, edited, ("edit_reweighed",), dict(truth))
+            weight = _one_decimal(float(values["weight_kg"]) + rng.choice((-0.5, 0.5)))
+            self._edit(submission, rng, values | {"weight_kg": weight}, "edit_reweighed")
 
     def screen_woman(self, rng: random.Random, day: date, woman: Person,
                      ga_weeks: int | None) -> tuple[dict[str, str], dict]:
@@ -617,10 +610,10 @@ class _Planner:
             "height_cm": _one_decimal(woman.height_cm + rng.gauss(0.0, 0.3)),
             "weight_kg": _one_decimal(true["weight_kg"] + rng.gauss(0.0, 0.1)),
         }
-        anaemia_cut = 11.0 if pregnant else 12.0
         truth = {f"true_{k}": v for k, v in true.items()}
-        truth["true_kek"] = woman.muac_cm < 23.5
-        truth["true_anaemia"] = true["hb_g_dl"] < anaemia_cut
+        truth["true_kek"] = is_kek(woman.muac_cm)
+        truth["true_anaemia"] = (anaemia_severity(true["hb_g_dl"], pregnant)
+                                 is not AnaemiaSeverity.NONE)
         return values, truth
 
     # --- households
@@ -633,7 +626,7 @@ class _Planner:
         if rng.random() >= self.rates.household_visit_monthly:
             return
         self.last_sanitation[household.id] = m
-        phone = self.primary(phones, household.id.removeprefix("HH"))
+        phone = self.primary(phones, household.id)
         month_start = self.city.month_start(m)
         day = month_start + timedelta(days=rng.randint(0, 27))
         kelurahan_code = household.kelurahan_at(m)
@@ -657,15 +650,12 @@ class _Planner:
             return _PhoneMemory(typed=typed, errors=tuple(errors), names=[name], nik_field=None)
 
         memory, expect_new = self._recognition(phone, household.id, m, rng, register)
-        identity_errors = memory.errors if expect_new else ()
-        values = {"checked_on": day.isoformat(), **household.sanitation}
-        submission = self._submit(
-            phone, m, rng, form_id=FORM_SANITATION, visit_on=day, true_id=household.id,
-            kelurahan_code=kelurahan_code, posyandu_key=phone.posyandu_key,
-            typed=dict(memory.typed), corrections={}, match=memory.match,
-            values=values, errors=identity_errors, expect_new=expect_new, truth={},
+        self._submit(
+            phone, m, rng, memory, expect_new, form_id=FORM_SANITATION, visit_on=day,
+            true_id=household.id, kelurahan_code=kelurahan_code,
+            posyandu_key=phone.posyandu_key, corrections={},
+            values={"checked_on": day.isoformat(), **household.sanitation}, truth={},
         )
-        self._sent(memory, submission)
 
 
 # Version 4 and RFC 4122 variant bits of a UUID (as uuid.UUID(int=..., version=4) sets).
@@ -673,6 +663,11 @@ _UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _UUID_SET = (4 << 76) | (0x8000 << 48)
 
 _FIELD_RANGE = {"weight_kg": (0.5, 40.0), "length_height_cm": (38.0, 130.0)}
+
+
+def _weighed_at(age_days: int) -> bool:
+    """Whether a child of this age is weighed at the posyandu (a week old to under five)."""
+    return MIN_FIRST_VISIT_AGE_DAYS <= age_days < BALITA_MAX_AGE_DAYS
 
 
 def _one_decimal(x: float) -> str:

@@ -45,16 +45,22 @@ class SendRecord:
 
     @property
     def outcome(self) -> str:
-        ok = [s for s in self.statuses if 200 <= s < 300]
-        if ok:
-            return "stored"
-        if 409 in self.statuses:
-            return "conflict"
-        if any(400 <= s < 500 for s in self.statuses):
-            return "rejected"
-        if self.statuses:
-            return "server_error"
-        return "unsent"
+        """The best of the answers: stored, else conflict, rejected, server_error; unsent."""
+        kinds = {_status_kind(s) for s in self.statuses}
+        return next((k for k in _STATUS_KINDS if k in kinds), "unsent")
+
+
+_STATUS_KINDS = ("stored", "conflict", "rejected", "server_error")
+
+
+def _status_kind(status: int) -> str:
+    if 200 <= status < 300:
+        return "stored"
+    if status == 409:
+        return "conflict"
+    if 400 <= status < 500:
+        return "rejected"
+    return "server_error"
 
 
 @dataclass
@@ -102,9 +108,8 @@ class KaderPhone:
                  timeout: float):
         self.spec, self.plan = spec, plan
         self.openrosa = OpenRosaPhone(account.server_url, client, timeout=timeout)
-        self.posyandu_ids = {k: str(v) for k, v in posyandu_ids.items()}
+        self.posyandu_ids = posyandu_ids
         self.records, self.stats, self.lock, self.on_post = records, stats, lock, on_post
-        self.device_id = f"collect:sim-{spec.id}"
         self.xml: dict[str, bytes] = {}
         self.carried: list[PlannedSubmission] = []  # not sent because of network errors
         self.indexes: dict[str, RowIndex] = {}
@@ -125,11 +130,7 @@ class KaderPhone:
 
     def fill(self, s: PlannedSubmission) -> bytes:
         if s.is_edit:
-            original = self.xml.get(s.deprecated_id)
-            if original is None:
-                raise OpenRosaError(f"edit of {s.deprecated_id} that this phone never filled")
-            return edit_submission(original, s.values, instance_id=s.instance_id,
-                                   deprecated_id=s.deprecated_id)
+            return _edited(s, self.xml)
         template = self.openrosa.forms.get(s.form_id)
         if template is None:
             raise OpenRosaError(f"the server does not offer form {s.form_id!r}")
@@ -141,18 +142,13 @@ class KaderPhone:
             index = self.indexes.get(pick.media_file)
             row = index.find(s.match) if index else None
             answers.update(template.pick_answers(pick, row))
-        if row is None:
-            answers.update({k: self.posyandu_ids.get(v, v) if k == "posyandu_id" else v
-                            for k, v in s.typed.items()})
-        else:
-            answers.update(s.corrections)
+        answers.update(_typed(s, self.posyandu_ids) if row is None else s.corrections)
         answers.update(s.values)
         record.new_registration = row is None
         record.registry_id = row.get("name", "") if row else ""
-        filled_at = datetime.combine(s.visit_on, clock(8, 30), WIB) + timedelta(
-            minutes=s.order % 240)
+        filled_at = _morning_of(s) + timedelta(minutes=s.order % 240)
         return template.fill(answers, instance_id=s.instance_id, filled_at=filled_at,
-                             device_id=self.device_id)
+                             device_id=_device_id(s.phone_id))
 
     # --- one month
 
@@ -207,16 +203,18 @@ class KaderPhone:
                 pending.append((s, posts_left - 1))
 
     def _count(self, record: SendRecord, status: int) -> None:
+        """Count one answer (before it is added to `record.statuses`)."""
         stats = self.stats
         stats.posts += 1
-        if 200 <= status < 300:
-            if any(200 <= s < 300 for s in record.statuses):
+        kind = _status_kind(status)
+        if kind == "stored":
+            if record.outcome == "stored":
                 stats.duplicates += 1
             else:
                 stats.accepted += 1
-        elif status == 409:
+        elif kind == "conflict":
             stats.conflicts += 1
-        elif 400 <= status < 500:
+        elif kind == "rejected":
             stats.rejected += 1
         else:
             stats.server_errors += 1
@@ -233,24 +231,47 @@ def fill_without_server(plan: FieldPlan, form_xml: dict[str, bytes],
     if posyandu_ids is None:
         posyandu_ids = {key: i for i, key in enumerate(plan.city.posyandu, start=1)}
     filled: dict[str, bytes] = {}
-    for s in sorted(plan.submissions, key=lambda s: (s.send_round, s.phone_id, s.order)):
+    for s in plan.submissions:  # already in sending order
         if s.is_edit:
-            xml = edit_submission(filled[s.deprecated_id], s.values,
-                                  instance_id=s.instance_id, deprecated_id=s.deprecated_id)
+            xml = _edited(s, filled)
         else:
             template = templates[s.form_id]
             answers: dict[str, str] = {}
             for pick in template.pick_lists.values():
                 answers.update(template.pick_answers(pick, None))
-            answers.update(s.typed)
-            if "posyandu_id" in s.typed:
-                answers["posyandu_id"] = str(posyandu_ids[s.typed["posyandu_id"]])
+            answers.update(_typed(s, posyandu_ids))
             answers.update(s.values)
-            filled_at = datetime.combine(s.visit_on, clock(8, 30), WIB)
-            xml = template.fill(answers, instance_id=s.instance_id, filled_at=filled_at,
-                                device_id=f"collect:sim-{s.phone_id}")
+            xml = template.fill(answers, instance_id=s.instance_id, filled_at=_morning_of(s),
+                                device_id=_device_id(s.phone_id))
         filled[s.instance_id] = xml
         yield s, xml
+
+
+def _edited(s: PlannedSubmission, filled: dict[str, bytes]) -> bytes:
+    """An edit of a form this phone filled earlier (`filled`: instanceID -> XML)."""
+    original = filled.get(s.deprecated_id)
+    if original is None:
+        raise OpenRosaError(f"edit of {s.deprecated_id} that this phone never filled")
+    return edit_submission(original, s.values, instance_id=s.instance_id,
+                           deprecated_id=s.deprecated_id)
+
+
+def _typed(s: PlannedSubmission, posyandu_ids: dict[str, int]) -> dict[str, str]:
+    """The identity the kader types for a new registration, with the posyandu as the
+    server's id."""
+    typed = dict(s.typed)
+    if "posyandu_id" in typed:
+        typed["posyandu_id"] = str(posyandu_ids[typed["posyandu_id"]])
+    return typed
+
+
+def _morning_of(s: PlannedSubmission) -> datetime:
+    """Posyandu opening time (08:30 WIB) on the visit's day."""
+    return datetime.combine(s.visit_on, clock(8, 30), WIB)
+
+
+def _device_id(phone_id: str) -> str:
+    return f"collect:sim-{phone_id}"
 
 
 @dataclass

@@ -20,13 +20,16 @@ from dataclasses import dataclass
 from indicators.anthro import (
     LENGTH_HEIGHT_SWITCH_DAY,
     MUAC_MIN_AGE_DAYS,
+    SEX_FEMALE,
+    SEX_MALE,
     WFH_RANGE_CM,
     WFL_RANGE_CM,
     LmsTable,
     growth_standards,
 )
 
-SEX_CODE = {"male": 1, "female": 2}
+#: The form's sex answers as `indicators.anthro` codes them.
+SEX_CODE = {"male": SEX_MALE, "female": SEX_FEMALE}
 
 #: HAZ/WHZ bands that keep a track on its side of the -2 SD cut-off.
 STUNTED_BAND = (-4.2, -2.08)

@@ -3,6 +3,7 @@
 NIK: 16 digits = kecamatan of registration (PPKKCC) + birth date DDMMYY, with 40 added to
 the day for women + a 4-digit serial. No. KK: kecamatan (PPKKCC) + issue date DDMMYY +
 a 4-digit serial. Serials are unique per (prefix, date) as Dukcapil issues them.
+Whether a NIK agrees with a birth date and sex is `sync.names.nik_agrees`.
 """
 
 from __future__ import annotations
@@ -16,32 +17,6 @@ def nik_date_part(birth_date: date, sex: str) -> str:
     """DDMMYY of a NIK; women's day is offset by 40."""
     day = birth_date.day + (40 if sex == "female" else 0)
     return f"{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}"
-
-
-@dataclass(frozen=True)
-class ParsedNik:
-    prefix: str  # PPKKCC
-    day: int  # real day of birth (40 removed for women)
-    month: int
-    year_2digit: int
-    sex: str  # "male" / "female"
-    serial: str
-
-
-def parse_nik(nik: str) -> ParsedNik:
-    """Split a NIK into its parts; raises ValueError if it is not 16 digits."""
-    if len(nik) != 16 or not nik.isdigit():
-        raise ValueError(f"NIK must be 16 digits, got {nik!r}")
-    day = int(nik[6:8])
-    sex = "female" if day > 40 else "male"
-    return ParsedNik(
-        prefix=nik[:6],
-        day=day - 40 if sex == "female" else day,
-        month=int(nik[8:10]),
-        year_2digit=int(nik[10:12]),
-        sex=sex,
-        serial=nik[12:],
-    )
 
 
 @dataclass

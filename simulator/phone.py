@@ -51,11 +51,21 @@ def _local(el: etree._Element) -> str:
     return etree.QName(el).localname
 
 
-def _child_text(el: etree._Element, name: str) -> str | None:
-    for child in el:
-        if isinstance(child.tag, str) and _local(child) == name:
-            return (child.text or "").strip()
-    return None
+def _named(elements, name: str):
+    """The elements (not comments or processing instructions) with this local name."""
+    return (el for el in elements if isinstance(el.tag, str) and _local(el) == name)
+
+
+def _entries(data: bytes, name: str) -> list[dict[str, str]]:
+    """The child texts of every `<name>` element of a document, by local name."""
+    entries = []
+    for el in _named(parse_xml(data).iter(), name):
+        texts: dict[str, str] = {}
+        for child in el:
+            if isinstance(child.tag, str):
+                texts.setdefault(_local(child), (child.text or "").strip())
+        entries.append(texts)
+    return entries
 
 
 # --- form list and manifest ------------------------------------------------------------
@@ -83,30 +93,20 @@ class MediaFile:
 
 
 def parse_form_list(data: bytes) -> list[FormInfo]:
-    forms = []
-    for el in parse_xml(data).iter():
-        if isinstance(el.tag, str) and _local(el) == "xform":
-            forms.append(FormInfo(
-                form_id=_child_text(el, "formID") or "",
-                name=_child_text(el, "name") or "",
-                version=_child_text(el, "version") or "",
-                hash=_child_text(el, "hash") or "",
-                download_url=_child_text(el, "downloadUrl") or "",
-                manifest_url=_child_text(el, "manifestUrl") or None,
-            ))
-    return forms
+    return [
+        FormInfo(form_id=e.get("formID", ""), name=e.get("name", ""),
+                 version=e.get("version", ""), hash=e.get("hash", ""),
+                 download_url=e.get("downloadUrl", ""), manifest_url=e.get("manifestUrl") or None)
+        for e in _entries(data, "xform")
+    ]
 
 
 def parse_manifest(data: bytes) -> list[MediaFile]:
-    files = []
-    for el in parse_xml(data).iter():
-        if isinstance(el.tag, str) and _local(el) == "mediaFile":
-            files.append(MediaFile(
-                filename=_child_text(el, "filename") or "",
-                hash=_child_text(el, "hash") or "",
-                download_url=_child_text(el, "downloadUrl") or "",
-            ))
-    return files
+    return [
+        MediaFile(filename=e.get("filename", ""), hash=e.get("hash", ""),
+                  download_url=e.get("downloadUrl", ""))
+        for e in _entries(data, "mediaFile")
+    ]
 
 
 def parse_openrosa_message(data: bytes) -> str:
@@ -115,10 +115,8 @@ def parse_openrosa_message(data: bytes) -> str:
         root = parse_xml(data)
     except etree.XMLSyntaxError:
         return data.decode("utf-8", "replace").strip()[:500]
-    for el in root.iter():
-        if isinstance(el.tag, str) and _local(el) == "message":
-            return (el.text or "").strip()
-    return ""
+    message = next(_named(root.iter(), "message"), None)
+    return "" if message is None else (message.text or "").strip()
 
 
 def read_media_csv(data: bytes) -> list[dict[str, str]]:
@@ -153,12 +151,11 @@ class XFormTemplate:
     """A downloaded XForm: the primary instance to copy and the form's pick lists."""
 
     def __init__(self, xml: bytes):
-        self.xml = xml
         doc = parse_xml(xml)
         model = next((el for el in doc.iter(f"{{{XFORMS_NS}}}model")), None)
         if model is None:
             raise OpenRosaError("XForm has no <model>")
-        instances = [el for el in model if isinstance(el.tag, str) and _local(el) == "instance"]
+        instances = list(_named(model, "instance"))
         primary = next((el for el in instances[0] if isinstance(el.tag, str)), None) \
             if instances else None
         if primary is None:
@@ -256,17 +253,10 @@ class XFormTemplate:
         answered; `meta/instanceID` is set (and `meta/deprecatedID` for an edit); the root
         keeps the form's `id` and `version`.
         """
-        root = _without_xforms_namespace(self._primary)
         values = dict(self._preload_values(filled_at, device_id))
         values.update(answers)
-        for el in root.iter():
-            if not isinstance(el.tag, str) or len(el):
-                continue
-            name = _local(el)
-            if name in values:
-                el.text = values[name] or None
-        set_meta(root, instance_id, deprecated_id)
-        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        return _answered(_without_xforms_namespace(self._primary), values, instance_id,
+                         deprecated_id)
 
     def _preload_values(self, filled_at: datetime | None, device_id: str):
         for leaf, (preload, params) in self.preloads.items():
@@ -296,13 +286,13 @@ def _without_xforms_namespace(primary: etree._Element) -> etree._Element:
 
 def set_meta(root: etree._Element, instance_id: str, deprecated_id: str | None) -> None:
     """Set `meta/instanceID` (and `meta/deprecatedID`) of a submission's root element."""
-    meta = next((el for el in root if isinstance(el.tag, str) and _local(el) == "meta"), None)
+    meta = next(_named(root, "meta"), None)
     ns = etree.QName(root).namespace
     tag = (lambda name: f"{{{ns}}}{name}") if ns else (lambda name: name)
     if meta is None:
         meta = etree.SubElement(root, tag("meta"))
     for name, value in (("instanceID", instance_id), ("deprecatedID", deprecated_id)):
-        el = next((e for e in meta if isinstance(e.tag, str) and _local(e) == name), None)
+        el = next(_named(meta, name), None)
         if value is None:
             if el is not None:
                 meta.remove(el)
@@ -317,10 +307,16 @@ def edit_submission(xml: bytes, changes: dict[str, str], *, instance_id: str,
                     deprecated_id: str) -> bytes:
     """An edit of a sent submission: same answers but `changes`, a new instanceID and
     `deprecatedID` = the instance it replaces (as Collect/Enketo edits do)."""
-    root = parse_xml(xml)
+    return _answered(parse_xml(xml), changes, instance_id, deprecated_id)
+
+
+def _answered(root: etree._Element, values: dict[str, str], instance_id: str,
+              deprecated_id: str | None) -> bytes:
+    """The submission's bytes once the leaves named in `values` and the meta ids are set
+    (an empty answer leaves its element empty)."""
     for el in root.iter():
-        if isinstance(el.tag, str) and not len(el) and _local(el) in changes:
-            el.text = changes[_local(el)] or None
+        if isinstance(el.tag, str) and not len(el) and _local(el) in values:
+            el.text = values[_local(el)] or None
     set_meta(root, instance_id, deprecated_id)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 

@@ -116,20 +116,21 @@ class Household:
     older_children: int = 0  # children aged five and over (not weighed at posyandu)
     move: Move | None = None
 
-    def posyandu_at(self, month_index: int) -> str:
+    def _place_at(self, month_index: int) -> Household | Move:
+        """Where the family lives in a month: here, or where it moved to."""
         if self.move and month_index >= self.move.month_index:
-            return self.move.posyandu_key
-        return self.posyandu_key
+            return self.move
+        return self
+
+    def posyandu_at(self, month_index: int) -> str:
+        return self._place_at(month_index).posyandu_key
 
     def kelurahan_at(self, month_index: int) -> str:
-        if self.move and month_index >= self.move.month_index:
-            return self.move.kelurahan_code
-        return self.kelurahan_code
+        return self._place_at(month_index).kelurahan_code
 
     def address_at(self, month_index: int) -> tuple[str, str, str]:
-        if self.move and month_index >= self.move.month_index:
-            return self.move.address, self.move.rt, self.move.rw
-        return self.address, self.rt, self.rw
+        place = self._place_at(month_index)
+        return place.address, place.rt, place.rw
 
 
 @dataclass

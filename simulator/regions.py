@@ -27,7 +27,8 @@ class Kelurahan:
         return self.kecamatan_code.replace(".", "")
 
 
-def _rows(filename: str) -> list[dict[str, str]]:
+def data_rows(filename: str) -> list[dict[str, str]]:
+    """Rows of one CSV file in `simulator/data/`."""
     text = files("simulator").joinpath("data", filename).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
@@ -35,15 +36,11 @@ def _rows(filename: str) -> list[dict[str, str]]:
 @cache
 def kelurahan_list() -> tuple[Kelurahan, ...]:
     """All kelurahan of the city, in code order."""
-    return tuple(Kelurahan(**row) for row in _rows("kelurahan.csv"))
+    return tuple(Kelurahan(**row) for row in data_rows("kelurahan.csv"))
 
 
 @cache
 def origin_nik_prefixes() -> tuple[str, ...]:
     """NIK prefixes of neighbouring kecamatan (Kab. Pekalongan, Kab. Batang) for in-movers."""
-    return tuple(row["kecamatan_code"].replace(".", "") for row in _rows("origin_kecamatan.csv"))
-
-
-def data_rows(filename: str) -> list[dict[str, str]]:
-    """Rows of one CSV file in `simulator/data/`."""
-    return _rows(filename)
+    rows = data_rows("origin_kecamatan.csv")
+    return tuple(row["kecamatan_code"].replace(".", "") for row in rows)

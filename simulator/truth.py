@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from indicators.anthro import MEASURE_HEIGHT, MEASURE_LENGTH, compute_zscores
+from indicators.anthro import MEASURE_HEIGHT, MEASURE_LENGTH, ZScoreArrays, compute_zscores
+from indicators.categories import AgeGroup, age_group, nutrition_status_arrays
 from simulator.fieldwork import (
     FORM_ANTHROPOMETRY,
     FORM_PREGNANCY,
@@ -27,7 +28,6 @@ from simulator.fieldwork import (
 )
 from simulator.growth import SEX_CODE
 
-BADUTA_MAX_AGE_DAYS = 731  # 0-23 months
 SANITATION_FIELDS = (
     "latrine_access", "latrine_type", "waste_disposal", "handwashing_soap",
     "drinking_water_source", "water_treated", "waste_bin", "wastewater_drain",
@@ -224,23 +224,19 @@ def _float(text: str) -> float:
     return float(text) if text else math.nan
 
 
-def _zscores(sex, age, weight, lenhei, measure, oedema, muac) -> dict[str, np.ndarray]:
-    result = compute_zscores(
-        np.array(sex), np.array(age, dtype=float), np.array(weight, dtype=float),
-        np.array(lenhei, dtype=float), np.array(measure), np.array(oedema, dtype=bool),
-        np.array(muac, dtype=float),
+def _zscores(sex, age: np.ndarray, weight, lenhei, measure, oedema: np.ndarray,
+             muac) -> tuple[dict[str, list], tuple[list[int], ...]]:
+    """WHO z-scores and flags (as lists), and stunted/wasted/underweight as 0/1 by the
+    server's own rule (`indicators.categories`: flagged z-scores excluded, oedema counts
+    as below -3 SD for the weight-based indicators; unknown counts as 0)."""
+    z: ZScoreArrays = compute_zscores(
+        np.array(sex), age, np.array(weight, dtype=float), np.array(lenhei, dtype=float),
+        np.array(measure), oedema, np.array(muac, dtype=float),
     )
-    return result._asdict()
-
-
-def _status(z: dict[str, np.ndarray], oedema: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Stunted/wasted/underweight on the rounded z-scores; flagged z-scores excluded,
-    oedema counts as below -3 SD for the weight-based indicators (DOMAIN.md §3)."""
-    with np.errstate(invalid="ignore"):
-        stunted = (z["zlen"] < -2) & (z["flen"] == 0)
-        wasted = oedema | ((z["zwfl"] < -2) & (z["fwfl"] == 0))
-        underweight = oedema | ((z["zwei"] < -2) & (z["fwei"] == 0))
-    return stunted, wasted, underweight
+    status = nutrition_status_arrays(z, oedema, age)
+    counts = tuple((status[k] == 1.0).astype(int).tolist()
+                   for k in ("stunted", "wasted", "underweight"))
+    return {k: v.tolist() for k, v in z._asdict().items()}, counts
 
 
 def measurement_rows(plan: FieldPlan) -> list[dict]:
@@ -251,9 +247,9 @@ def measurement_rows(plan: FieldPlan) -> list[dict]:
         return []
     method_code = {"lying": MEASURE_LENGTH, "standing": MEASURE_HEIGHT}
     sex = [SEX_CODE[s.truth["sex"]] for s in subs]
-    age = [s.truth["age_days"] for s in subs]
-    oedema = np.array([s.values["oedema"] == "yes" for s in subs])
-    sent = _zscores(
+    age = np.array([s.truth["age_days"] for s in subs], dtype=float)
+    oedema = np.array([s.values["oedema"] == "yes" for s in subs], dtype=bool)
+    sent, (stunted, wasted, underweight) = _zscores(
         sex, age,
         [_float(s.values["weight_kg"]) for s in subs],
         [_float(s.values["length_height_cm"]) for s in subs],
@@ -261,7 +257,7 @@ def measurement_rows(plan: FieldPlan) -> list[dict]:
         oedema,
         [_float(s.values["muac_cm"]) for s in subs],
     )
-    true = _zscores(
+    true, (true_stunted, true_wasted, true_underweight) = _zscores(
         sex, age,
         [s.truth["true_weight_kg"] for s in subs],
         [s.truth["true_length_height_cm"] for s in subs],
@@ -270,12 +266,6 @@ def measurement_rows(plan: FieldPlan) -> list[dict]:
         [s.truth["true_muac_cm"] if s.truth["true_muac_cm"] is not None else math.nan
          for s in subs],
     )
-    stunted, wasted, underweight = (v.astype(int).tolist() for v in _status(sent, oedema))
-    true_stunted, true_wasted, true_underweight = (
-        v.astype(int).tolist() for v in _status(true, oedema)
-    )
-    sent = {k: v.tolist() for k, v in sent.items()}
-    true = {k: v.tolist() for k, v in true.items()}
     city = plan.city
     rows = []
     for i, s in enumerate(subs):
@@ -388,7 +378,7 @@ def caseload_rows(measurements: Iterable[dict]) -> list[dict]:
             "wasted_true_values": 0,
             "underweight_true_values": 0,
         })
-        baduta = row["age_days"] < BADUTA_MAX_AGE_DAYS
+        baduta = age_group(row["age_days"]) is AgeGroup.BADUTA
         cell["children_measured"] += 1
         cell["baduta_measured"] += baduta
         for key in ("stunted", "wasted", "underweight"):

@@ -19,9 +19,10 @@ from functools import cache
 from urllib.parse import parse_qs
 
 import httpx
-from lxml import etree
 
+from api.openrosa_body import parse_multipart as parse_parts
 from clients.kobo_forms.build import FORM_MEDIA, MEDIA_COLUMNS, build_xform
+from sync.submission_xml import flatten_leaves, safe_parse
 
 BASE = "http://sim.test"
 
@@ -32,27 +33,16 @@ def form_xml(form_id: str) -> bytes:
 
 
 def read_submission(xml: bytes) -> tuple[str, dict[str, str]]:
-    """(form id, answers by leaf name) of a submission."""
-    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
-    return root.get("id"), {etree.QName(el).localname: (el.text or "") for el in root.iter()
-                            if isinstance(el.tag, str) and not len(el)}
+    """(form id, answers by leaf name) of a submission, read as the real server reads it."""
+    root = safe_parse(xml)
+    return root.get("id"), flatten_leaves(root)
 
 
 def parse_multipart(body: bytes, content_type: str) -> dict[str, tuple[str, str, bytes]]:
-    """name -> (filename, content type, content) of a multipart/form-data body."""
-    boundary = content_type.split("boundary=", 1)[1].encode()
-    parts = {}
-    for chunk in body.split(b"--" + boundary)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, content = chunk.lstrip(b"\r\n").partition(b"\r\n\r\n")
-        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
-        disposition = headers["Content-Disposition"]
-        name = disposition.split('name="', 1)[1].split('"', 1)[0]
-        filename = disposition.split('filename="', 1)[1].split('"', 1)[0] \
-            if 'filename="' in disposition else ""
-        parts[name] = (filename, headers.get("Content-Type", ""), content.removesuffix(b"\r\n"))
-    return parts
+    """name -> (filename, content type, content) of a multipart/form-data body, split by
+    the real server's reader."""
+    return {p.name: (p.filename or "", p.content_type, p.data)
+            for p in parse_parts(body, content_type)}
 
 
 _SUBJECT = {  # form -> (media file, new flag, id field, columns copied from the answers)

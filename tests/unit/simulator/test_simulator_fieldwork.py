@@ -73,6 +73,15 @@ def test_offline_phones_send_their_forms_in_a_burst_at_the_next_sync(plan):
     assert any(s.send_round > s.month_index for s in plan.submissions)
 
 
+def test_submissions_are_in_sending_order_with_every_edit_after_its_form(plan):
+    assert plan.submissions == sorted(plan.submissions,
+                                      key=lambda s: (s.send_round, s.phone_id, s.order))
+    position = {s.instance_id: i for i, s in enumerate(plan.submissions)}
+    edits = [s for s in plan.submissions if s.is_edit]
+    assert edits
+    assert all(position[s.deprecated_id] < position[s.instance_id] for s in edits)
+
+
 def test_lost_responses_mean_the_same_submission_is_sent_again(plan):
     assert any(s.attempts > 1 for s in plan.submissions)
     assert len({s.instance_id for s in plan.submissions}) == len(plan.submissions)
