@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from indicators.anthro import age_in_days
+from indicators.anthro import SEX_FEMALE, SEX_MALE, age_in_days
 from indicators.child import assess_child
 from indicators.maternal import screen_woman
 from indicators.plausibility import GrowthPoint, check_series
@@ -59,7 +59,7 @@ RECORD_TABLES = {
     "sanitation_check": SanitationCheck.__table__,
 }
 _MEASUREMENT_COLUMNS = frozenset(_MEASUREMENT.c.keys())
-_SEX_CODES = {"male": 1, "female": 2}
+_SEX_CODES = {"male": SEX_MALE, "female": SEX_FEMALE}  # the forms' values -> WHO codes
 _WHO_MEASURE = {"lying": "L", "standing": "H"}
 _WILAYAH = Wilayah.__table__
 _POSYANDU = Posyandu.__table__
