@@ -1,5 +1,6 @@
-"""Shared fixtures: a migrated database per backend (SQLite always; PostgreSQL when
-POSYANDU_TEST_POSTGRES_URL is set), an app client, and users.
+"""Shared fixtures: a migrated database per backend (SQLite always; PostgreSQL at
+POSYANDU_TEST_POSTGRES_URL, or on this machine's default local server when that answers),
+an app client, and users.
 
 Each test run creates its own PostgreSQL database with a random name and drops it at
 the end. Tests that use `engine` (directly or through `client`/`session`) run once per
@@ -23,6 +24,7 @@ from core.migrate import upgrade
 from tests.support import ADMIN_PASSWORD, bearer
 
 PG_ENV = "POSYANDU_TEST_POSTGRES_URL"
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def _backends() -> list:
@@ -34,11 +36,25 @@ def _backends() -> list:
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("POSYANDU_REQUIRE_POSTGRES"):
-            pytest.fail(f"{PG_ENV} is not set but POSYANDU_REQUIRE_POSTGRES is")
-        pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests skipped")
-    return normalise_url(url)
+    if url:
+        return normalise_url(url)
+    if _answers(normalise_url(LOCAL_POSTGRES)):
+        return normalise_url(LOCAL_POSTGRES)
+    if os.environ.get("POSYANDU_REQUIRE_POSTGRES"):
+        pytest.fail(f"{PG_ENV} is not set and no PostgreSQL answers at {LOCAL_POSTGRES}, "
+                    "but POSYANDU_REQUIRE_POSTGRES is")
+    pytest.skip(f"no PostgreSQL ({PG_ENV} unset, none at {LOCAL_POSTGRES}): PostgreSQL tests skipped")
+
+
+def _answers(server_url: str) -> bool:
+    probe = create_engine(server_url, connect_args={"connect_timeout": 2})
+    try:
+        with probe.connect():
+            return True
+    except Exception:  # noqa: BLE001 - any failure means: no usable local server
+        return False
+    finally:
+        probe.dispose()
 
 
 def _create_pg_database(server_url: str) -> tuple[str, str]:
