@@ -7,6 +7,19 @@ KELURAHAN = "33.75.01.1002"  # Medono, Pekalongan Barat
 OTHER_KELURAHAN = "33.75.04.1002"  # Banyurip, Pekalongan Selatan
 
 
+def add_posyandu(db, kelurahan_code: str, name: str) -> int:
+    """A posyandu committed to the database `db` (an engine); returns its id."""
+    from sqlmodel import Session
+
+    from models import Posyandu
+
+    with Session(db) as s:
+        row = Posyandu(kelurahan_code=kelurahan_code, name=name)
+        s.add(row)
+        s.commit()
+        return row.id
+
+
 def bearer(client, username: str, password: str) -> dict[str, str]:
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session
 
-from models import Posyandu
 from sync import accounts
-from sync.forms import publish_builtin_forms
-from tests.support import KELURAHAN
+from sync.forms import current_forms, publish_builtin_forms
+from tests.support import KELURAHAN, add_posyandu
 
 
 @dataclass
@@ -30,18 +29,12 @@ def forms(db) -> dict[str, bytes]:
     with Session(db) as s:
         publish_builtin_forms(s)
         s.commit()
-        from sync.forms import current_forms
-
         return {f.form_id: f.xml for f in current_forms(s)}
 
 
 @pytest.fixture
 def posyandu_id(db) -> int:
-    with Session(db) as s:
-        row = Posyandu(kelurahan_code=KELURAHAN, name="Melati 1")
-        s.add(row)
-        s.commit()
-        return row.id
+    return add_posyandu(db, KELURAHAN, "Melati 1")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 from indicators.anthro import age_in_days
 from indicators.child import assess_child
 from models import Attachment, Measurement, Person, Submission
-from tests.support import OPENROSA, child_values, fill_submission, multipart_files
+from tests.support import OPENROSA, add_posyandu, child_values, fill_submission, multipart_files
 
 NS = {"x": "http://openrosa.org/xforms/xformsList", "m": "http://openrosa.org/xforms/xformsManifest",
       "r": "http://openrosa.org/http/response"}
@@ -200,13 +200,7 @@ def test_closed_form_is_409(client, phone, forms, db):
 
 
 def test_submission_outside_the_kaders_scope_is_403(client, make_phone, forms, db):
-    from models import Posyandu
-
-    with Session(db) as s:
-        other = Posyandu(kelurahan_code="33.75.04.1002", name="Mawar")
-        s.add(other)
-        s.commit()
-        other_id = other.id
+    other_id = add_posyandu(db, "33.75.04.1002", "Mawar")
     phone = make_phone()
     xml = fill_submission(forms["anthropometry"],
                           child_values(posyandu_id=other_id, kelurahan_code="33.75.04.1002"))

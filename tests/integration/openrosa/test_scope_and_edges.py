@@ -7,10 +7,11 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from models import Attachment, ChangeLog, Household, Measurement, Person, Posyandu, Submission
+from models import Attachment, ChangeLog, Household, Measurement, Person, Submission
 from tests.support import (
     OPENROSA,
     OTHER_KELURAHAN,
+    add_posyandu,
     bearer,
     child_values,
     fill_submission,
@@ -23,11 +24,7 @@ def _post(client, phone, xml):
 
 
 def _other_posyandu(db) -> int:
-    with Session(db) as s:
-        row = Posyandu(kelurahan_code=OTHER_KELURAHAN, name="Mawar 9")
-        s.add(row)
-        s.commit()
-        return row.id
+    return add_posyandu(db, OTHER_KELURAHAN, "Mawar 9")
 
 
 def _count(db, model) -> int:
