@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from core import security
 from core.config import get_settings
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from core.statements import Prepared
 from models import AppToken, AuditLog, Posyandu, ServerSetting, User, UserScope, Wilayah
 from models.auth import ROLES
 from models.base import utcnow
@@ -124,7 +125,7 @@ _USER_SCOPE = UserScope.__table__
 _SCOPE_POSYANDU = Posyandu.__table__.alias("scope_posyandu")
 # A device token, its account and the account's scope rows in one query (it runs on
 # every OpenRosa request): one row per scope entry, or one row with NULLs for none.
-_APP_TOKEN_USER = (
+_APP_TOKEN_USER = Prepared(
     select(AppToken.__table__.c.id, AppToken.__table__.c.revoked_at,
            User.__table__.c.id.label("user_id"), User.__table__.c.username, User.__table__.c.role,
            User.__table__.c.agency, User.__table__.c.is_active,
@@ -294,7 +295,7 @@ def list_app_tokens(session: Session, user: User) -> list[AppToken]:
 def principal_from_app_token(session: Session, token: str) -> Principal:
     """The phone's principal from its device token (one query for token, account and
     scope; this runs on every OpenRosa request)."""
-    rows = session.execute(_APP_TOKEN_USER, {"token_hash": security.sha256_hex(token)}).all()
+    rows = _APP_TOKEN_USER.all(session, {"token_hash": security.sha256_hex(token)})
     if not rows:
         raise Unauthenticated("Unknown device token; ask your supervisor for a new QR code.",
                               code="auth.bad_app_token")

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
+from core.statements import Prepared
 from sync.names import is_placeholder_name, name_key
 from sync.registry import (
     HOUSEHOLD,
@@ -62,33 +63,32 @@ class HouseholdClaim:
 _LIVE_PERSON = PERSON.c.merged_into_id.is_(None)
 _LIVE_HOUSEHOLD = HOUSEHOLD.c.merged_into_id.is_(None)
 _BY_ID = {
-    "person": select(PERSON).where(PERSON.c.id == bindparam("id")),
-    "household": select(HOUSEHOLD).where(HOUSEHOLD.c.id == bindparam("id")),
+    "person": Prepared(select(PERSON).where(PERSON.c.id == bindparam("id"))),
+    "household": Prepared(select(HOUSEHOLD).where(HOUSEHOLD.c.id == bindparam("id"))),
 }
-_PERSONS_BY_NIK = (select(PERSON).where(PERSON.c.nik == bindparam("nik"), _LIVE_PERSON)
+_PERSONS_BY_NIK = Prepared(select(PERSON).where(PERSON.c.nik == bindparam("nik"), _LIVE_PERSON)
                    .order_by(PERSON.c.created_at))
-_PERSON_BY_NAME_BIRTH = (select(PERSON).where(
+_PERSON_BY_NAME_BIRTH = Prepared(select(PERSON).where(
     PERSON.c.kelurahan_code == bindparam("kelurahan_code"), PERSON.c.name_key == bindparam("key"),
     PERSON.c.birth_date == bindparam("birth_date"), _LIVE_PERSON)
     .order_by(PERSON.c.created_at).limit(1))
-_PERSON_BY_NAME_BIRTH_MOTHER = (select(PERSON).where(
+_PERSON_BY_NAME_BIRTH_MOTHER = Prepared(select(PERSON).where(
     PERSON.c.kelurahan_code == bindparam("kelurahan_code"), PERSON.c.name_key == bindparam("key"),
     PERSON.c.birth_date == bindparam("birth_date"), _LIVE_PERSON,
     (PERSON.c.mother_id == bindparam("mother_id")) | PERSON.c.mother_id.is_(None))
     .order_by(PERSON.c.created_at).limit(1))
-_PERSON_BY_NAME_HOUSEHOLD = (select(PERSON).where(
+_PERSON_BY_NAME_HOUSEHOLD = Prepared(select(PERSON).where(
     PERSON.c.household_id == bindparam("household_id"), PERSON.c.name_key == bindparam("key"),
     _LIVE_PERSON).order_by(PERSON.c.created_at).limit(1))
-_HOUSEHOLD_BY_KK = (select(HOUSEHOLD).where(HOUSEHOLD.c.kk == bindparam("kk"), _LIVE_HOUSEHOLD)
+_HOUSEHOLD_BY_KK = Prepared(select(HOUSEHOLD).where(HOUSEHOLD.c.kk == bindparam("kk"), _LIVE_HOUSEHOLD)
                     .order_by(HOUSEHOLD.c.created_at).limit(1))
-_HOUSEHOLDS_WITHOUT_KK = select(HOUSEHOLD).where(
+_HOUSEHOLDS_WITHOUT_KK = Prepared(select(HOUSEHOLD).where(
     HOUSEHOLD.c.kelurahan_code == bindparam("kelurahan_code"), HOUSEHOLD.c.kk.is_(None),
-    _LIVE_HOUSEHOLD)
+    _LIVE_HOUSEHOLD))
 
 
-def _one(session: Session, statement, **params) -> dict | None:
-    row = session.execute(statement, params).mappings().first()
-    return dict(row) if row is not None else None
+def _one(session: Session, statement: Prepared, **params) -> dict | None:
+    return statement.mapping(session, params)
 
 
 def _by_id_following_merges(session: Session, kind: str, entity_id: str) -> dict | None:
@@ -117,9 +117,9 @@ def find_person(session: Session, claim: PersonClaim,
         if person is not None and _in_scope(scope, person):
             return person
     if claim.nik:
-        for row in session.execute(_PERSONS_BY_NIK, {"nik": claim.nik}).mappings():
+        for row in _PERSONS_BY_NIK.mappings(session, {"nik": claim.nik}):
             if _birth_dates_agree(row["birth_date"], claim.birth_date):
-                return dict(row)
+                return row
     key = name_key(claim.name)
     if key and claim.birth_date is not None:
         if claim.mother_id:
@@ -168,10 +168,9 @@ def find_household(session: Session, claim: HouseholdClaim,
         return _one(session, _HOUSEHOLD_BY_KK, kk=claim.kk)
     key = name_key(claim.head_name)
     if key:
-        for row in session.execute(_HOUSEHOLDS_WITHOUT_KK,
-                                   {"kelurahan_code": claim.kelurahan_code}).mappings():
+        for row in _HOUSEHOLDS_WITHOUT_KK.mappings(session, {"kelurahan_code": claim.kelurahan_code}):
             if name_key(row["head_name"]) == key:
-                return dict(row)
+                return row
     return None
 
 

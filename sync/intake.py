@@ -20,6 +20,7 @@ from sqlalchemy import Integer, bindparam, insert, select, text
 from sqlmodel import Session
 
 from core.errors import Conflict, Forbidden, InvalidInput
+from core.statements import Prepared
 from models import Attachment, FormVersion, Submission
 from models.base import utcnow
 from sync.accounts import Principal
@@ -80,20 +81,20 @@ _INSERTED_COLUMNS = [c for c in SUBMISSION.c if c.name != "id"]
 # INSERT ... ON CONFLICT DO NOTHING RETURNING id: the same SQL on SQLite and PostgreSQL.
 # Written as text (with the columns' types) because SQLAlchemy cannot cache the
 # compiled form of its dialect-specific on_conflict constructs.
-_INSERT_IF_ABSENT = text(
+_INSERT_IF_ABSENT = Prepared(text(
     f"INSERT INTO submission ({', '.join(c.name for c in _INSERTED_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c.name for c in _INSERTED_COLUMNS)}) "
     "ON CONFLICT (form_id, instance_id) DO NOTHING RETURNING id"
-).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer)
-_FIND = select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
-    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id"))
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer))
+_FIND = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
+    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id")))
 _FORM_VERSION = FormVersion.__table__
 _STORED = SUBMISSION.alias("stored")
 _EDIT = SUBMISSION.alias("edit")
 # Everything the server knows before storing a submission, in one query: the form
 # version's state, the submission if this (form, instanceID) is already stored, and
 # whether an edit of it (by the same sender) arrived first. No row: no such version.
-_BEFORE_STORING = (
+_BEFORE_STORING = Prepared(
     select(_FORM_VERSION.c.state, _STORED.c.id, _STORED.c.content_hash, _STORED.c.status,
            select(_EDIT.c.id).where(_EDIT.c.form_id == bindparam("form_id"),
                                     _EDIT.c.deprecated_id == bindparam("instance_id"),
@@ -103,18 +104,18 @@ _BEFORE_STORING = (
                                          & (_STORED.c.instance_id == bindparam("instance_id"))))
     .where(_FORM_VERSION.c.form_id == bindparam("form_id"),
            _FORM_VERSION.c.version == bindparam("version")))
-_ATTACHMENTS_OF = select(ATTACHMENT.c.name, ATTACHMENT.c.sha256).where(
-    ATTACHMENT.c.submission_id == bindparam("submission_id"))
-_INSERT_ATTACHMENT = insert(ATTACHMENT)
+_ATTACHMENTS_OF = Prepared(select(ATTACHMENT.c.name, ATTACHMENT.c.sha256).where(
+    ATTACHMENT.c.submission_id == bindparam("submission_id")))
+_INSERT_ATTACHMENT = Prepared(insert(ATTACHMENT))
 
 
 def _insert_if_absent(session: Session, values: dict) -> int | None:
     """The new submission's id, or None when (form, instanceID) is already stored."""
-    return session.execute(_INSERT_IF_ABSENT, values).scalar()
+    return _INSERT_IF_ABSENT.scalar(session, values)
 
 
 def _find(session: Session, form_id: str, instance_id: str):
-    return session.execute(_FIND, {"form_id": form_id, "instance_id": instance_id}).first()
+    return _FIND.first(session, {"form_id": form_id, "instance_id": instance_id})
 
 
 def _add_attachments(session: Session, submission_id: int, files: list[IncomingFile]) -> None:
@@ -122,7 +123,7 @@ def _add_attachments(session: Session, submission_id: int, files: list[IncomingF
     POSTs); the same name with other content is a 409."""
     if not files:
         return
-    existing = dict(session.execute(_ATTACHMENTS_OF, {"submission_id": submission_id}).all())
+    existing = dict(_ATTACHMENTS_OF.all(session, {"submission_id": submission_id}))
     for f in files:
         name = sanitise_filename(f.name)
         digest = hashlib.sha256(f.data).hexdigest()
@@ -131,7 +132,7 @@ def _add_attachments(session: Session, submission_id: int, files: list[IncomingF
                 raise Conflict(f"Attachment {name} was already received with different content.",
                                code="submission.attachment_conflict")
             continue
-        session.execute(_INSERT_ATTACHMENT, dict(
+        _INSERT_ATTACHMENT.run(session, dict(
             submission_id=submission_id, name=name,
             content_type=(f.content_type or "application/octet-stream")[:100],
             size=len(f.data), sha256=digest, data=f.data, received_at=utcnow()))
@@ -185,9 +186,9 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
     """
     files = list(files)
     digest = hashlib.sha256(content if identity is None else identity).hexdigest()
-    before = session.execute(_BEFORE_STORING, {
+    before = _BEFORE_STORING.first(session, {
         "form_id": parsed.form_id, "version": parsed.form_version,
-        "instance_id": parsed.instance_id, "submitter_id": principal.user_id}).first()
+        "instance_id": parsed.instance_id, "submitter_id": principal.user_id})
     if before is None:
         raise version_not_found(session, parsed.form_id, parsed.form_version)
     if before.id is not None:

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
+from core.statements import Prepared
 from indicators.anthro import SEX_FEMALE, SEX_MALE, age_in_days
 from indicators.child import assess_child
 from indicators.maternal import screen_woman
@@ -64,27 +65,29 @@ _WHO_MEASURE = {"lying": "L", "standing": "H"}
 _WILAYAH = Wilayah.__table__
 _POSYANDU = Posyandu.__table__
 # Statements built once, run with parameters.
-_PLACE = select(_WILAYAH.c.level, select(_POSYANDU.c.kelurahan_code).where(
+_PLACE = Prepared(select(_WILAYAH.c.level, select(_POSYANDU.c.kelurahan_code).where(
     _POSYANDU.c.id == bindparam("posyandu_id")).scalar_subquery()).where(
-    _WILAYAH.c.code == bindparam("code"))
-_SUBMISSION_AND_SENDER = select(SUBMISSION.c.id, SUBMISSION.c.submitter_id).where(
-    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id"))
-_EDITED_BY = select(SUBMISSION.c.id).where(SUBMISSION.c.form_id == bindparam("form_id"),
-                                           SUBMISSION.c.deprecated_id == bindparam("instance_id"),
-                                           SUBMISSION.c.submitter_id == bindparam("submitter_id"))
-_SET_STATUS = update(SUBMISSION).where(SUBMISSION.c.id == bindparam("_id"))
-_RECORD_FOR = {form: select(t.c.id).where(t.c.submission_id == bindparam("submission_id"))
+    _WILAYAH.c.code == bindparam("code")))
+_SUBMISSION_AND_SENDER = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.submitter_id).where(
+    SUBMISSION.c.form_id == bindparam("form_id"),
+    SUBMISSION.c.instance_id == bindparam("instance_id")))
+_EDITED_BY = Prepared(select(SUBMISSION.c.id).where(
+    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.deprecated_id == bindparam("instance_id"),
+    SUBMISSION.c.submitter_id == bindparam("submitter_id")))
+_SET_STATUS = Prepared(update(SUBMISSION).where(SUBMISSION.c.id == bindparam("_id")))
+_RECORD_FOR = {form: Prepared(select(t.c.id).where(t.c.submission_id == bindparam("submission_id")))
                for form, t in RECORD_TABLES.items()}
-_INSERT_RECORD = {form: insert(t) for form, t in RECORD_TABLES.items()}
-_NOT_CURRENT = {form: update(t).where(t.c.submission_id == bindparam("_submission_id"))
-                .values(is_current=False) for form, t in RECORD_TABLES.items()}
-_HISTORY = select(_MEASUREMENT.c.measured_on, _MEASUREMENT.c.weight_kg, _MEASUREMENT.c.clenhei).where(
-    _MEASUREMENT.c.person_id == bindparam("person_id"), _MEASUREMENT.c.is_current)
+_INSERT_RECORD = {form: Prepared(insert(t)) for form, t in RECORD_TABLES.items()}
+_NOT_CURRENT = {form: Prepared(update(t).where(t.c.submission_id == bindparam("_submission_id"))
+                               .values(is_current=False)) for form, t in RECORD_TABLES.items()}
+_HISTORY = Prepared(select(_MEASUREMENT.c.measured_on, _MEASUREMENT.c.weight_kg,
+                           _MEASUREMENT.c.clenhei).where(
+    _MEASUREMENT.c.person_id == bindparam("person_id"), _MEASUREMENT.c.is_current))
 _PREGNANCY = Pregnancy.__table__
-_ONGOING_PREGNANCY = (select(_PREGNANCY.c.id).where(
+_ONGOING_PREGNANCY = Prepared(select(_PREGNANCY.c.id).where(
     _PREGNANCY.c.woman_id == bindparam("woman_id"), _PREGNANCY.c.status == "ongoing",
     _PREGNANCY.c.first_seen_on >= bindparam("since")).order_by(_PREGNANCY.c.id.desc()).limit(1))
-_INSERT_PREGNANCY = insert(_PREGNANCY).returning(_PREGNANCY.c.id)
+_INSERT_PREGNANCY = Prepared(insert(_PREGNANCY).returning(_PREGNANCY.c.id))
 PREGNANCY_MAX_DAYS = 300  # an "ongoing" pregnancy first seen longer ago than this has ended
 _SANITATION_FIELDS = ("latrine_access", "latrine_type", "waste_disposal", "handwashing_soap",
                       "drinking_water_source", "water_treated", "waste_bin", "wastewater_drain")
@@ -122,7 +125,7 @@ def _place(session: Session, answers: Answers) -> tuple[str, int | None]:
     """The kelurahan and posyandu a record belongs to, checked in one query."""
     code = answers.kelurahan_code()
     posyandu_id = answers.record_id("posyandu_id")
-    row = session.execute(_PLACE, {"code": code, "posyandu_id": posyandu_id}).first()
+    row = _PLACE.first(session, {"code": code, "posyandu_id": posyandu_id})
     if row is None or row[0] not in ("kelurahan", "desa"):
         raise ProcessingError(f"Unknown kelurahan code {code}.", code="submission.unknown_kelurahan")
     if posyandu_id is not None and not row[1]:
@@ -208,7 +211,7 @@ def _series_flags(session: Session, person_id: str, measured_on: date, weight: f
                   clenhei: float | None) -> list[str]:
     """Longitudinal plausibility against the child's other current measurements
     (length/height drop, implausible weight change). Stored as flags, never corrected."""
-    history = session.execute(_HISTORY, {"person_id": person_id}).all()
+    history = _HISTORY.all(session, {"person_id": person_id})
     if not history:
         return []
     points = [GrowthPoint(day.toordinal(), w, c) for day, w, c in history]
@@ -221,13 +224,13 @@ def _pregnancy_id(session: Session, woman_id: str, kelurahan: str, screened_on: 
                   weeks: int | None) -> int:
     """The woman's ongoing pregnancy, or a new one (conception estimated from weeks)."""
     since = screened_on - timedelta(days=PREGNANCY_MAX_DAYS)
-    existing = session.execute(_ONGOING_PREGNANCY, {"woman_id": woman_id, "since": since}).scalar()
+    existing = _ONGOING_PREGNANCY.scalar(session, {"woman_id": woman_id, "since": since})
     if existing is not None:
         return existing
-    return session.execute(_INSERT_PREGNANCY, {
+    return _INSERT_PREGNANCY.scalar(session, {
         "woman_id": woman_id, "kelurahan_code": kelurahan, "first_seen_on": screened_on,
         "estimated_conception_on": screened_on - timedelta(weeks=weeks) if weeks else None,
-        "status": "ongoing", "created_at": utcnow()}).scalar()
+        "status": "ongoing", "created_at": utcnow()})
 
 
 def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers,
@@ -303,8 +306,8 @@ PROCESSORS: dict[str, Callable[..., dict]] = {
 
 
 def _mark_superseded(session: Session, form_id: str, submission_id: int) -> None:
-    session.execute(_NOT_CURRENT[form_id], {"_submission_id": submission_id})
-    session.execute(_SET_STATUS, {"_id": submission_id, "status": "superseded"})
+    _NOT_CURRENT[form_id].run(session, {"_submission_id": submission_id})
+    _SET_STATUS.run(session, {"_id": submission_id, "status": "superseded"})
 
 
 def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
@@ -312,8 +315,8 @@ def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
 
     Only the account that sent a submission can supersede it (Collect edits on the
     phone that sent the form); an edit naming someone else's submission fails."""
-    old = session.execute(_SUBMISSION_AND_SENDER, {"form_id": submission.form_id,
-                                                   "instance_id": submission.deprecated_id}).first()
+    old = _SUBMISSION_AND_SENDER.first(session, {"form_id": submission.form_id,
+                                                 "instance_id": submission.deprecated_id})
     if old is None:
         return  # the original has not arrived yet; it is superseded when it does
     if old.submitter_id != submission.submitter_id:
@@ -330,20 +333,18 @@ def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
     form_id = submission.form_id
     if form_id not in PROCESSORS:
         raise ProcessingError(f"No processor for form {form_id}.", code="submission.no_processor")
-    if fresh or session.execute(_RECORD_FOR[form_id],
-                                {"submission_id": submission.id}).first() is None:
+    if fresh or _RECORD_FOR[form_id].first(session, {"submission_id": submission.id}) is None:
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
                                 reason=f"submission:{form_id}", scope=scope)
         values = PROCESSORS[form_id](session, submission, answers or answers_of(submission),
                                      provenance)
-        session.execute(_INSERT_RECORD[form_id], values)
+        _INSERT_RECORD[form_id].run(session, values)
     if submission.deprecated_id:
         _supersede_edited(session, submission)
     if edited is None:
-        edited = session.execute(_EDITED_BY, {"form_id": form_id,
-                                              "instance_id": submission.instance_id,
-                                              "submitter_id": submission.submitter_id}
-                                 ).first() is not None
+        edited = _EDITED_BY.first(session, {"form_id": form_id,
+                                            "instance_id": submission.instance_id,
+                                            "submitter_id": submission.submitter_id}) is not None
     if edited:  # the edit arrived before the original
         _mark_superseded(session, form_id, submission.id)
         return "superseded"
@@ -385,8 +386,8 @@ def process_submission(session: Session, submission: SubmissionRef) -> str:
             status = _apply(session, submission, None, False, scope)
     except Exception as exc:  # noqa: BLE001 - raw stays stored; the error is shown to admins
         status, error = "failed", failure_message(exc, submission.id)
-    session.execute(_SET_STATUS, {"_id": submission.id, "status": status, "error": error,
-                                  "attempts": submission.attempts + 1, "processed_at": utcnow()})
+    _SET_STATUS.run(session, {"_id": submission.id, "status": status, "error": error,
+                              "attempts": submission.attempts + 1, "processed_at": utcnow()})
     return status
 
 

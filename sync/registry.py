@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session
 
+from core.statements import Prepared
 from models import ChangeLog, Household, HouseholdVersion, Person, PersonVersion
 from models.base import new_uuid, utcnow
 from sync.names import name_key
@@ -30,8 +31,10 @@ _CHANGE_LOG = ChangeLog.__table__
 
 # Values are passed as parameters to statements built once (building a statement with
 # literal values per call costs more than running it).
-_INSERT_CHANGE = insert(_CHANGE_LOG)
-_INSERTS = {t.name: insert(t) for t in (PERSON, HOUSEHOLD, _PERSON_VERSION, _HOUSEHOLD_VERSION)}
+_INSERT_CHANGE = Prepared(insert(_CHANGE_LOG))
+_INSERTS = {t.name: Prepared(insert(t))
+            for t in (PERSON, HOUSEHOLD, _PERSON_VERSION, _HOUSEHOLD_VERSION)}
+_UPDATES = {t.name: Prepared(update(t).where(t.c.id == bindparam("_id"))) for t in (PERSON, HOUSEHOLD)}
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ class _Entity:
     def insert_version(self):
         return _INSERTS[self.version_table.name]
 
+    @property
+    def update_row(self):
+        return _UPDATES[self.table.name]
+
 
 _PERSON = _Entity("person", PERSON, PERSON_FIELDS, _PERSON_VERSION, "person_id", True)
 _HOUSEHOLD = _Entity("household", HOUSEHOLD, HOUSEHOLD_FIELDS, _HOUSEHOLD_VERSION,
@@ -88,7 +95,7 @@ def _create(session: Session, entity: _Entity, data: dict, provenance: Provenanc
     if entity is _PERSON:
         row["birth_date_estimated"] = bool(data.get("birth_date_estimated"))
     row.update(_derived(entity, row))
-    session.execute(entity.insert_row, row)
+    entity.insert_row.run(session, row)
     _record(session, entity, row, provenance)
     return row
 
@@ -102,20 +109,20 @@ def _update(session: Session, entity: _Entity, row: dict, changes: dict,
         return False
     row.update(diffs)
     row.update(version=row["version"] + 1, updated_at=utcnow(), **_derived(entity, row))
-    session.execute(update(entity.table).where(entity.table.c.id == row["id"]).values(
-        **diffs, **_derived(entity, row), version=row["version"], updated_at=row["updated_at"]))
+    entity.update_row.run(session, {**diffs, **_derived(entity, row), "version": row["version"],
+                                    "updated_at": row["updated_at"], "_id": row["id"]})
     _record(session, entity, row, provenance)
     return True
 
 
 def _record(session: Session, entity: _Entity, row: dict, provenance: Provenance) -> None:
     """The version snapshot (who/when/why) and the change-log row."""
-    session.execute(entity.insert_version, {
+    entity.insert_version.run(session, {
         entity.version_key: row["id"], "version": row["version"],
         "data": snapshot(row, entity.fields), "changed_at": row["updated_at"],
         "changed_by": provenance.actor_id, "submission_id": provenance.submission_id,
         "reason": provenance.reason})
-    session.execute(_INSERT_CHANGE, dict(
+    _INSERT_CHANGE.run(session, dict(
         entity_type=entity.kind, entity_id=row["id"], version=row["version"], op="upsert",
         kelurahan_code=row["kelurahan_code"],
         posyandu_id=row.get("posyandu_id") if entity.has_posyandu else None,

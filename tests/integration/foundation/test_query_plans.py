@@ -23,8 +23,8 @@ HOT_LOOKUPS = {
 }
 
 
-def _plan(engine, statement) -> list[str]:
-    compiled = statement.compile(dialect=engine.dialect)
+def _plan(engine, prepared) -> list[str]:
+    compiled = prepared.statement.compile(dialect=engine.dialect)
     params = tuple(None for _ in compiled.positiontup or ())
     with engine.connect() as conn:
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params).all()
