@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
+from api.openrosa_submission import OpenRosaSubmissionMiddleware
 from api.routes import auth, health, kobo, openrosa, regions, submissions, users
 from api.submission_writer import SubmissionWriter
 from core.config import get_settings
@@ -40,6 +41,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                                                    max_batch=app.state.settings.submission_batch)
     install_error_handlers(app)
 
+    # The last added is the outermost: request context wraps everything, including
+    # the phones' submissions, which are answered before FastAPI's router.
+    app.add_middleware(OpenRosaSubmissionMiddleware)
     app.add_middleware(RequestContextMiddleware)
 
     # OpenRosa first (phones' requests are most of the traffic, and routes are matched

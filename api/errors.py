@@ -47,13 +47,23 @@ def render_error(request: Request, status_code: int, code: str, message: str,
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+def app_error_response(request: Request, exc: AppError) -> Response:
+    headers = None
+    if exc.status_code == 401:
+        headers = dict(request.scope.get("auth_challenge") or {"WWW-Authenticate": "Bearer"})
+    return render_error(request, exc.status_code, exc.code, exc.message, headers, exc.detail)
+
+
+def unexpected_error_response(request: Request) -> Response:
+    log.exception("unhandled error")
+    return render_error(request, 500, "server.error",
+                        "Something went wrong on the server; it has been logged.")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError):
-        headers = None
-        if exc.status_code == 401:
-            headers = dict(request.scope.get("auth_challenge") or {"WWW-Authenticate": "Bearer"})
-        return render_error(request, exc.status_code, exc.code, exc.message, headers, exc.detail)
+        return app_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -74,6 +84,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("unhandled error")
-        return render_error(request, 500, "server.error",
-                            "Something went wrong on the server; it has been logged.")
+        return unexpected_error_response(request)

@@ -1,6 +1,6 @@
-"""OpenRosa for ODK Collect / KoboCollect: formList, form download, manifest, media,
-submission. Mounted twice: under `/key/{token}` (device token) and at the root
-(HTTP Basic)."""
+"""OpenRosa for ODK Collect / KoboCollect: formList, form download, manifest, media.
+Mounted twice: under `/key/{token}` (device token) and at the root (HTTP Basic).
+HEAD and POST /submission are served ahead of the router (api.openrosa_submission)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,19 @@ from typing import Annotated
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlmodel import Session
 
 from api.deps import ReadSessionDep
-from api.errors import openrosa_message
 from api.openrosa_auth import (
-    authenticate,
     mark_openrosa,
     openrosa_principal,
     require_openrosa_version,
     url_prefix,
 )
-from api.openrosa_body import read_submission_upload
 from api.openrosa_wire import openrosa_headers
 from api.urls import base_url
 from core.errors import NotFound
 from sync import forms as form_service
-from sync import intake, picklists
+from sync import picklists
 from sync.accounts import Principal
 from sync.forms import md5_hex
 
@@ -92,39 +88,3 @@ def media(form_id: str, name: str, session: ReadSessionDep, principal: OpenRosaP
         raise NotFound(f"Form {form_id} has no media file {name!r}.", code="form.media_not_found")
     content = picklists.render_media(session, principal=principal, name=name)
     return Response(content, media_type="text/csv; charset=utf-8", headers=openrosa_headers())
-
-
-@router.head("/submission", status_code=204, dependencies=[Versioned])
-def submission_preflight(principal: OpenRosaPrincipal) -> Response:
-    """Collect asks first (and learns the size limit), then POSTs."""
-    return Response(status_code=204, headers=openrosa_headers())
-
-
-async def submit(request: Request) -> Response:
-    """POST /submission: store and process one submission.
-
-    A plain Starlette endpoint (every phone's submission passes here, so it skips
-    FastAPI's dependency and validation layers). The body is read (size-limited)
-    before any transaction starts, so no transaction waits on a slow phone; then the
-    worker's submission writer authenticates, stores and processes it, possibly in one
-    transaction with other phones' submissions (api.submission_writer), and answers
-    once that transaction is committed."""
-    await mark_openrosa(request)
-    await require_openrosa_version(request)
-    upload = await read_submission_upload(request)
-
-    def work(session: Session, shared: bool) -> intake.IntakeResult:
-        principal = authenticate(request, session)
-        return intake.receive_openrosa(session, principal=principal, xml=upload.xml,
-                                       files=upload.files, shared=shared)
-
-    result = await request.app.state.submission_writer.store(work)
-    if result.created:
-        message = "Terima kasih! Submission received."
-        if result.status == "failed":
-            message += " It is stored; an administrator will review it."
-        return openrosa_message(message, status_code=201)
-    return openrosa_message("This submission was already received.", status_code=202)
-
-
-router.add_route("/submission", submit, methods=["POST"], include_in_schema=False)

@@ -326,3 +326,27 @@ def test_pregnancy_screenings_of_one_pregnancy_share_it(client, phone, forms, db
         assert len({x.pregnancy_id for x in screenings}) == 1
         assert all(x.kek and x.anaemia and x.anaemia_severity == "mild" for x in screenings)
         assert len(s.exec(select(Pregnancy)).all()) == 1
+
+
+def test_submission_answers_carry_the_request_context_and_errors_stay_openrosa(
+        client, phone, forms, monkeypatch):
+    """HEAD/POST /submission are answered ahead of FastAPI's router; they still get a
+    request id and Date, and an unexpected failure is a logged OpenRosa 500."""
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    r = _post(client, phone, xml, headers={**OPENROSA, "X-Request-ID": "phone-42"})
+    assert r.status_code == 201
+    assert r.headers["X-Request-ID"] == "phone-42" and r.headers["Date"]
+
+    from sync import intake
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(intake, "receive_openrosa", broken)
+    other = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    r = _post(client, phone, other)
+    assert r.status_code == 500
+    message = etree.fromstring(r.content).findtext("r:message", namespaces=NS)
+    assert "went wrong" in message and "disk on fire" not in message
+    # Other methods on the path are not submissions.
+    assert client.get(f"{phone.prefix}/submission", headers=OPENROSA).status_code in (404, 405)

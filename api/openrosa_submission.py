@@ -1,0 +1,92 @@
+"""HEAD and POST /submission (at the root and under /key/{token}), served ahead of
+FastAPI's router.
+
+Every phone's every form passes here, and on this path FastAPI's layers (exception
+middleware, the exit stack, included-router matching, dependency solving, the thread
+pool for HEAD's sync dependency) cost about as much CPU as storing and processing
+the submission. This plain ASGI middleware sits inside RequestContextMiddleware (so
+request ids, the Date header and the access log are the same as everywhere) and
+answers these two exchanges itself; every other request goes on to FastAPI.
+Errors are rendered by api.errors exactly as for the other OpenRosa routes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import app_error_response, openrosa_message, unexpected_error_response
+from api.openrosa_auth import authenticate, mark_openrosa, require_openrosa_version
+from api.openrosa_body import read_submission_upload
+from api.openrosa_wire import openrosa_headers
+from core.errors import AppError
+from sync import intake
+
+_SUBMISSION_PATH = re.compile(r"(?:/key/(?P<token>[^/]+))?/submission")
+
+
+async def submit(request: Request) -> Response:
+    """POST /submission: store and process one submission.
+
+    The body is read (size-limited) before any transaction starts, so no transaction
+    waits on a slow phone; then the worker's submission writer authenticates, stores
+    and processes it, possibly in one transaction with other phones' submissions
+    (api.submission_writer), and answers once that transaction is committed."""
+    await require_openrosa_version(request)
+    upload = await read_submission_upload(request)
+
+    def work(session: Session, shared: bool) -> intake.IntakeResult:
+        principal = authenticate(request, session)
+        return intake.receive_openrosa(session, principal=principal, xml=upload.xml,
+                                       files=upload.files, shared=shared)
+
+    result = await request.app.state.submission_writer.store(work)
+    if result.created:
+        message = "Terima kasih! Submission received."
+        if result.status == "failed":
+            message += " It is stored; an administrator will review it."
+        return openrosa_message(message, status_code=201)
+    return openrosa_message("This submission was already received.", status_code=202)
+
+
+async def preflight(request: Request) -> Response:
+    """HEAD /submission: Collect asks first (and learns the size limit), then POSTs."""
+    await require_openrosa_version(request)
+
+    def check() -> None:
+        with Session(request.app.state.read_engine) as session:
+            authenticate(request, session)
+
+    await run_in_threadpool(check)
+    return Response(status_code=204, headers=openrosa_headers())
+
+
+_HANDLERS = {"POST": submit, "HEAD": preflight}
+
+
+class OpenRosaSubmissionMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = _HANDLERS.get(scope.get("method", "")) if scope["type"] == "http" else None
+        match = _SUBMISSION_PATH.fullmatch(scope["path"]) if handler else None
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        token = match["token"]
+        scope["path_params"] = {} if token is None else {"token": token}
+        request = Request(scope, receive)
+        await mark_openrosa(request)
+        try:
+            response = await handler(request)
+        except AppError as exc:
+            response = app_error_response(request, exc)
+        except Exception:  # noqa: BLE001 - logged and answered 500, as FastAPI's handler does
+            response = unexpected_error_response(request)
+        await response(scope, receive, send)
