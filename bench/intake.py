@@ -249,22 +249,27 @@ def multipart(xml: bytes) -> tuple[bytes, str]:
 # ---------------------------------------------------------------- load
 
 
-async def _exchange(reader, writer, request: bytes) -> int:
+async def _exchange(reader, writer, request: bytes) -> tuple[int, bool]:
+    """Send one request; returns the status and whether the server keeps the
+    connection open (it may answer `Connection: close`)."""
     writer.write(request)
     await writer.drain()
     status_line = await reader.readline()
     status = int(status_line.split()[1])
-    length = 0
+    length, keep_alive = 0, True
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b"", b"\n"):
             break
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name = name.strip().lower()
+        if name == b"content-length":
             length = int(value.strip())
+        elif name == b"connection" and value.strip().lower() == b"close":
+            keep_alive = False
     if length:
         await reader.readexactly(length)
-    return status
+    return status, keep_alive
 
 
 async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies: list[float],
@@ -287,11 +292,18 @@ async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies
                        f"X-OpenRosa-Version: 1.0\r\nContent-Type: {ctype}\r\n"
                        f"Content-Length: {len(body)}\r\n\r\n").encode() + body
             started = time.perf_counter()
-            status = await _exchange(reader, writer, request)
+            if reader is None:  # the server closed the last one: open a new connection
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            status, keep_alive = await _exchange(reader, writer, request)
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
-        writer.close()
-        await writer.wait_closed()
+            if not keep_alive:
+                writer.close()
+                await writer.wait_closed()
+                reader = writer = None
+        if writer is not None:
+            writer.close()
+            await writer.wait_closed()
 
 
 async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[bytes]],
