@@ -69,13 +69,19 @@ async def preflight(request: Request) -> Response:
 _HANDLERS = {"POST": submit, "HEAD": preflight}
 
 
+def _route_path(scope: Scope) -> str:
+    """The path as the router sees it: without the root path a proxy mounts us under."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
 class OpenRosaSubmissionMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = _HANDLERS.get(scope.get("method", "")) if scope["type"] == "http" else None
-        match = _SUBMISSION_PATH.fullmatch(scope["path"]) if handler else None
+        match = _SUBMISSION_PATH.fullmatch(_route_path(scope)) if handler else None
         if match is None:
             await self.app(scope, receive, send)
             return

@@ -35,7 +35,8 @@ class _Compiled:
     sql: str
     order: tuple[str, ...] | None  # parameter names in order (positional DB-APIs)
     fixed: dict[str, Any]  # literal values compiled into parameters (LIMIT 1, OFFSET 0)
-    defaults: tuple[tuple[str, Any], ...]  # Python-side column defaults: (name, ColumnDefault)
+    defaults: tuple[tuple[str, Any], ...]  # Python-side defaults (INSERT) and onupdate
+    # values (UPDATE) of the columns not given: (name, ColumnDefault)
     bind: dict[str, Any]  # name -> the type's bind processor
     row: type | None  # namedtuple class of the result columns; None: no rows
     types: tuple  # the result columns' SQLAlchemy types
@@ -124,9 +125,9 @@ class Prepared:
             raise ValueError("Prepared statements cannot expand parameters at run time (IN lists)")
         fixed = {name: value for name, value in compiled.construct_params(_check=False).items()
                  if value is not None and name not in params}
-        defaults = tuple((column.key, column.default)
-                         for column in (*compiled.insert_prefetch, *compiled.update_prefetch)
-                         if column.default is not None)
+        defaults = tuple(
+            [(column.key, column.default) for column in compiled.insert_prefetch]
+            + [(column.key, column.onupdate) for column in compiled.update_prefetch])
         columns = getattr(compiled, "_result_columns", None) or ()
         row = namedtuple("Row", [c[0] for c in columns], rename=True) if columns else None
         order = tuple(compiled.positiontup) if compiled.positional else None

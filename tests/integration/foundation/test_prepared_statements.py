@@ -39,6 +39,7 @@ PROBE = Table(
     Column("data", JSON),
     Column("kind", String(10), default="plain"),
     Column("stamp", String(30), default=lambda: "made-by-default"),
+    Column("touched", String(30), onupdate="touched-by-update"),
 )
 INSERT = Prepared(insert(PROBE))
 INSERT_RETURNING = Prepared(insert(PROBE).returning(PROBE.c.id))
@@ -87,7 +88,9 @@ def test_returning_literal_limits_scalars_and_updates(probe):
     assert len(set(ids)) == 3 and all(isinstance(i, int) for i in ids)
     assert [row.code for row in FIRST_TWO.all(probe)] == ["a", "b"]  # LIMIT 2 compiled in
     assert SET_FLAG.run(probe, {"_code": "c", "flag": False}) == 1
-    assert BY_CODE.first(probe, {"code": "c"}).flag is False
+    changed = BY_CODE.first(probe, {"code": "c"})
+    assert changed.flag is False and changed.touched == "touched-by-update"  # onupdate
+    assert BY_CODE.first(probe, {"code": "a"}).touched is None
     assert BY_CODE.first(probe, {"code": "nobody"}) is None
     assert BY_CODE.scalar(probe, {"code": "nobody"}) is None
 
