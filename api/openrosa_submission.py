@@ -67,12 +67,21 @@ async def preflight(request: Request) -> Response:
 
 
 _HANDLERS = {"POST": submit, "HEAD": preflight}
+_ALLOWED = {"Allow": ", ".join(sorted(_HANDLERS))}
 
 
 def _route_path(scope: Scope) -> str:
-    """The path as the router sees it: without the root path a proxy mounts us under."""
+    """The path as the router sees it: without the root path a proxy mounts us under
+    (Starlette's rule: the root path must end at a path segment)."""
     path, root = scope["path"], scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+    if root and path.startswith(root) and path[len(root):len(root) + 1] in ("/", ""):
+        return path[len(root):]
+    return path
+
+
+async def _not_allowed(request: Request) -> Response:
+    return openrosa_message(f"{request.method} is not used on /submission; send HEAD or POST.",
+                            status_code=405, headers=_ALLOWED, nature="error")
 
 
 class OpenRosaSubmissionMiddleware:
@@ -80,11 +89,11 @@ class OpenRosaSubmissionMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = _HANDLERS.get(scope.get("method", "")) if scope["type"] == "http" else None
-        match = _SUBMISSION_PATH.fullmatch(_route_path(scope)) if handler else None
+        match = _SUBMISSION_PATH.fullmatch(_route_path(scope)) if scope["type"] == "http" else None
         if match is None:
             await self.app(scope, receive, send)
             return
+        handler = _HANDLERS.get(scope["method"], _not_allowed)
         token = match["token"]
         scope["path_params"] = {} if token is None else {"token": token}
         request = Request(scope, receive)

@@ -255,6 +255,8 @@ async def _exchange(reader, writer, request: bytes) -> tuple[int, bool]:
     writer.write(request)
     await writer.drain()
     status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("the server closed the connection without answering")
     status = int(status_line.split()[1])
     length, keep_alive = 0, True
     while True:
@@ -284,8 +286,12 @@ async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(head)
         await writer.drain()
-        while (await reader.readline()) not in (b"\r\n", b""):
-            pass
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            if line.lower().replace(b" ", b"").startswith(b"connection:close"):
+                writer.close()
+                await writer.wait_closed()
+                reader = writer = None
+                break
         for xml in bodies[start:start + burst]:
             body, ctype = multipart(xml)
             request = (f"POST {prefix}/submission HTTP/1.1\r\nHost: bench\r\n"

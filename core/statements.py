@@ -60,23 +60,35 @@ class Prepared:
         connection = session.connection()
         dialect = connection.dialect
         params = params or {}
+        # Keyed on the parameter names in the caller's order: each call site passes the
+        # same names the same way, so a statement is compiled once per call site.
         compiled = self._compiled.get((dialect.name, *params)) or self._compile(dialect, params)
-        values = dict(compiled.fixed)
-        values.update(params)
-        for name, default in compiled.defaults:
-            if name not in params:
-                values[name] = default.arg(None) if default.is_callable else default.arg
-        for name, process in compiled.bind.items():
-            if name in values:
-                values[name] = process(values[name])
-        arguments = [values[name] for name in compiled.order] if compiled.order else values
-        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            values = dict(compiled.fixed)
+            values.update(params)
+            for name, default in compiled.defaults:
+                if name not in params:
+                    values[name] = default.arg(None) if default.is_callable else default.arg
+            for name, process in compiled.bind.items():
+                if name in values:
+                    values[name] = process(values[name])
+            arguments = [values[name] for name in compiled.order] if compiled.order else values
+        except Exception as error:  # a missing parameter, a value its type cannot take
+            raise exc.StatementError(f"{error.__class__.__name__}: {error}", compiled.sql,
+                                     params, error) from error
+        raw = connection.connection.dbapi_connection
+        cursor = raw.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
         except dialect.loaded_dbapi.Error as error:
             cursor.close()
+            disconnected = dialect.is_disconnect(error, raw, cursor)
+            if disconnected:
+                connection.invalidate(error)  # the pool must not hand this one out again
             raise exc.DBAPIError.instance(compiled.sql, arguments, error,
-                                          dialect.loaded_dbapi.Error, dialect=dialect) from error
+                                          dialect.loaded_dbapi.Error,
+                                          connection_invalidated=disconnected,
+                                          dialect=dialect) from error
         return cursor, compiled
 
     def run(self, session: Session, params: dict | None = None) -> int:
@@ -89,17 +101,21 @@ class Prepared:
     def all(self, session: Session, params: dict | None = None) -> list:
         """Every result row, as named tuples."""
         cursor, compiled = self.execute(session, params)
-        rows = cursor.fetchall()
-        _know_result(compiled, cursor)
-        cursor.close()
+        try:
+            rows = cursor.fetchall()
+            _know_result(compiled, cursor)
+        finally:
+            cursor.close()
         return [_row(compiled, raw) for raw in rows]
 
     def first(self, session: Session, params: dict | None = None):
         """The first result row (a named tuple), or None."""
         cursor, compiled = self.execute(session, params)
-        raw = cursor.fetchone()
-        _know_result(compiled, cursor)
-        cursor.close()
+        try:
+            raw = cursor.fetchone()
+            _know_result(compiled, cursor)
+        finally:
+            cursor.close()
         return None if raw is None else _row(compiled, raw)
 
     def scalar(self, session: Session, params: dict | None = None):
@@ -123,8 +139,9 @@ class Prepared:
         compiled = statement.compile(dialect=dialect, column_keys=list(params) if is_dml else None)
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("Prepared statements cannot expand parameters at run time (IN lists)")
+        # Values written into the statement (LIMIT 1, .values(col=None)), not the caller's.
         fixed = {name: value for name, value in compiled.construct_params(_check=False).items()
-                 if value is not None and name not in params}
+                 if name not in params and not compiled.binds[name].required}
         defaults = tuple(
             [(column.key, column.default) for column in compiled.insert_prefetch]
             + [(column.key, column.onupdate) for column in compiled.update_prefetch])

@@ -87,15 +87,11 @@ _HOUSEHOLDS_WITHOUT_KK = Prepared(select(HOUSEHOLD).where(
     _LIVE_HOUSEHOLD))
 
 
-def _one(session: Session, statement: Prepared, **params) -> dict | None:
-    return statement.mapping(session, params)
-
-
 def _by_id_following_merges(session: Session, kind: str, entity_id: str) -> dict | None:
-    row = _one(session, _BY_ID[kind], id=entity_id)
+    row = _BY_ID[kind].mapping(session, {"id": entity_id})
     hops = 0
     while row is not None and row["merged_into_id"] and hops < _MAX_MERGE_HOPS:
-        row = _one(session, _BY_ID[kind], id=row["merged_into_id"])
+        row = _BY_ID[kind].mapping(session, {"id": row["merged_into_id"]})
         hops += 1
     return row
 
@@ -123,12 +119,14 @@ def find_person(session: Session, claim: PersonClaim,
     key = name_key(claim.name)
     if key and claim.birth_date is not None:
         if claim.mother_id:
-            return _one(session, _PERSON_BY_NAME_BIRTH_MOTHER, kelurahan_code=claim.kelurahan_code,
-                        key=key, birth_date=claim.birth_date, mother_id=claim.mother_id)
-        return _one(session, _PERSON_BY_NAME_BIRTH, kelurahan_code=claim.kelurahan_code, key=key,
-                    birth_date=claim.birth_date)
+            return _PERSON_BY_NAME_BIRTH_MOTHER.mapping(session, {
+                "kelurahan_code": claim.kelurahan_code, "key": key,
+                "birth_date": claim.birth_date, "mother_id": claim.mother_id})
+        return _PERSON_BY_NAME_BIRTH.mapping(session, {
+            "kelurahan_code": claim.kelurahan_code, "key": key, "birth_date": claim.birth_date})
     if key and claim.household_id:
-        return _one(session, _PERSON_BY_NAME_HOUSEHOLD, household_id=claim.household_id, key=key)
+        return _PERSON_BY_NAME_HOUSEHOLD.mapping(session, {"household_id": claim.household_id,
+                                                           "key": key})
     return None
 
 
@@ -165,7 +163,7 @@ def find_household(session: Session, claim: HouseholdClaim,
         if household is not None and _in_scope(scope, household):
             return household
     if claim.kk:
-        return _one(session, _HOUSEHOLD_BY_KK, kk=claim.kk)
+        return _HOUSEHOLD_BY_KK.mapping(session, {"kk": claim.kk})
     key = name_key(claim.head_name)
     if key:
         for row in _HOUSEHOLDS_WITHOUT_KK.mappings(session, {"kelurahan_code": claim.kelurahan_code}):

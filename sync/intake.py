@@ -78,9 +78,9 @@ def _check_scope(principal: Principal, fields: dict[str, str]) -> None:
 
 
 _INSERTED_COLUMNS = [c for c in SUBMISSION.c if c.name != "id"]
-# INSERT ... ON CONFLICT DO NOTHING RETURNING id: the same SQL on SQLite and PostgreSQL.
-# Written as text (with the columns' types) because SQLAlchemy cannot cache the
-# compiled form of its dialect-specific on_conflict constructs.
+# INSERT ... ON CONFLICT DO NOTHING RETURNING id: the same SQL on SQLite and PostgreSQL,
+# written once as text (with the columns' types) instead of each dialect's on_conflict
+# construct.
 _INSERT_IF_ABSENT = Prepared(text(
     f"INSERT INTO submission ({', '.join(c.name for c in _INSERTED_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c.name for c in _INSERTED_COLUMNS)}) "
@@ -106,7 +106,7 @@ _BEFORE_STORING = Prepared(
            _FORM_VERSION.c.version == bindparam("version")))
 _ATTACHMENTS_OF = Prepared(select(ATTACHMENT.c.name, ATTACHMENT.c.sha256).where(
     ATTACHMENT.c.submission_id == bindparam("submission_id")))
-_INSERT_ATTACHMENT = Prepared(insert(ATTACHMENT))
+_INSERT_ATTACHMENT = Prepared(insert(ATTACHMENT).inline())
 
 
 def _insert_if_absent(session: Session, values: dict) -> int | None:

@@ -77,7 +77,7 @@ _EDITED_BY = Prepared(select(SUBMISSION.c.id).where(
 _SET_STATUS = Prepared(update(SUBMISSION).where(SUBMISSION.c.id == bindparam("_id")))
 _RECORD_FOR = {form: Prepared(select(t.c.id).where(t.c.submission_id == bindparam("submission_id")))
                for form, t in RECORD_TABLES.items()}
-_INSERT_RECORD = {form: Prepared(insert(t)) for form, t in RECORD_TABLES.items()}
+_INSERT_RECORD = {form: Prepared(insert(t).inline()) for form, t in RECORD_TABLES.items()}
 _NOT_CURRENT = {form: Prepared(update(t).where(t.c.submission_id == bindparam("_submission_id"))
                                .values(is_current=False)) for form, t in RECORD_TABLES.items()}
 _HISTORY = Prepared(select(_MEASUREMENT.c.measured_on, _MEASUREMENT.c.weight_kg,

@@ -31,8 +31,9 @@ _CHANGE_LOG = ChangeLog.__table__
 
 # Values are passed as parameters to statements built once (building a statement with
 # literal values per call costs more than running it).
-_INSERT_CHANGE = Prepared(insert(_CHANGE_LOG))
-_INSERTS = {t.name: Prepared(insert(t))
+# .inline(): no RETURNING of the new row's key (PostgreSQL would send it back unread).
+_INSERT_CHANGE = Prepared(insert(_CHANGE_LOG).inline())
+_INSERTS = {t.name: Prepared(insert(t).inline())
             for t in (PERSON, HOUSEHOLD, _PERSON_VERSION, _HOUSEHOLD_VERSION)}
 _UPDATES = {t.name: Prepared(update(t).where(t.c.id == bindparam("_id"))) for t in (PERSON, HOUSEHOLD)}
 

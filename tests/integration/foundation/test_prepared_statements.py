@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session
 
 from core.statements import Prepared
@@ -46,6 +46,7 @@ INSERT_RETURNING = Prepared(insert(PROBE).returning(PROBE.c.id))
 BY_CODE = Prepared(select(PROBE).where(PROBE.c.code == bindparam("code")))
 FIRST_TWO = Prepared(select(PROBE.c.code).order_by(PROBE.c.code).limit(2))
 SET_FLAG = Prepared(update(PROBE).where(PROBE.c.code == bindparam("_code")))
+CLEAR_RATIO = Prepared(update(PROBE).where(PROBE.c.code == bindparam("_code")).values(ratio=None))
 
 
 @pytest.fixture
@@ -74,7 +75,8 @@ def test_values_come_back_as_session_execute_gives_them(probe):
 def test_time_zones_are_converted_to_utc_on_the_way_in(probe):
     wib = timezone(timedelta(hours=7))
     INSERT.run(probe, {**VALUES, "at": datetime(2024, 3, 1, 14, 30, 15, 123456, tzinfo=wib)})
-    assert BY_CODE.first(probe, {"code": "a"}).at == VALUES["at"]
+    at = BY_CODE.first(probe, {"code": "a"}).at
+    assert at == VALUES["at"] and at.utcoffset() == timedelta(0)
 
 
 def test_python_side_column_defaults_are_applied(probe):
@@ -93,6 +95,17 @@ def test_returning_literal_limits_scalars_and_updates(probe):
     assert BY_CODE.first(probe, {"code": "a"}).touched is None
     assert BY_CODE.first(probe, {"code": "nobody"}) is None
     assert BY_CODE.scalar(probe, {"code": "nobody"}) is None
+
+
+def test_values_written_into_the_statement_are_kept_even_when_none(probe):
+    INSERT.run(probe, VALUES)
+    assert CLEAR_RATIO.run(probe, {"_code": "a"}) == 1
+    assert BY_CODE.first(probe, {"code": "a"}).ratio is None
+
+
+def test_a_missing_parameter_is_a_statement_error(probe):
+    with pytest.raises(StatementError, match="code"):
+        BY_CODE.first(probe, {})
 
 
 def test_database_errors_are_sqlalchemy_errors_and_the_session_recovers(probe):

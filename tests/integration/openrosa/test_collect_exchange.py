@@ -349,4 +349,18 @@ def test_submission_answers_carry_the_request_context_and_errors_stay_openrosa(
     message = etree.fromstring(r.content).findtext("r:message", namespaces=NS)
     assert "went wrong" in message and "disk on fire" not in message
     # Other methods on the path are not submissions.
-    assert client.get(f"{phone.prefix}/submission", headers=OPENROSA).status_code in (404, 405)
+    r = client.get(f"{phone.prefix}/submission", headers=OPENROSA)
+    assert r.status_code == 405 and r.headers["Allow"] == "HEAD, POST"
+    assert etree.fromstring(r.content).tag == "{http://openrosa.org/http/response}OpenRosaResponse"
+
+
+def test_submission_path_under_a_proxy_root_path(app, phone, forms):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver", root_path="/posyandu") as proxied:
+        assert proxied.head(f"/posyandu{phone.prefix}/submission", headers=OPENROSA
+                            ).status_code == 204
+        xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+        r = proxied.post(f"/posyandu{phone.prefix}/submission", headers=OPENROSA,
+                         files=multipart_files(xml))
+        assert r.status_code == 201, r.text
