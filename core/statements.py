@@ -98,24 +98,24 @@ class Prepared:
         cursor.close()
         return count
 
-    def all(self, session: Session, params: dict | None = None) -> list:
-        """Every result row, as named tuples."""
+    def _fetch(self, session: Session, params: dict | None, how: str):
+        """Run it and fetch (`fetchall` or `fetchone`); the cursor is closed either way."""
         cursor, compiled = self.execute(session, params)
         try:
-            rows = cursor.fetchall()
+            fetched = getattr(cursor, how)()
             _know_result(compiled, cursor)
         finally:
             cursor.close()
+        return compiled, fetched
+
+    def all(self, session: Session, params: dict | None = None) -> list:
+        """Every result row, as named tuples."""
+        compiled, rows = self._fetch(session, params, "fetchall")
         return [_row(compiled, raw) for raw in rows]
 
     def first(self, session: Session, params: dict | None = None):
         """The first result row (a named tuple), or None."""
-        cursor, compiled = self.execute(session, params)
-        try:
-            raw = cursor.fetchone()
-            _know_result(compiled, cursor)
-        finally:
-            cursor.close()
+        compiled, raw = self._fetch(session, params, "fetchone")
         return None if raw is None else _row(compiled, raw)
 
     def scalar(self, session: Session, params: dict | None = None):
