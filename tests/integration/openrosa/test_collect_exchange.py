@@ -364,3 +364,29 @@ def test_submission_path_under_a_proxy_root_path(app, phone, forms):
         r = proxied.post(f"/posyandu{phone.prefix}/submission", headers=OPENROSA,
                          files=multipart_files(xml))
         assert r.status_code == 201, r.text
+
+
+def test_basic_credentials_are_checked_outside_the_submission_writer(client, phone, forms,
+                                                                    monkeypatch):
+    """argon2 on a cache miss takes tens of ms: it must not run in the writer's shared
+    transaction, where it would hold up (or, if wrong, fail) other phones' group."""
+    from sync import accounts
+
+    checked_on, real = [], accounts.authenticate_basic
+
+    def recording(*args, **kwargs):
+        checked_on.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(accounts, "authenticate_basic", recording)
+    creds = base64.b64encode(f"{phone.username}:{phone.password}".encode()).decode()
+    basic = {**OPENROSA, "Authorization": f"Basic {creds}"}
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    r = client.post("/submission", headers=basic, files=multipart_files(xml))
+    assert r.status_code == 201, r.text
+    wrong = base64.b64encode(f"{phone.username}:nope".encode()).decode()
+    r = client.post("/submission", headers={**OPENROSA, "Authorization": f"Basic {wrong}"},
+                    files=multipart_files(xml))
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic realm=")
+    assert len(checked_on) == 2
+    assert not [name for name in checked_on if name.startswith("submission-writer")]
