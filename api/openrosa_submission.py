@@ -35,7 +35,7 @@ async def submit(request: Request) -> Response:
     """POST /submission: store and process one submission.
 
     The body is read (size-limited) before any transaction starts, so no transaction
-    waits on a slow phone; then the worker's submission writer authenticates, stores
+    waits on a slow phone; then the worker's submission writer stores
     and processes it, possibly in one transaction with other phones' submissions
     (api.submission_writer), and answers once that transaction is committed."""
     await require_openrosa_version(request)
