@@ -21,12 +21,12 @@ from sqlmodel import Session
 
 from core.errors import Conflict, Forbidden, InvalidInput
 from core.statements import Prepared
-from models import Attachment, FormVersion, Submission
+from models import Attachment, FormVersion, Posyandu, Submission, Wilayah
 from models.base import utcnow
 from sync.accounts import Principal
 from sync.fields import Answers, flatten_answers, parse_record_id
 from sync.forms import version_not_found
-from sync.process import SubmissionRef, failure_message, process_new
+from sync.process import PlaceFacts, SubmissionRef, failure_message, process_new
 from sync.submission_xml import ParsedSubmission, parse_submission
 
 SUBMISSION = Submission.__table__
@@ -89,17 +89,25 @@ _INSERT_IF_ABSENT = Prepared(text(
 _FIND = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
     SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id")))
 _FORM_VERSION = FormVersion.__table__
+_WILAYAH = Wilayah.__table__
+_POSYANDU = Posyandu.__table__
 _STORED = SUBMISSION.alias("stored")
 _EDIT = SUBMISSION.alias("edit")
 # Everything the server knows before storing a submission, in one query: the form
-# version's state, the submission if this (form, instanceID) is already stored, and
-# whether an edit of it (by the same sender) arrived first. No row: no such version.
+# version's state, the submission if this (form, instanceID) is already stored, whether
+# an edit of it (by the same sender) arrived first, and what processing checks of the
+# place it names (the kelurahan code's level, the posyandu's kelurahan).
+# No row: no such version.
 _BEFORE_STORING = Prepared(
     select(_FORM_VERSION.c.state, _STORED.c.id, _STORED.c.content_hash, _STORED.c.status,
            select(_EDIT.c.id).where(_EDIT.c.form_id == bindparam("form_id"),
                                     _EDIT.c.deprecated_id == bindparam("instance_id"),
                                     _EDIT.c.submitter_id == bindparam("submitter_id"))
-           .limit(1).scalar_subquery().label("edited_by"))
+           .limit(1).scalar_subquery().label("edited_by"),
+           select(_WILAYAH.c.level).where(_WILAYAH.c.code == bindparam("kelurahan_code"))
+           .scalar_subquery().label("kelurahan_level"),
+           select(_POSYANDU.c.kelurahan_code).where(_POSYANDU.c.id == bindparam("posyandu_id"))
+           .scalar_subquery().label("posyandu_kelurahan"))
     .select_from(_FORM_VERSION.outerjoin(_STORED, (_STORED.c.form_id == _FORM_VERSION.c.form_id)
                                          & (_STORED.c.instance_id == bindparam("instance_id"))))
     .where(_FORM_VERSION.c.form_id == bindparam("form_id"),
@@ -186,9 +194,12 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
     """
     files = list(files)
     digest = hashlib.sha256(content if identity is None else identity).hexdigest()
+    kelurahan_code = (parsed.fields.get("kelurahan_code") or "").strip()[:13] or None
+    posyandu_id = parse_record_id(parsed.fields.get("posyandu_id"))
     before = _BEFORE_STORING.first(session, {
         "form_id": parsed.form_id, "version": parsed.form_version,
-        "instance_id": parsed.instance_id, "submitter_id": principal.user_id})
+        "instance_id": parsed.instance_id, "submitter_id": principal.user_id,
+        "kelurahan_code": kelurahan_code, "posyandu_id": posyandu_id})
     if before is None:
         raise version_not_found(session, parsed.form_id, parsed.form_version)
     if before.id is not None:
@@ -202,8 +213,7 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         deprecated_id=parsed.deprecated_id, source=source, content_type=content_type,
         content=content, content_hash=digest, submitter_id=principal.user_id,
         app_token_id=principal.app_token_id, device_id=parsed.device_id,
-        kelurahan_code=(parsed.fields.get("kelurahan_code") or "")[:13] or None,
-        posyandu_id=parse_record_id(parsed.fields.get("posyandu_id")),
+        kelurahan_code=kelurahan_code, posyandu_id=posyandu_id,
         received_at=now, status="processed", error=None, attempts=1, processed_at=now)
     new_id = _insert_if_absent(session, values)
     if new_id is not None:
@@ -212,8 +222,10 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
             "form_id", "instance_id", "deprecated_id", "submitter_id", "content_type", "content",
             "received_at", "attempts")})
         try:
+            place = PlaceFacts(kelurahan_code, posyandu_id, before.kelurahan_level,
+                               before.posyandu_kelurahan)
             status = process_new(session, ref, Answers(parsed.fields), scope=principal.scope,
-                                 edited=before.edited_by is not None)
+                                 edited=before.edited_by is not None, place=place)
             return IntakeResult(new_id, parsed.instance_id, status, created=True)
         except Exception as exc:  # noqa: BLE001 - stored as failed below, shown to admins
             if shared:

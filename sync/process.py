@@ -121,18 +121,35 @@ def answers_of(submission: SubmissionRef) -> Answers:
     return Answers(flatten_leaves(safe_parse(submission.content)))
 
 
-def _place(session: Session, answers: Answers) -> tuple[str, int | None]:
-    """The kelurahan and posyandu a record belongs to, checked in one query."""
+@dataclass(frozen=True)
+class PlaceFacts:
+    """What the registry says of a submission's kelurahan code and posyandu id, when the
+    caller has looked it up already (intake does, in its first query)."""
+
+    kelurahan_code: str | None
+    posyandu_id: int | None
+    level: str | None  # the wilayah level of kelurahan_code; None: no such code
+    posyandu_kelurahan: str | None  # the posyandu's kelurahan; None: no such posyandu
+
+
+def _place(session: Session, answers: Answers,
+           known: PlaceFacts | None = None) -> tuple[str, int | None]:
+    """The kelurahan and posyandu a record belongs to, checked in one query (none when
+    `known` holds the facts for these very answers)."""
     code = answers.kelurahan_code()
     posyandu_id = answers.record_id("posyandu_id")
-    row = _PLACE.first(session, {"code": code, "posyandu_id": posyandu_id})
-    if row is None or row[0] not in ("kelurahan", "desa"):
+    if known is not None and (known.kelurahan_code, known.posyandu_id) == (code, posyandu_id):
+        level, posyandu_kelurahan = known.level, known.posyandu_kelurahan
+    else:
+        row = _PLACE.first(session, {"code": code, "posyandu_id": posyandu_id})
+        level, posyandu_kelurahan = row if row is not None else (None, None)
+    if level not in ("kelurahan", "desa"):
         raise ProcessingError(f"Unknown kelurahan code {code}.", code="submission.unknown_kelurahan")
-    if posyandu_id is not None and not row[1]:
+    if posyandu_id is not None and not posyandu_kelurahan:
         raise ProcessingError(f"Unknown posyandu id {posyandu_id}.", code="submission.unknown_posyandu")
-    if posyandu_id is not None and row[1] != code:
-        raise ProcessingError(f"Posyandu {posyandu_id} is in kelurahan {row[1]}, not {code}.",
-                              code="submission.posyandu_elsewhere")
+    if posyandu_id is not None and posyandu_kelurahan != code:
+        raise ProcessingError(f"Posyandu {posyandu_id} is in kelurahan {posyandu_kelurahan}, "
+                              f"not {code}.", code="submission.posyandu_elsewhere")
     return code, posyandu_id
 
 
@@ -150,8 +167,8 @@ def _household_by_kk(session, a: Answers, kelurahan: str, provenance) -> dict | 
 
 
 def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
-                   provenance: Provenance) -> dict:
-    kelurahan, posyandu_id = _place(session, a)
+                   provenance: Provenance, place: PlaceFacts | None = None) -> dict:
+    kelurahan, posyandu_id = _place(session, a, place)
     measured_on = a.day("measured_on", required=True)
     birth_date = a.day("child_birth_date")
     _not_after(measured_on, submission.received_at.date(), "measured_on")
@@ -186,6 +203,7 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
         mother_id = settle_person(session, mother, mother_claim, provenance)["id"]
     else:
         mother_id = None
+    known_child = child is not None
     child = settle_person(session, child, replace(child_claim, mother_id=mother_id), provenance)
     weight = a.number("weight_kg", low=0.5, high=40)
     lenhei = a.number("length_height_cm", low=38, high=130)
@@ -196,7 +214,8 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     age = age_in_days(birth, measured_on) if birth else None
     assessment = assess_child(_SEX_CODES.get(child["sex"] or ""), age, weight, lenhei,
                               _WHO_MEASURE.get(method or ""), oedema, muac)
-    flags += _series_flags(session, child["id"], measured_on, weight, assessment.clenhei)
+    if known_child:  # a child registered just now has no earlier measurements
+        flags += _series_flags(session, child["id"], measured_on, weight, assessment.clenhei)
     values = {k: (v.value if hasattr(v, "value") else v)
               for k, v in assessment.as_dict().items() if k in _MEASUREMENT_COLUMNS}
     values.update(
@@ -234,8 +253,8 @@ def _pregnancy_id(session: Session, woman_id: str, kelurahan: str, screened_on: 
 
 
 def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers,
-                         provenance: Provenance) -> dict:
-    kelurahan, posyandu_id = _place(session, a)
+                         provenance: Provenance, place: PlaceFacts | None = None) -> dict:
+    kelurahan, posyandu_id = _place(session, a, place)
     screened_on = a.day("screened_on", required=True)
     _not_after(screened_on, submission.received_at.date(), "screened_on")
     household = _household_by_kk(session, a, kelurahan, provenance)
@@ -274,8 +293,8 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
 
 
 def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
-                      provenance: Provenance) -> dict:
-    kelurahan, _ = _place(session, a)
+                      provenance: Provenance, place: PlaceFacts | None = None) -> dict:
+    kelurahan, _ = _place(session, a, place)
     checked_on = a.day("checked_on", required=True)
     _not_after(checked_on, submission.received_at.date(), "checked_on")
     household = resolve_household(session, HouseholdClaim(
@@ -327,7 +346,8 @@ def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
 
 
 def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
-           fresh: bool, scope: Scope, edited: bool | None = None) -> str:
+           fresh: bool, scope: Scope, edited: bool | None = None,
+           place: PlaceFacts | None = None) -> str:
     """The record, the edit it makes, and whether a later edit already replaced it
     (`edited`: known by the caller, or None to look it up)."""
     form_id = submission.form_id
@@ -337,7 +357,7 @@ def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
                                 reason=f"submission:{form_id}", scope=scope)
         values = PROCESSORS[form_id](session, submission, answers or answers_of(submission),
-                                     provenance)
+                                     provenance, place)
         _INSERT_RECORD[form_id].run(session, values)
     if submission.deprecated_id:
         _supersede_edited(session, submission)
@@ -360,7 +380,7 @@ def failure_message(exc: Exception, submission_id: int | None) -> str:
 
 
 def process_new(session: Session, submission: SubmissionRef, answers: Answers, *,
-                scope: Scope, edited: bool) -> str:
+                scope: Scope, edited: bool, place: PlaceFacts | None = None) -> str:
     """Process a submission stored as "processed" in this same transaction (`edited`: a
     later edit has arrived already, so it becomes "superseded"). Returns the status.
 
@@ -368,7 +388,7 @@ def process_new(session: Session, submission: SubmissionRef, answers: Answers, *
     the caller rolls the whole transaction back and stores the submission as failed
     (see sync.intake), so the registry is never half-written.
     """
-    return _apply(session, submission, answers, True, scope, edited)
+    return _apply(session, submission, answers, True, scope, edited, place)
 
 
 def process_submission(session: Session, submission: SubmissionRef) -> str:
