@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, union_all
 from sqlmodel import Session
 
 from core.statements import Prepared
@@ -66,20 +66,22 @@ _BY_ID = {
     "person": Prepared(select(PERSON).where(PERSON.c.id == bindparam("id"))),
     "household": Prepared(select(HOUSEHOLD).where(HOUSEHOLD.c.id == bindparam("id"))),
 }
-_PERSONS_BY_NIK = Prepared(select(PERSON).where(PERSON.c.nik == bindparam("nik"), _LIVE_PERSON)
-                   .order_by(PERSON.c.created_at))
-_PERSON_BY_NAME_BIRTH = Prepared(select(PERSON).where(
-    PERSON.c.kelurahan_code == bindparam("kelurahan_code"), PERSON.c.name_key == bindparam("key"),
-    PERSON.c.birth_date == bindparam("birth_date"), _LIVE_PERSON)
-    .order_by(PERSON.c.created_at).limit(1))
-_PERSON_BY_NAME_BIRTH_MOTHER = Prepared(select(PERSON).where(
-    PERSON.c.kelurahan_code == bindparam("kelurahan_code"), PERSON.c.name_key == bindparam("key"),
-    PERSON.c.birth_date == bindparam("birth_date"), _LIVE_PERSON,
-    (PERSON.c.mother_id == bindparam("mother_id")) | PERSON.c.mother_id.is_(None))
-    .order_by(PERSON.c.created_at).limit(1))
-_PERSON_BY_NAME_HOUSEHOLD = Prepared(select(PERSON).where(
-    PERSON.c.household_id == bindparam("household_id"), PERSON.c.name_key == bindparam("key"),
-    _LIVE_PERSON).order_by(PERSON.c.created_at).limit(1))
+# Every person any rule of find_person could pick for up to two claims (a and b: the
+# child and mother of one measurement), in one query; the rules then run in Python
+# over these rows. Each branch is one indexed equality lookup (id, nik, (kelurahan_code,
+# name_key), household_id); a parameter left None matches nothing. UNION ALL rather than
+# OR: PostgreSQL keeps a prepared statement's generic plan, and for an OR of six
+# conditions on a table that was small when the plan was made, that is a sequential scan.
+_PERSON_CANDIDATES = Prepared(union_all(*(select(PERSON).where(*condition) for condition in (
+    (PERSON.c.id == bindparam("id_a"),),
+    (PERSON.c.id == bindparam("id_b"),),
+    (PERSON.c.nik == bindparam("nik_a"),),
+    (PERSON.c.nik == bindparam("nik_b"),),
+    (PERSON.c.kelurahan_code == bindparam("kelurahan_a"), PERSON.c.name_key == bindparam("key_a")),
+    (PERSON.c.kelurahan_code == bindparam("kelurahan_b"), PERSON.c.name_key == bindparam("key_b")),
+    (PERSON.c.household_id == bindparam("household_a"), PERSON.c.name_key == bindparam("key_a")),
+    (PERSON.c.household_id == bindparam("household_b"), PERSON.c.name_key == bindparam("key_b")),
+))))
 _HOUSEHOLD_BY_KK = Prepared(select(HOUSEHOLD).where(HOUSEHOLD.c.kk == bindparam("kk"), _LIVE_HOUSEHOLD)
                     .order_by(HOUSEHOLD.c.created_at).limit(1))
 _HOUSEHOLDS_WITHOUT_KK = Prepared(select(HOUSEHOLD).where(
@@ -104,29 +106,57 @@ def _in_scope(scope: Scope, row: dict) -> bool:
     return scope.covers_kelurahan(row["kelurahan_code"], row.get("posyandu_id"))
 
 
-def find_person(session: Session, claim: PersonClaim,
-                scope: Scope = Scope(everything=True)) -> dict | None:
-    """The registry person this claim is. A registry id counts only for a person the
-    submitter may see (an id typed for someone elsewhere is no evidence)."""
+def person_candidates(session: Session, *claims: PersonClaim | None) -> list[dict]:
+    """The registry rows find_person may pick for these claims (at most two; None
+    entries are skipped), oldest first: one query for a child and its mother."""
+    claims = [c for c in claims if c is not None]
+    if len(claims) > 2:
+        raise ValueError("person_candidates takes at most two claims")
+    params = {}
+    for slot, claim in zip("ab", claims + [None] * (2 - len(claims))):
+        key = name_key(claim.name) if claim else ""
+        params.update({
+            f"id_{slot}": claim and claim.registry_id or None,
+            f"nik_{slot}": claim and claim.nik or None,
+            f"kelurahan_{slot}": claim and claim.kelurahan_code or None,
+            f"household_{slot}": claim and claim.household_id or None,
+            f"key_{slot}": key or None,
+        })
+    rows = {row["id"]: row for row in _PERSON_CANDIDATES.mappings(session, params)}
+    return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
+
+
+def find_person(session: Session, claim: PersonClaim, scope: Scope = Scope(everything=True),
+                candidates: list[dict] | None = None) -> dict | None:
+    """The registry person this claim is: the registry id the phone picked, then the
+    NIK (with agreeing birth dates), then the exact normalised name with the birth date
+    in the same kelurahan (and no other mother), else the name in the same household.
+
+    A registry id counts only for a person the submitter may see (an id typed for
+    someone elsewhere is no evidence). `candidates`: person_candidates of this claim
+    (and perhaps one other), when the caller fetched them already."""
+    if candidates is None:
+        candidates = person_candidates(session, claim)
     if claim.registry_id:
-        person = _by_id_following_merges(session, "person", claim.registry_id)
+        person = next((row for row in candidates if row["id"] == claim.registry_id), None)
+        if person is not None and person["merged_into_id"]:
+            person = _by_id_following_merges(session, "person", person["merged_into_id"])
         if person is not None and _in_scope(scope, person):
             return person
+    live = [row for row in candidates if row["merged_into_id"] is None]
     if claim.nik:
-        for row in _PERSONS_BY_NIK.mappings(session, {"nik": claim.nik}):
-            if _birth_dates_agree(row["birth_date"], claim.birth_date):
+        for row in live:
+            if row["nik"] == claim.nik and _birth_dates_agree(row["birth_date"], claim.birth_date):
                 return row
     key = name_key(claim.name)
     if key and claim.birth_date is not None:
-        if claim.mother_id:
-            return _PERSON_BY_NAME_BIRTH_MOTHER.mapping(session, {
-                "kelurahan_code": claim.kelurahan_code, "key": key,
-                "birth_date": claim.birth_date, "mother_id": claim.mother_id})
-        return _PERSON_BY_NAME_BIRTH.mapping(session, {
-            "kelurahan_code": claim.kelurahan_code, "key": key, "birth_date": claim.birth_date})
+        return next((row for row in live if row["kelurahan_code"] == claim.kelurahan_code
+                     and row["name_key"] == key and row["birth_date"] == claim.birth_date
+                     and (not claim.mother_id or row["mother_id"] in (claim.mother_id, None))),
+                    None)
     if key and claim.household_id:
-        return _PERSON_BY_NAME_HOUSEHOLD.mapping(session, {"household_id": claim.household_id,
-                                                           "key": key})
+        return next((row for row in live if row["household_id"] == claim.household_id
+                     and row["name_key"] == key), None)
     return None
 
 

@@ -41,6 +41,7 @@ from sync.identity import (
     HouseholdClaim,
     PersonClaim,
     find_person,
+    person_candidates,
     resolve_household,
     resolve_person,
     settle_person,
@@ -194,9 +195,12 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     mother_claim = PersonClaim(
         registry_id=None, nik=mother_nik, name=mother_name or "", kelurahan_code=kelurahan,
         sex="female", posyandu_id=posyandu_id, household_id=household_id)
-    mother = find_person(session, mother_claim, provenance.scope) if mother_nik else None
+    # Child and mother candidates in one query (the mother is looked up only when her
+    # NIK is given).
+    candidates = person_candidates(session, child_claim, mother_claim if mother_nik else None)
+    mother = find_person(session, mother_claim, provenance.scope, candidates) if mother_nik else None
     child = find_person(session, replace(child_claim, mother_id=mother and mother["id"]),
-                        provenance.scope)
+                        provenance.scope, candidates)
     if mother is None and child is not None and child["mother_id"] and not mother_nik:
         mother_id = child["mother_id"]  # the mother the registry already knows for this child
     elif mother is not None or mother_name or mother_nik:
