@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, union_all
 from sqlmodel import Session
 
 from core.statements import Prepared
+from models import Measurement
 from sync.names import is_placeholder_name, name_key
 from sync.registry import (
     HOUSEHOLD,
@@ -67,21 +69,31 @@ _BY_ID = {
     "household": Prepared(select(HOUSEHOLD).where(HOUSEHOLD.c.id == bindparam("id"))),
 }
 # Every person any rule of find_person could pick for up to two claims (a and b: the
-# child and mother of one measurement), in one query; the rules then run in Python
-# over these rows. Each branch is one indexed equality lookup (id, nik, (kelurahan_code,
-# name_key), household_id); a parameter left None matches nothing. UNION ALL rather than
-# OR: PostgreSQL keeps a prepared statement's generic plan, and for an OR of six
-# conditions on a table that was small when the plan was made, that is a sequential scan.
-_PERSON_CANDIDATES = Prepared(union_all(*(select(PERSON).where(*condition) for condition in (
-    (PERSON.c.id == bindparam("id_a"),),
-    (PERSON.c.id == bindparam("id_b"),),
-    (PERSON.c.nik == bindparam("nik_a"),),
-    (PERSON.c.nik == bindparam("nik_b"),),
-    (PERSON.c.kelurahan_code == bindparam("kelurahan_a"), PERSON.c.name_key == bindparam("key_a")),
-    (PERSON.c.kelurahan_code == bindparam("kelurahan_b"), PERSON.c.name_key == bindparam("key_b")),
-    (PERSON.c.household_id == bindparam("household_a"), PERSON.c.name_key == bindparam("key_a")),
-    (PERSON.c.household_id == bindparam("household_b"), PERSON.c.name_key == bindparam("key_b")),
-))))
+# child and mother of one measurement), in one query, with each one's current
+# measurements (a row per measurement: the growth history plausibility checks need);
+# the rules then run in Python over these rows. Each branch is one indexed equality
+# lookup (id, nik, (kelurahan_code, name_key), household_id); a parameter left None
+# matches nothing. UNION ALL rather than OR: PostgreSQL keeps a prepared statement's
+# generic plan, and for an OR of such conditions on a table that was small when the
+# plan was made, that is a sequential scan.
+_MEASUREMENT = Measurement.__table__
+_GROWTH_COLUMNS = {"growth_id": _MEASUREMENT.c.id, "growth_on": _MEASUREMENT.c.measured_on,
+                   "growth_weight_kg": _MEASUREMENT.c.weight_kg,
+                   "growth_clenhei": _MEASUREMENT.c.clenhei}
+_WITH_GROWTH = PERSON.outerjoin(_MEASUREMENT, (_MEASUREMENT.c.person_id == PERSON.c.id)
+                                & _MEASUREMENT.c.is_current)
+_PERSON_CANDIDATES = Prepared(union_all(*(
+    select(PERSON, *(column.label(name) for name, column in _GROWTH_COLUMNS.items()))
+    .select_from(_WITH_GROWTH).where(*condition) for condition in (
+        (PERSON.c.id == bindparam("id_a"),),
+        (PERSON.c.id == bindparam("id_b"),),
+        (PERSON.c.nik == bindparam("nik_a"),),
+        (PERSON.c.nik == bindparam("nik_b"),),
+        (PERSON.c.kelurahan_code == bindparam("kelurahan_a"), PERSON.c.name_key == bindparam("key_a")),
+        (PERSON.c.kelurahan_code == bindparam("kelurahan_b"), PERSON.c.name_key == bindparam("key_b")),
+        (PERSON.c.household_id == bindparam("household_a"), PERSON.c.name_key == bindparam("key_a")),
+        (PERSON.c.household_id == bindparam("household_b"), PERSON.c.name_key == bindparam("key_b")),
+    ))))
 _HOUSEHOLD_BY_KK = Prepared(select(HOUSEHOLD).where(HOUSEHOLD.c.kk == bindparam("kk"), _LIVE_HOUSEHOLD)
                     .order_by(HOUSEHOLD.c.created_at).limit(1))
 _HOUSEHOLDS_WITHOUT_KK = Prepared(select(HOUSEHOLD).where(
@@ -106,9 +118,23 @@ def _in_scope(scope: Scope, row: dict) -> bool:
     return scope.covers_kelurahan(row["kelurahan_code"], row.get("posyandu_id"))
 
 
+class GrowthRecord(NamedTuple):
+    """One current measurement of a person, as plausibility checks read it."""
+
+    measured_on: date
+    weight_kg: float | None
+    clenhei: float | None
+
+
+# The key of a candidate's current measurements in the person dicts person_candidates
+# returns (not a column: registry writes ignore it).
+GROWTH = "growth"
+
+
 def person_candidates(session: Session, *claims: PersonClaim | None) -> list[dict]:
     """The registry rows find_person may pick for these claims (at most two; None
-    entries are skipped), oldest first: one query for a child and its mother."""
+    entries are skipped), oldest first, each with its current measurements under
+    GROWTH: one query for a child, its mother and the child's growth history."""
     claims = [c for c in claims if c is not None]
     if len(claims) > 2:
         raise ValueError("person_candidates takes at most two claims")
@@ -122,8 +148,19 @@ def person_candidates(session: Session, *claims: PersonClaim | None) -> list[dic
             f"household_{slot}": claim and claim.household_id or None,
             f"key_{slot}": key or None,
         })
-    rows = {row["id"]: row for row in _PERSON_CANDIDATES.mappings(session, params)}
-    return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
+    persons: dict[str, dict] = {}
+    growth: dict[str, dict] = {}  # person id -> {measurement id: GrowthRecord}
+    for row in _PERSON_CANDIDATES.mappings(session, params):
+        measurement = {name: row.pop(name) for name in _GROWTH_COLUMNS}
+        persons.setdefault(row["id"], row)
+        history = growth.setdefault(row["id"], {})
+        if measurement["growth_id"] is not None:
+            history[measurement["growth_id"]] = GrowthRecord(
+                measurement["growth_on"], measurement["growth_weight_kg"],
+                measurement["growth_clenhei"])
+    for person_id, person in persons.items():
+        person[GROWTH] = list(growth[person_id].values())
+    return sorted(persons.values(), key=lambda row: (row["created_at"], row["id"]))
 
 
 def find_person(session: Session, claim: PersonClaim, scope: Scope = Scope(everything=True),

@@ -38,6 +38,7 @@ from models.base import utcnow
 from sync.accounts import scope_of_user_id
 from sync.fields import Answers, ProcessingError, flatten_answers
 from sync.identity import (
+    GROWTH,
     HouseholdClaim,
     PersonClaim,
     find_person,
@@ -219,7 +220,10 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     assessment = assess_child(_SEX_CODES.get(child["sex"] or ""), age, weight, lenhei,
                               _WHO_MEASURE.get(method or ""), oedema, muac)
     if known_child:  # a child registered just now has no earlier measurements
-        flags += _series_flags(session, child["id"], measured_on, weight, assessment.clenhei)
+        history = child.get(GROWTH)  # fetched with the candidates, unless found by a merge
+        if history is None:
+            history = _HISTORY.all(session, {"person_id": child["id"]})
+        flags += _series_flags(history, measured_on, weight, assessment.clenhei)
     values = {k: (v.value if hasattr(v, "value") else v)
               for k, v in assessment.as_dict().items() if k in _MEASUREMENT_COLUMNS}
     values.update(
@@ -230,11 +234,11 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     return values
 
 
-def _series_flags(session: Session, person_id: str, measured_on: date, weight: float | None,
+def _series_flags(history: list, measured_on: date, weight: float | None,
                   clenhei: float | None) -> list[str]:
     """Longitudinal plausibility against the child's other current measurements
-    (length/height drop, implausible weight change). Stored as flags, never corrected."""
-    history = _HISTORY.all(session, {"person_id": person_id})
+    ((measured_on, weight_kg, clenhei) each: length/height drop, implausible weight
+    change). Stored as flags, never corrected."""
     if not history:
         return []
     points = [GrowthPoint(day.toordinal(), w, c) for day, w, c in history]
@@ -357,14 +361,15 @@ def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
     form_id = submission.form_id
     if form_id not in PROCESSORS:
         raise ProcessingError(f"No processor for form {form_id}.", code="submission.no_processor")
+    if submission.deprecated_id:
+        # First, so that the record being replaced is not the edit's growth history.
+        _supersede_edited(session, submission)
     if fresh or _RECORD_FOR[form_id].first(session, {"submission_id": submission.id}) is None:
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
                                 reason=f"submission:{form_id}", scope=scope)
         values = PROCESSORS[form_id](session, submission, answers or answers_of(submission),
                                      provenance, place)
         _INSERT_RECORD[form_id].run(session, values)
-    if submission.deprecated_id:
-        _supersede_edited(session, submission)
     if edited is None:
         edited = _EDITED_BY.first(session, {"form_id": form_id,
                                             "instance_id": submission.instance_id,

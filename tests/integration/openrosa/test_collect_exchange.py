@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+from datetime import date
 
 from lxml import etree
 from sqlmodel import Session, func, select
@@ -12,6 +13,7 @@ from sqlmodel import Session, func, select
 from indicators.anthro import age_in_days
 from indicators.child import assess_child
 from models import Attachment, Measurement, Person, Submission
+from sync.identity import GROWTH, PersonClaim, person_candidates
 from tests.support import OPENROSA, add_posyandu, child_values, fill_submission, multipart_files
 
 NS = {"x": "http://openrosa.org/xforms/xformsList", "m": "http://openrosa.org/xforms/xformsManifest",
@@ -307,6 +309,30 @@ def test_a_child_shorter_than_last_month_is_flagged_not_corrected(client, phone,
         rows = s.exec(select(Measurement).order_by(Measurement.measured_on)).all()
         assert [m.plausibility_flags for m in rows] == ["", "length_drop"]
         assert rows[1].length_height_cm == 78.6  # kept as measured
+
+
+def test_growth_history_is_the_current_measurements_each_counted_once(client, phone, forms, db):
+    """The child is found by NIK and by name (two lookups return it); the first
+    measurement was replaced by an edit, so the third is compared with the edit only."""
+    form = forms["anthropometry"]
+    first = child_values(posyandu_id=phone.posyandu_id, measured_on="2026-09-02",
+                         length_height_cm="80.2")
+    edit = dict(first, length_height_cm="76.0")
+    third = child_values(posyandu_id=phone.posyandu_id, measured_on="2026-10-02",
+                         length_height_cm="77.0")
+    for xml in (fill_submission(form, first, instance_id="uuid:g1"),
+                fill_submission(form, edit, instance_id="uuid:g2", deprecated_id="uuid:g1"),
+                fill_submission(form, third)):
+        assert _post(client, phone, xml).status_code == 201
+    with Session(db) as s:
+        rows = s.exec(select(Measurement).where(Measurement.is_current)
+                      .order_by(Measurement.measured_on)).all()
+        assert [(m.length_height_cm, m.plausibility_flags) for m in rows] == [(76.0, ""), (77.0, "")]
+        claim = PersonClaim(registry_id=None, nik=first["child_nik"], name=first["child_name"],
+                            kelurahan_code=first["kelurahan_code"],
+                            birth_date=date.fromisoformat(first["child_birth_date"]))
+        [child] = [p for p in person_candidates(s, claim) if p["nik"] == first["child_nik"]]
+        assert sorted(g.measured_on.isoformat() for g in child[GROWTH]) == ["2026-09-02", "2026-10-02"]
 
 
 def test_pregnancy_screenings_of_one_pregnancy_share_it(client, phone, forms, db):
