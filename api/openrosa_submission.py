@@ -50,7 +50,8 @@ async def submit(request: Request) -> Response:
         return intake.receive_openrosa(session, principal=principal, xml=upload.xml,
                                        files=upload.files, shared=shared)
 
-    result = await request.app.state.submission_writer.store(work)
+    result = await request.app.state.submission_writer.store(
+        work, device_token=request.path_params.get("token"))
     if result.created:
         message = "Terima kasih! Submission received."
         if result.status == "failed":

@@ -26,6 +26,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from sync.accounts import preload_app_tokens
 from sync.intake import IntakeResult
 
 log = logging.getLogger("posyandu.writer")
@@ -41,6 +42,7 @@ class _Job:
     work: Work
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
+    device_token: str | None = None
 
 
 def _settle(future: asyncio.Future, result, error: BaseException | None) -> None:
@@ -60,10 +62,13 @@ class SubmissionWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    async def store(self, work: Work) -> IntakeResult:
-        """Run `work` in the writer's next transaction; returns once it is committed."""
+    async def store(self, work: Work, device_token: str | None = None) -> IntakeResult:
+        """Run `work` in the writer's next transaction; returns once it is committed.
+
+        `device_token`: the token `work` authenticates with; a group's tokens are
+        looked up together (sync.accounts.preload_app_tokens)."""
         loop = asyncio.get_running_loop()
-        job = _Job(work, loop.create_future(), loop)
+        job = _Job(work, loop.create_future(), loop, device_token)
         self._ensure_started()
         self._jobs.put(job)
         return await job.future
@@ -118,8 +123,15 @@ class SubmissionWriter:
 
     def _write_together(self, jobs: list[_Job]) -> list | None:
         """All jobs in one transaction, or None if any of them failed (rolled back)."""
+        tokens = [job.device_token for job in jobs if job.device_token is not None]
+
+        def run(session: Session) -> list[IntakeResult]:
+            if len(tokens) > 1:
+                preload_app_tokens(session, tokens)
+            return [job.work(session, True) for job in jobs]
+
         try:
-            results = self._commit(lambda session: [job.work(session, True) for job in jobs])
+            results = self._commit(run)
         except Exception:  # noqa: BLE001 - each job is redone alone and gets its own outcome
             log.debug("a group of %d submissions is redone one by one", len(jobs), exc_info=True)
             return None

@@ -125,16 +125,19 @@ _USER_SCOPE = UserScope.__table__
 _SCOPE_POSYANDU = Posyandu.__table__.alias("scope_posyandu")
 # A device token, its account and the account's scope rows in one query (it runs on
 # every OpenRosa request): one row per scope entry, or one row with NULLs for none.
-_APP_TOKEN_USER = Prepared(
-    select(AppToken.__table__.c.id, AppToken.__table__.c.revoked_at,
+_APP_TOKEN = AppToken.__table__
+_APP_TOKEN_ROWS = (
+    select(_APP_TOKEN.c.id, _APP_TOKEN.c.revoked_at,
            User.__table__.c.id.label("user_id"), User.__table__.c.username, User.__table__.c.role,
            User.__table__.c.agency, User.__table__.c.is_active,
            _USER_SCOPE.c.wilayah_code, _USER_SCOPE.c.posyandu_id,
-           _SCOPE_POSYANDU.c.kelurahan_code)
-    .join(User.__table__, User.__table__.c.id == AppToken.__table__.c.user_id)
+           _SCOPE_POSYANDU.c.kelurahan_code, _APP_TOKEN.c.token_hash)
+    .join(User.__table__, User.__table__.c.id == _APP_TOKEN.c.user_id)
     .outerjoin(_USER_SCOPE, _USER_SCOPE.c.user_id == User.__table__.c.id)
-    .outerjoin(_SCOPE_POSYANDU, _SCOPE_POSYANDU.c.id == _USER_SCOPE.c.posyandu_id)
-    .where(AppToken.__table__.c.token_hash == bindparam("token_hash")))
+    .outerjoin(_SCOPE_POSYANDU, _SCOPE_POSYANDU.c.id == _USER_SCOPE.c.posyandu_id))
+_APP_TOKEN_USER = Prepared(_APP_TOKEN_ROWS.where(_APP_TOKEN.c.token_hash == bindparam("token_hash")))
+# session.info key: {token hash: its rows} looked up for a group of requests at once.
+_PRELOADED_TOKENS = "posyandu_app_tokens"
 
 
 def _scope_from_rows(role: str, rows) -> Scope:
@@ -292,10 +295,24 @@ def list_app_tokens(session: Session, user: User) -> list[AppToken]:
     return list(session.exec(select(AppToken).where(AppToken.user_id == user.id).order_by(AppToken.id)).all())
 
 
+def preload_app_tokens(session: Session, tokens: list[str]) -> None:
+    """Look up several device tokens in one query, for requests whose work shares this
+    transaction (api.submission_writer); principal_from_app_token then answers them
+    from these rows, with the same checks."""
+    hashes = {security.sha256_hex(token) for token in tokens}
+    rows: dict[str, list] = {digest: [] for digest in hashes}
+    for row in session.execute(_APP_TOKEN_ROWS.where(_APP_TOKEN.c.token_hash.in_(hashes))):
+        rows[row.token_hash].append(row)
+    session.info[_PRELOADED_TOKENS] = rows
+
+
 def principal_from_app_token(session: Session, token: str) -> Principal:
     """The phone's principal from its device token (one query for token, account and
-    scope; this runs on every OpenRosa request)."""
-    rows = _APP_TOKEN_USER.all(session, {"token_hash": security.sha256_hex(token)})
+    scope, unless preload_app_tokens fetched it; this runs on every OpenRosa request)."""
+    digest = security.sha256_hex(token)
+    rows = session.info.get(_PRELOADED_TOKENS, {}).get(digest)
+    if rows is None:
+        rows = _APP_TOKEN_USER.all(session, {"token_hash": digest})
     if not rows:
         raise Unauthenticated("Unknown device token; ask your supervisor for a new QR code.",
                               code="auth.bad_app_token")

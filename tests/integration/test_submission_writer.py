@@ -103,3 +103,67 @@ def test_groups_are_no_larger_than_the_limit(db, max_batch):
     finally:
         writer.close()
     assert seen == [max_batch > 1] * 4
+
+
+def test_a_groups_device_tokens_are_checked_in_one_query_with_the_same_rules(db, monkeypatch):
+    from sync import accounts
+
+    with Session(db) as s:
+        tokens = {}
+        for name in ("kader-a", "kader-b", "kader-gone"):
+            user = accounts.create_user(s, username=name, password="password-123", role="kader",
+                                        scopes=["33.75"])
+            row, tokens[name] = accounts.create_app_token(s, user=user)
+            if name == "kader-gone":
+                accounts.revoke_app_token(s, token_id=row.id)
+        s.commit()
+    single_lookups: list[str] = []
+    one_by_one = accounts._APP_TOKEN_USER
+
+    class Counted:
+        def all(self, session, params):
+            single_lookups.append(params["token_hash"])
+            return one_by_one.all(session, params)
+
+    monkeypatch.setattr(accounts, "_APP_TOKEN_USER", Counted())
+
+    def whose(token):
+        def work(session, shared):
+            return accounts.principal_from_app_token(session, token).username, shared
+        return work
+
+    async def group():
+        release = threading.Event()
+
+        def hold(session, shared):
+            release.wait(10)
+
+        first = asyncio.ensure_future(writer.store(hold))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(writer.store(whose(token), device_token=token))
+                for token in tokens.values()]
+        await asyncio.sleep(0.05)
+        release.set()
+        await first
+        return await asyncio.gather(*rest, return_exceptions=True)
+
+    writer = SubmissionWriter(db, max_batch=16)
+    try:
+        a, b, gone = asyncio.run(group())
+    finally:
+        writer.close()
+    assert isinstance(gone, Forbidden) and gone.code == "auth.revoked_app_token"
+    # The group (tokens preloaded together) failed on the revoked token; each was then
+    # redone alone, looking its own token up.
+    assert (a, b) == (("kader-a", False), ("kader-b", False))
+    assert len(single_lookups) == 3
+
+    single_lookups.clear()
+    writer = SubmissionWriter(db, max_batch=16)
+    del tokens["kader-gone"]
+    try:
+        a, b = asyncio.run(group())
+    finally:
+        writer.close()
+    assert (a, b) == (("kader-a", True), ("kader-b", True))
+    assert single_lookups == []
