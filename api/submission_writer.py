@@ -26,6 +26,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core.statements import deferred_inserts
 from sync.accounts import preload_app_tokens
 from sync.intake import IntakeResult
 
@@ -128,7 +129,8 @@ class SubmissionWriter:
         def run(session: Session) -> list[IntakeResult]:
             if len(tokens) > 1:
                 preload_app_tokens(session, tokens)
-            return [job.work(session, True) for job in jobs]
+            with deferred_inserts(session):
+                return [job.work(session, True) for job in jobs]
 
         try:
             results = self._commit(run)

@@ -18,12 +18,16 @@ submission write path; everything else uses the Session as usual.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exc
+from sqlalchemy import Table, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session
 
 _UNKNOWN = object()  # result processors: known after the first run (they depend on the
@@ -47,39 +51,62 @@ class _Compiled:
 class Prepared:
     """A Core statement compiled once per dialect, executed on the DB-API cursor."""
 
-    __slots__ = ("statement", "_compiled")
+    __slots__ = ("statement", "_compiled", "tables")
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._compiled: dict[tuple, _Compiled] = {}
+        # The tables it reads or writes; None: not known (text), so every one.
+        self.tables = _tables_of(statement)
 
     # ------------------------------------------------------------------ running
 
     def execute(self, session: Session, params: dict | None = None):
         """Run it; returns the open DB-API cursor and how to read its rows."""
+        flush_deferred(session, self.tables)
         connection = session.connection()
-        dialect = connection.dialect
         params = params or {}
+        compiled = self._compiled_for(connection.dialect, params)
+        arguments = _arguments(compiled, params)
+        return self._call(connection, compiled, "execute", arguments), compiled
+
+    def run_many(self, session: Session, rows: list[dict]) -> None:
+        """Run it once per row (DB-API executemany: psycopg sends them in one pipeline);
+        every row must give the same parameter names."""
+        if not rows:
+            return
+        flush_deferred(session, self.tables)
+        connection = session.connection()
+        compiled = self._compiled_for(connection.dialect, rows[0])
+        if any(row.keys() != rows[0].keys() for row in rows):
+            raise ValueError("run_many: every row must give the same parameters")
+        arguments = [_arguments(compiled, row) for row in rows]
+        self._call(connection, compiled, "executemany", arguments).close()
+
+    def defer(self, session: Session, params: dict) -> None:
+        """An INSERT nothing reads back soon: queued until the deferral scope the session
+        is in ends (see deferred_inserts), or until a statement touches its table;
+        run now if the session is in none."""
+        pending = session.info.get(_DEFERRED)
+        if pending is None:
+            self.run(session, params)
+        else:
+            session.connection()  # in the transaction, so that a rollback drops the rows
+            pending.setdefault((self, tuple(params)), []).append(params)
+
+    def _compiled_for(self, dialect: Dialect, params: dict) -> _Compiled:
         # Keyed on the parameter names in the caller's order: each call site passes the
         # same names the same way, so a statement is compiled once per call site.
-        compiled = self._compiled.get((dialect.name, *params)) or self._compile(dialect, params)
-        try:
-            values = dict(compiled.fixed)
-            values.update(params)
-            for name, default in compiled.defaults:
-                if name not in params:
-                    values[name] = default.arg(None) if default.is_callable else default.arg
-            for name, process in compiled.bind.items():
-                if name in values:
-                    values[name] = process(values[name])
-            arguments = [values[name] for name in compiled.order] if compiled.order else values
-        except Exception as error:  # a missing parameter, a value its type cannot take
-            raise exc.StatementError(f"{error.__class__.__name__}: {error}", compiled.sql,
-                                     params, error) from error
+        return self._compiled.get((dialect.name, *params)) or self._compile(dialect, params)
+
+    @staticmethod
+    def _call(connection, compiled: _Compiled, method: str, arguments):
+        """cursor.execute / executemany, with database errors raised as SQLAlchemy's."""
+        dialect = connection.dialect
         raw = connection.connection.dbapi_connection
         cursor = raw.cursor()
         try:
-            cursor.execute(compiled.sql, arguments)
+            getattr(cursor, method)(compiled.sql, arguments)
         except dialect.loaded_dbapi.Error as error:
             cursor.close()
             disconnected = dialect.is_disconnect(error, raw, cursor)
@@ -89,7 +116,7 @@ class Prepared:
                                           dialect.loaded_dbapi.Error,
                                           connection_invalidated=disconnected,
                                           dialect=dialect) from error
-        return cursor, compiled
+        return cursor
 
     def run(self, session: Session, params: dict | None = None) -> int:
         """A statement without result rows; returns the row count."""
@@ -167,3 +194,82 @@ def _row(compiled: _Compiled, raw):
         return compiled.row._make(raw)
     return compiled.row._make(value if process is None else process(value)
                               for process, value in zip(compiled.result, raw))
+
+
+def _arguments(compiled: _Compiled, params: dict):
+    """The DB-API parameters for one call: literals, defaults, bind processors applied."""
+    try:
+        values = dict(compiled.fixed)
+        values.update(params)
+        for name, default in compiled.defaults:
+            if name not in params:
+                values[name] = default.arg(None) if default.is_callable else default.arg
+        for name, process in compiled.bind.items():
+            if name in values:
+                values[name] = process(values[name])
+        return [values[name] for name in compiled.order] if compiled.order else values
+    except Exception as error:  # a missing parameter, a value its type cannot take
+        raise exc.StatementError(f"{error.__class__.__name__}: {error}", compiled.sql,
+                                 params, error) from error
+
+
+def _tables_of(statement: ClauseElement) -> frozenset[str] | None:
+    """Names of the tables a statement reads or writes (aliases resolved); None when
+    that cannot be known (a text statement)."""
+    if isinstance(statement, TextClause):
+        return None
+    names = set()
+    for table in find_tables(statement, include_crud=True, include_aliases=True,
+                             include_joins=True):
+        table = getattr(table, "element", table)  # an alias: its table
+        if isinstance(table, Table):
+            names.add(table.name)
+    return frozenset(names)
+
+
+# ---------------------------------------------------------------- deferred inserts
+
+_DEFERRED = "posyandu_deferred_inserts"  # session.info key: {(Prepared, names): [rows]}
+
+
+@contextmanager
+def deferred_inserts(session: Session) -> Iterator[None]:
+    """Within this block, Prepared.defer queues its rows; they are written at the end,
+    one executemany per statement (one round trip, not one per row).
+
+    Reads stay exact: a statement touching a table with queued rows writes them first
+    (flush_deferred), as does any Session.execute. A rollback drops them with the rest
+    of the transaction's work. For a block that is committed or rolled back whole (the
+    submission writer's group); with no savepoints inside.
+    """
+    if _DEFERRED in session.info:
+        raise RuntimeError("deferred_inserts blocks do not nest")
+    session.info[_DEFERRED] = {}
+    try:
+        yield
+        flush_deferred(session)
+    finally:
+        session.info.pop(_DEFERRED, None)
+
+
+def flush_deferred(session: Session, tables: frozenset[str] | None = None) -> None:
+    """Write the queued rows (only those for `tables`, when given)."""
+    pending = session.info.get(_DEFERRED)
+    if not pending:
+        return
+    for key in [key for key in pending if tables is None or key[0].tables is None
+                or key[0].tables & tables]:
+        rows = pending.pop(key, None)  # a nested flush may have written them already
+        if rows:
+            key[0].run_many(session, rows)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _flush_before_session_execute(orm_execute_state) -> None:
+    flush_deferred(orm_execute_state.session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, previous_transaction) -> None:
+    if session.info.get(_DEFERRED):
+        session.info[_DEFERRED] = {}

@@ -117,13 +117,14 @@ def _update(session: Session, entity: _Entity, row: dict, changes: dict,
 
 
 def _record(session: Session, entity: _Entity, row: dict, provenance: Provenance) -> None:
-    """The version snapshot (who/when/why) and the change-log row."""
-    entity.insert_version.run(session, {
+    """The version snapshot (who/when/why) and the change-log row (deferred: nothing on
+    the write path reads them back, so a group of submissions writes them together)."""
+    entity.insert_version.defer(session, {
         entity.version_key: row["id"], "version": row["version"],
         "data": snapshot(row, entity.fields), "changed_at": row["updated_at"],
         "changed_by": provenance.actor_id, "submission_id": provenance.submission_id,
         "reason": provenance.reason})
-    _INSERT_CHANGE.run(session, dict(
+    _INSERT_CHANGE.defer(session, dict(
         entity_type=entity.kind, entity_id=row["id"], version=row["version"], op="upsert",
         kelurahan_code=row["kelurahan_code"],
         posyandu_id=row.get("posyandu_id") if entity.has_posyandu else None,

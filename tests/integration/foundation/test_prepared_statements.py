@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session
 
-from core.statements import Prepared
+from core.statements import Prepared, deferred_inserts
 from models.base import TZ_DATETIME
 
 _METADATA = MetaData()
@@ -123,3 +123,61 @@ def test_statements_share_the_sessions_transaction(probe):
     assert probe.execute(select(PROBE.c.code)).scalars().all() == ["e"]  # visible inside
     probe.rollback()
     assert BY_CODE.first(probe, {"code": "e"}) is None  # and gone with it
+
+
+# ---------------------------------------------------------------- run_many, deferred inserts
+
+OTHER = Table("prepared_probe_other", _METADATA, Column("id", Integer, primary_key=True))
+COUNT_OTHER = Prepared(select(OTHER.c.id))
+
+
+def _codes_on_the_connection(session: Session) -> list[str]:
+    """What the database holds, read past the Session (which would write queued rows)."""
+    rows = session.connection().exec_driver_sql("SELECT code FROM prepared_probe ORDER BY code")
+    return [code for (code,) in rows]
+
+
+def test_run_many_gives_what_run_gives(probe):
+    INSERT.run_many(probe, [{**VALUES, "code": "m1"}, {**VALUES, "code": "m2"}])
+    INSERT.run(probe, {**VALUES, "code": "r1"})
+    many = [BY_CODE.mapping(probe, {"code": code}) for code in ("m1", "m2")]
+    one = BY_CODE.mapping(probe, {"code": "r1"})
+    for row in many:
+        assert {k: v for k, v in row.items() if k not in ("id", "code")} == \
+            {k: v for k, v in one.items() if k not in ("id", "code")}
+    assert many[0]["stamp"] == "made-by-default" and many[0]["at"] == VALUES["at"]
+    with pytest.raises(ValueError, match="same parameters"):
+        INSERT.run_many(probe, [{"code": "x"}, {"code": "y", "flag": True}])
+
+
+def test_deferred_rows_are_written_when_the_block_ends(probe):
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"code": "d1"})
+        INSERT.defer(probe, {"code": "d2"})
+        COUNT_OTHER.all(probe)  # another table: the queued rows wait
+        assert _codes_on_the_connection(probe) == []
+    assert _codes_on_the_connection(probe) == ["d1", "d2"]
+
+
+def test_reading_a_table_writes_its_queued_rows_first(probe):
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"code": "d1"})
+        assert BY_CODE.first(probe, {"code": "d1"}) is not None
+        INSERT.defer(probe, {"code": "d2"})
+        assert probe.execute(select(PROBE.c.code).order_by(PROBE.c.code)).scalars().all() == ["d1", "d2"]
+
+
+def test_a_rollback_drops_queued_rows_and_defer_outside_a_block_runs_at_once(probe):
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"code": "gone"})
+        probe.rollback()
+    assert _codes_on_the_connection(probe) == []
+    INSERT.defer(probe, {"code": "now"})
+    assert _codes_on_the_connection(probe) == ["now"]
+
+
+def test_a_failing_queued_row_fails_the_block(probe):
+    INSERT.run(probe, {"code": "taken"})
+    with pytest.raises(IntegrityError):
+        with deferred_inserts(probe):
+            INSERT.defer(probe, {"code": "taken"})
