@@ -27,6 +27,7 @@ from sqlalchemy import Table, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session
 
@@ -53,11 +54,13 @@ class Prepared:
 
     __slots__ = ("statement", "_compiled", "tables")
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: ClauseElement, tables: set[str] | None = None) -> None:
+        """`tables`: the tables a text statement reads or writes (found by itself for
+        Core statements); a text statement without it counts as touching every table."""
         self.statement = statement
         self._compiled: dict[tuple, _Compiled] = {}
-        # The tables it reads or writes; None: not known (text), so every one.
-        self.tables = _tables_of(statement)
+        # The tables it reads or writes; None: not known, so every one.
+        self.tables = frozenset(tables) if tables is not None else _tables_of(statement)
 
     # ------------------------------------------------------------------ running
 
@@ -216,7 +219,7 @@ def _arguments(compiled: _Compiled, params: dict):
 def _tables_of(statement: ClauseElement) -> frozenset[str] | None:
     """Names of the tables a statement reads or writes (aliases resolved); None when
     that cannot be known (a text statement)."""
-    if isinstance(statement, TextClause):
+    if isinstance(statement, (TextClause, TextualSelect)):
         return None
     names = set()
     for table in find_tables(statement, include_crud=True, include_aliases=True,
@@ -238,9 +241,9 @@ def deferred_inserts(session: Session) -> Iterator[None]:
     one executemany per statement (one round trip, not one per row).
 
     Reads stay exact: a statement touching a table with queued rows writes them first
-    (flush_deferred), as does any Session.execute. A rollback drops them with the rest
-    of the transaction's work. For a block that is committed or rolled back whole (the
-    submission writer's group); with no savepoints inside.
+    (flush_deferred), as does any Session.execute or commit. A rollback drops them with
+    the rest of the transaction's work; a savepoint may only start with none queued
+    (flush_deferred first).
     """
     if _DEFERRED in session.info:
         raise RuntimeError("deferred_inserts blocks do not nest")
@@ -267,6 +270,19 @@ def flush_deferred(session: Session, tables: frozenset[str] | None = None) -> No
 @event.listens_for(Session, "do_orm_execute")
 def _flush_before_session_execute(orm_execute_state) -> None:
     flush_deferred(orm_execute_state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _flush_before_commit(session: Session) -> None:
+    flush_deferred(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _no_savepoint_over_queued_rows(session: Session, transaction) -> None:
+    # Rolling a savepoint back drops every queued row, so none may be queued from
+    # before it (rows queued inside it go or stay with it).
+    if transaction.nested and session.info.get(_DEFERRED):
+        raise RuntimeError("flush_deferred() before starting a savepoint in a deferred_inserts block")
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -62,7 +62,6 @@ class HouseholdClaim:
 
 
 # Statements built once, run with parameters (see sync.registry).
-_LIVE_PERSON = PERSON.c.merged_into_id.is_(None)
 _LIVE_HOUSEHOLD = HOUSEHOLD.c.merged_into_id.is_(None)
 _BY_ID = {
     "person": Prepared(select(PERSON).where(PERSON.c.id == bindparam("id"))),
@@ -72,8 +71,8 @@ _BY_ID = {
 # child and mother of one measurement), in one query, with each one's current
 # measurements (a row per measurement: the growth history plausibility checks need);
 # the rules then run in Python over these rows. Each branch is one indexed equality
-# lookup (id, nik, (kelurahan_code, name_key), household_id); a parameter left None
-# matches nothing. UNION ALL rather than OR: PostgreSQL keeps a prepared statement's
+# lookup (id, nik, (kelurahan_code, name_key) with the birth date, household_id); a
+# parameter left None matches nothing. UNION ALL rather than OR: PostgreSQL keeps a prepared statement's
 # generic plan, and for an OR of such conditions on a table that was small when the
 # plan was made, that is a sequential scan.
 _MEASUREMENT = Measurement.__table__
@@ -89,8 +88,10 @@ _PERSON_CANDIDATES = Prepared(union_all(*(
         (PERSON.c.id == bindparam("id_b"),),
         (PERSON.c.nik == bindparam("nik_a"),),
         (PERSON.c.nik == bindparam("nik_b"),),
-        (PERSON.c.kelurahan_code == bindparam("kelurahan_a"), PERSON.c.name_key == bindparam("key_a")),
-        (PERSON.c.kelurahan_code == bindparam("kelurahan_b"), PERSON.c.name_key == bindparam("key_b")),
+        (PERSON.c.kelurahan_code == bindparam("kelurahan_a"), PERSON.c.name_key == bindparam("key_a"),
+         PERSON.c.birth_date == bindparam("birth_a")),
+        (PERSON.c.kelurahan_code == bindparam("kelurahan_b"), PERSON.c.name_key == bindparam("key_b"),
+         PERSON.c.birth_date == bindparam("birth_b")),
         (PERSON.c.household_id == bindparam("household_a"), PERSON.c.name_key == bindparam("key_a")),
         (PERSON.c.household_id == bindparam("household_b"), PERSON.c.name_key == bindparam("key_b")),
     ))))
@@ -141,11 +142,15 @@ def person_candidates(session: Session, *claims: PersonClaim | None) -> list[dic
     params = {}
     for slot, claim in zip("ab", claims + [None] * (2 - len(claims))):
         key = name_key(claim.name) if claim else ""
+        born = claim.birth_date if claim else None
         params.update({
             f"id_{slot}": claim and claim.registry_id or None,
             f"nik_{slot}": claim and claim.nik or None,
-            f"kelurahan_{slot}": claim and claim.kelurahan_code or None,
-            f"household_{slot}": claim and claim.household_id or None,
+            # The name rules as find_person applies them: with the birth date in the
+            # kelurahan when there is one, else within the household.
+            f"kelurahan_{slot}": claim.kelurahan_code if born is not None else None,
+            f"birth_{slot}": born,
+            f"household_{slot}": claim.household_id if claim and born is None else None,
             f"key_{slot}": key or None,
         })
     persons: dict[str, dict] = {}

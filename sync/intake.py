@@ -85,7 +85,8 @@ _INSERT_IF_ABSENT = Prepared(text(
     f"INSERT INTO submission ({', '.join(c.name for c in _INSERTED_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c.name for c in _INSERTED_COLUMNS)}) "
     "ON CONFLICT (form_id, instance_id) DO NOTHING RETURNING id"
-).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer))
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer),
+    tables={"submission"})
 _FIND = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
     SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id")))
 _FORM_VERSION = FormVersion.__table__

@@ -167,3 +167,36 @@ def test_a_groups_device_tokens_are_checked_in_one_query_with_the_same_rules(db,
         writer.close()
     assert (a, b) == (("kader-a", True), ("kader-b", True))
     assert single_lookups == []
+
+
+def test_a_groups_registry_versions_and_change_log_are_written_once_in_order(db):
+    from sqlmodel import select as sql_select
+
+    from models import ChangeLog, PersonVersion
+    from sync.registry import Provenance, create_person, update_person
+    from tests.support import KELURAHAN
+
+    provenance = Provenance(actor_id=None, submission_id=None, reason="test")
+
+    def register(name):
+        def work(session, shared):
+            person = create_person(session, data={"name": name, "kelurahan_code": KELURAHAN},
+                                   provenance=provenance)
+            update_person(session, person, changes={"sex": "female"}, provenance=provenance)
+            return person["id"], shared
+        return work
+
+    writer = SubmissionWriter(db, max_batch=16)
+    try:
+        results = asyncio.run(_run_group(writer, [register(n) for n in ("Ani", "Budi", "Citra")]))
+    finally:
+        writer.close()
+    assert [shared for _, shared in results] == [True] * 3
+    ids = [person_id for person_id, _ in results]
+    with Session(db) as s:
+        changes = s.exec(sql_select(ChangeLog).order_by(ChangeLog.seq)).all()
+        assert [(c.entity_id, c.version) for c in changes] == [
+            (person_id, version) for person_id in ids for version in (1, 2)]
+        versions = s.exec(sql_select(PersonVersion)).all()
+        assert sorted((v.person_id, v.version) for v in versions) == sorted(
+            (person_id, version) for person_id in ids for version in (1, 2))

@@ -181,3 +181,28 @@ def test_a_failing_queued_row_fails_the_block(probe):
     with pytest.raises(IntegrityError):
         with deferred_inserts(probe):
             INSERT.defer(probe, {"code": "taken"})
+
+
+def test_a_commit_writes_queued_rows_and_a_savepoint_needs_none_queued(probe):
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"code": "c1"})
+        with pytest.raises(RuntimeError, match="savepoint"):
+            probe.begin_nested()
+        probe.commit()
+        assert _codes_on_the_connection(probe) == ["c1"]
+        with probe.begin_nested():  # nothing queued: allowed
+            INSERT.defer(probe, {"code": "c2"})
+    assert _codes_on_the_connection(probe) == ["c1", "c2"]
+
+
+def test_a_text_statement_counts_as_touching_every_table_unless_told(probe):
+    from sqlalchemy import text
+
+    anything = Prepared(text("SELECT 1"))
+    elsewhere = Prepared(text("SELECT 1"), tables={"prepared_probe_other"})
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"code": "t1"})
+        elsewhere.run(probe)
+        assert _codes_on_the_connection(probe) == []
+        anything.run(probe)
+        assert _codes_on_the_connection(probe) == ["t1"]
