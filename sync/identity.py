@@ -81,20 +81,26 @@ _GROWTH_COLUMNS = {"growth_id": _MEASUREMENT.c.id, "growth_on": _MEASUREMENT.c.m
                    "growth_clenhei": _MEASUREMENT.c.clenhei}
 _WITH_GROWTH = PERSON.outerjoin(_MEASUREMENT, (_MEASUREMENT.c.person_id == PERSON.c.id)
                                 & _MEASUREMENT.c.is_current)
+_CANDIDATE_CONDITIONS = (
+    (PERSON.c.id == bindparam("id_a"),),
+    (PERSON.c.id == bindparam("id_b"),),
+    (PERSON.c.nik == bindparam("nik_a"),),
+    (PERSON.c.nik == bindparam("nik_b"),),
+    (PERSON.c.kelurahan_code == bindparam("kelurahan_a"), PERSON.c.name_key == bindparam("key_a"),
+     PERSON.c.birth_date == bindparam("birth_a")),
+    (PERSON.c.kelurahan_code == bindparam("kelurahan_b"), PERSON.c.name_key == bindparam("key_b"),
+     PERSON.c.birth_date == bindparam("birth_b")),
+    (PERSON.c.household_id == bindparam("household_a"), PERSON.c.name_key == bindparam("key_a")),
+    (PERSON.c.household_id == bindparam("household_b"), PERSON.c.name_key == bindparam("key_b")),
+)
 _PERSON_CANDIDATES = Prepared(union_all(*(
     select(PERSON, *(column.label(name) for name, column in _GROWTH_COLUMNS.items()))
-    .select_from(_WITH_GROWTH).where(*condition) for condition in (
-        (PERSON.c.id == bindparam("id_a"),),
-        (PERSON.c.id == bindparam("id_b"),),
-        (PERSON.c.nik == bindparam("nik_a"),),
-        (PERSON.c.nik == bindparam("nik_b"),),
-        (PERSON.c.kelurahan_code == bindparam("kelurahan_a"), PERSON.c.name_key == bindparam("key_a"),
-         PERSON.c.birth_date == bindparam("birth_a")),
-        (PERSON.c.kelurahan_code == bindparam("kelurahan_b"), PERSON.c.name_key == bindparam("key_b"),
-         PERSON.c.birth_date == bindparam("birth_b")),
-        (PERSON.c.household_id == bindparam("household_a"), PERSON.c.name_key == bindparam("key_a")),
-        (PERSON.c.household_id == bindparam("household_b"), PERSON.c.name_key == bindparam("key_b")),
-    ))))
+    .select_from(_WITH_GROWTH).where(*condition) for condition in _CANDIDATE_CONDITIONS)))
+# SQLite: without the measurements. A query there is a function call, not a round
+# trip, and a row per measurement (each converting the person's dates again in Python)
+# cost more than reading the history separately (process.py does, when GROWTH is absent).
+_PERSON_CANDIDATES_ONLY = Prepared(union_all(*(
+    select(PERSON).where(*condition) for condition in _CANDIDATE_CONDITIONS)))
 _HOUSEHOLD_BY_KK = Prepared(select(HOUSEHOLD).where(HOUSEHOLD.c.kk == bindparam("kk"), _LIVE_HOUSEHOLD)
                     .order_by(HOUSEHOLD.c.created_at).limit(1))
 _HOUSEHOLDS_WITHOUT_KK = Prepared(select(HOUSEHOLD).where(
@@ -135,7 +141,8 @@ GROWTH = "growth"
 def person_candidates(session: Session, *claims: PersonClaim | None) -> list[dict]:
     """The registry rows find_person may pick for these claims (at most two; None
     entries are skipped), oldest first, each with its current measurements under
-    GROWTH: one query for a child, its mother and the child's growth history."""
+    GROWTH (on PostgreSQL; see _PERSON_CANDIDATES_ONLY): one query for a child, its
+    mother and the child's growth history."""
     claims = [c for c in claims if c is not None]
     if len(claims) > 2:
         raise ValueError("person_candidates takes at most two claims")
@@ -153,6 +160,9 @@ def person_candidates(session: Session, *claims: PersonClaim | None) -> list[dic
             f"household_{slot}": claim.household_id if claim and born is None else None,
             f"key_{slot}": key or None,
         })
+    if session.connection().dialect.name == "sqlite":
+        rows = {row["id"]: row for row in _PERSON_CANDIDATES_ONLY.mappings(session, params)}
+        return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
     persons: dict[str, dict] = {}
     growth: dict[str, dict] = {}  # person id -> {measurement id: GrowthRecord}
     for row in _PERSON_CANDIDATES.mappings(session, params):

@@ -21,6 +21,7 @@ HOT_LOOKUPS = {
     "place": process._PLACE,
     "growth history": process._HISTORY,
     "person candidates": identity._PERSON_CANDIDATES,
+    "person candidates without measurements": identity._PERSON_CANDIDATES_ONLY,
     "household by KK": identity._HOUSEHOLD_BY_KK,
 }
 
