@@ -160,21 +160,21 @@ def person_candidates(session: Session, *claims: PersonClaim | None) -> list[dic
             f"household_{slot}": claim.household_id if claim and born is None else None,
             f"key_{slot}": key or None,
         })
-    if session.connection().dialect.name == "sqlite":
-        rows = {row["id"]: row for row in _PERSON_CANDIDATES_ONLY.mappings(session, params)}
-        return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
+    with_growth = session.connection().dialect.name != "sqlite"
+    statement = _PERSON_CANDIDATES if with_growth else _PERSON_CANDIDATES_ONLY
     persons: dict[str, dict] = {}
-    growth: dict[str, dict] = {}  # person id -> {measurement id: GrowthRecord}
-    for row in _PERSON_CANDIDATES.mappings(session, params):
-        measurement = {name: row.pop(name) for name in _GROWTH_COLUMNS}
-        persons.setdefault(row["id"], row)
-        history = growth.setdefault(row["id"], {})
-        if measurement["growth_id"] is not None:
-            history[measurement["growth_id"]] = GrowthRecord(
-                measurement["growth_on"], measurement["growth_weight_kg"],
-                measurement["growth_clenhei"])
-    for person_id, person in persons.items():
-        person[GROWTH] = list(growth[person_id].values())
+    for row in statement.mappings(session, params):
+        person = persons.setdefault(row["id"], row)
+        if with_growth:
+            measurement = {name: row.pop(name) for name in _GROWTH_COLUMNS}
+            history = person.setdefault(GROWTH, {})  # measurement id -> GrowthRecord
+            if measurement["growth_id"] is not None:
+                history[measurement["growth_id"]] = GrowthRecord(
+                    measurement["growth_on"], measurement["growth_weight_kg"],
+                    measurement["growth_clenhei"])
+    for person in persons.values():
+        if with_growth:
+            person[GROWTH] = list(person[GROWTH].values())
     return sorted(persons.values(), key=lambda row: (row["created_at"], row["id"]))
 
 
