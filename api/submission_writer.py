@@ -26,6 +26,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from core.db import writer_engine
 from core.statements import deferred_inserts
 from sync.accounts import preload_app_tokens
 from sync.intake import IntakeResult
@@ -57,11 +58,12 @@ def _settle(future: asyncio.Future, result, error: BaseException | None) -> None
 
 class SubmissionWriter:
     def __init__(self, engine: Engine, max_batch: int = 16) -> None:
-        self.engine = engine
+        """`engine`: the application's. Each writer thread commits through a connection
+        of its own to the same database (core.db.writer_engine)."""
+        self.source = engine
         self.max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._current: _Thread | None = None
+        self._lock = threading.Lock()
 
     async def store(self, work: Work, device_token: str | None = None) -> IntakeResult:
         """Run `work` in the writer's next transaction; returns once it is committed.
@@ -70,59 +72,36 @@ class SubmissionWriter:
         looked up together (sync.accounts.preload_app_tokens)."""
         loop = asyncio.get_running_loop()
         job = _Job(work, loop.create_future(), loop, device_token)
-        self._ensure_started()
-        self._jobs.put(job)
+        with self._lock:  # never into the queue of a thread that close() has stopped
+            if self._current is None:
+                self._current = _Thread(self, writer_engine(self.source))
+            self._current.jobs.put(job)
         return await job.future
 
-    def _ensure_started(self) -> None:
-        if self._thread is None:
-            with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="submission-writer",
-                                                    daemon=True)
-                    self._thread.start()
-
     def close(self, timeout: float = 30) -> None:
-        """Finish the submissions already queued, then stop the thread."""
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join(timeout)
+        """Finish the submissions already queued, then stop the thread. A later store()
+        starts a new one (an app may be started and stopped more than once)."""
+        with self._lock:
+            current, self._current = self._current, None
+        if current is not None:
+            current.stop(timeout)
 
-    def _run(self) -> None:
-        while True:
-            first = self._jobs.get()
-            if first is None:
-                return
-            jobs = [first]
-            stop = False
-            while len(jobs) < self.max_batch:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                jobs.append(job)
-            self._write(jobs)
-            if stop:
-                return
-
-    def _write(self, jobs: list[_Job]) -> None:
-        outcomes = self._write_together(jobs) if len(jobs) > 1 else None
+    def _write(self, engine: Engine, jobs: list[_Job]) -> None:
+        outcomes = self._write_together(engine, jobs) if len(jobs) > 1 else None
         if outcomes is None:
-            outcomes = [self._write_alone(job) for job in jobs]
+            outcomes = [self._write_alone(engine, job) for job in jobs]
         for job, (result, error) in zip(jobs, outcomes):
             job.loop.call_soon_threadsafe(_settle, job.future, result, error)
 
-    def _commit(self, run: Callable[[Session], T]) -> T:
+    @staticmethod
+    def _commit(engine: Engine, run: Callable[[Session], T]) -> T:
         """`run` in one transaction, committed (closing the session rolls back otherwise)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(engine, expire_on_commit=False) as session:
             result = run(session)
             session.commit()
             return result
 
-    def _write_together(self, jobs: list[_Job]) -> list | None:
+    def _write_together(self, engine: Engine, jobs: list[_Job]) -> list | None:
         """All jobs in one transaction, or None if any of them failed (rolled back)."""
         tokens = [job.device_token for job in jobs if job.device_token is not None]
 
@@ -133,14 +112,51 @@ class SubmissionWriter:
                 return [job.work(session, True) for job in jobs]
 
         try:
-            results = self._commit(run)
+            results = self._commit(engine, run)
         except Exception:  # noqa: BLE001 - each job is redone alone and gets its own outcome
             log.debug("a group of %d submissions is redone one by one", len(jobs), exc_info=True)
             return None
         return [(result, None) for result in results]
 
-    def _write_alone(self, job: _Job) -> tuple[IntakeResult | None, BaseException | None]:
+    def _write_alone(self, engine: Engine, job: _Job) -> tuple[IntakeResult | None, BaseException | None]:
         try:
-            return self._commit(lambda session: job.work(session, False)), None
+            return self._commit(engine, lambda session: job.work(session, False)), None
         except Exception as exc:  # noqa: BLE001 - handed to the request, which renders it
             return None, exc
+
+
+class _Thread:
+    """One writer thread: its queue, its engine, and the loop that groups jobs."""
+
+    def __init__(self, writer: SubmissionWriter, engine: Engine) -> None:
+        self.writer = writer
+        self.engine = engine
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="submission-writer", daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout: float) -> None:
+        self.jobs.put(None)
+        self.thread.join(timeout)
+        if self.engine is not self.writer.source and not self.thread.is_alive():
+            self.engine.dispose()
+
+    def _run(self) -> None:
+        while True:
+            first = self.jobs.get()
+            if first is None:
+                return
+            jobs = [first]
+            stop = False
+            while len(jobs) < self.writer.max_batch:
+                try:
+                    job = self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                jobs.append(job)
+            self.writer._write(self.engine, jobs)
+            if stop:
+                return

@@ -104,7 +104,10 @@ class _WriterQueue:
         event.listen(engine.pool, "checkin", on_checkin)
 
 
-def make_engine(url: str | None = None, *, pool_size: int | None = None) -> Engine:
+def make_engine(url: str | None = None, *, pool_size: int | None = None,
+                max_overflow: int | None = None, generic_plans: bool = False) -> Engine:
+    """`generic_plans` (PostgreSQL): prepared statements always run their generic plan
+    instead of being planned again for each call's parameters (`plan_cache_mode`)."""
     settings = get_settings()
     url = normalise_url(url or settings.database_url)
     if is_sqlite(url):
@@ -127,7 +130,30 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None) -> Engi
         _WriterQueue().install(engine)
         return engine
     size = pool_size or settings.db_pool_size
-    return create_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=True)
+    connect_args = {"options": "-c plan_cache_mode=force_generic_plan"} if generic_plans else {}
+    return create_engine(url, pool_size=size, max_overflow=size if max_overflow is None
+                         else max_overflow, pool_pre_ping=True, connect_args=connect_args)
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """The engine for one long-lived writer thread (api.submission_writer).
+
+    PostgreSQL: a pool of its own, one connection, on the same database. psycopg
+    prepares a statement on a connection once it has run five times, and forgets all
+    of them at every ROLLBACK (it sends DEALLOCATE ALL). In the shared pool, every
+    read-only request (a HEAD, a form list, a token check) ends in a rollback, so the
+    writer kept meeting connections whose statements had to be parsed and planned
+    again: a third of PostgreSQL's CPU on the intake benchmark. Its own connection
+    only commits, so its statements stay prepared. They also always run their generic
+    plan (`generic_plans`): the hot lookups' generic plans are index scans
+    (tests/integration/foundation/test_query_plans.py), and re-planning the identity
+    candidates' UNION ALL for each call's parameters cost more than running it.
+
+    SQLite: the engine itself, whose writer lock is per engine."""
+    if is_sqlite(engine):
+        return engine
+    return make_engine(engine.url.render_as_string(hide_password=False), pool_size=1,
+                       max_overflow=1, generic_plans=True)
 
 
 @lru_cache

@@ -200,3 +200,66 @@ def test_a_groups_registry_versions_and_change_log_are_written_once_in_order(db)
         versions = s.exec(sql_select(PersonVersion)).all()
         assert sorted((v.person_id, v.version) for v in versions) == sorted(
             (person_id, version) for person_id in ids for version in (1, 2))
+
+
+def test_a_writer_stopped_and_started_again_still_stores(db):
+    """An app may be started and stopped more than once (several test clients, a
+    restart): a submission stored after close() is never left waiting."""
+    def note(label):
+        def work(session, shared):
+            _note(session, label)
+            return label
+        return work
+
+    writer = SubmissionWriter(db, max_batch=16)
+    try:
+        assert asyncio.run(writer.store(note("w-first"))) == "w-first"
+        writer.close()
+        writer.close()  # twice: nothing to stop
+        assert asyncio.run(asyncio.wait_for(writer.store(note("w-again")), 10)) == "w-again"
+    finally:
+        writer.close()
+    assert _notes(db) == {"w-first", "w-again"}
+
+
+def test_the_writers_statements_stay_prepared_when_others_roll_back(db):
+    """PostgreSQL: psycopg forgets a connection's prepared statements at every
+    ROLLBACK, and read-only requests end in one. The writer's connection is its own,
+    so its statements stay prepared, and they run their generic plan."""
+    if db.dialect.name != "postgresql":
+        pytest.skip("prepared statements and plan caching are PostgreSQL's")
+    from sqlalchemy import bindparam, select
+
+    from core.statements import Prepared
+    from models import ServerSetting
+
+    table = ServerSetting.__table__
+    lookup = Prepared(select(table.c.value).where(table.c.key == bindparam("key")))
+    marker = str(lookup.statement.compile(dialect=db.dialect)).split("\n")[0]
+
+    def look_up(session, shared):
+        for _ in range(6):  # psycopg prepares a statement at its fifth run
+            lookup.first(session, {"key": "w-none"})
+        return None
+
+    def prepared_here(session, shared):
+        return session.execute(text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE :marker"), {"marker": marker + "%"}).all()
+
+    writer = SubmissionWriter(db, max_batch=16)
+    try:
+        asyncio.run(writer.store(look_up))
+        # Every connection of the app's pool reads, then rolls back.
+        sessions = [Session(db) for _ in range(db.pool.size())]
+        for s in sessions:
+            s.execute(text("SELECT 1"))
+        for s in sessions:
+            s.close()
+        asyncio.run(writer.store(look_up))
+        plans = asyncio.run(writer.store(prepared_here))
+    finally:
+        writer.close()
+    assert len(plans) == 1
+    generic, custom = plans[0]
+    assert generic >= 2 and custom == 0
