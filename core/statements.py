@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,61 +65,45 @@ class Prepared:
     # ------------------------------------------------------------------ running
 
     def execute(self, session: Session, params: dict | None = None):
-        """Run it; returns the open DB-API cursor and how to read its rows."""
-        flush_deferred(session, self.tables)
+        """Run it; returns the open DB-API cursor and how to read its rows.
+
+        Deferred writes it must see (see deferred_inserts) are sent first, in the same
+        round trip on PostgreSQL."""
         connection = session.connection()
-        params = params or {}
-        compiled = self._compiled_for(connection.dialect, params)
-        arguments = _arguments(compiled, params)
-        return self._call(connection, compiled, "execute", arguments), compiled
+        compiled = self._compiled_for(connection.dialect, params or {})
+        arguments = _arguments(compiled, params or {})
+        before = _take_queued(session, self.tables, connection.dialect)
+        return _send(connection, before, (compiled, "execute", arguments)), compiled
 
     def run_many(self, session: Session, rows: list[dict]) -> None:
         """Run it once per row (DB-API executemany: psycopg sends them in one pipeline);
         every row must give the same parameter names."""
         if not rows:
             return
-        flush_deferred(session, self.tables)
-        connection = session.connection()
-        compiled = self._compiled_for(connection.dialect, rows[0])
         if any(row.keys() != rows[0].keys() for row in rows):
             raise ValueError("run_many: every row must give the same parameters")
+        connection = session.connection()
+        compiled = self._compiled_for(connection.dialect, rows[0])
         arguments = [_arguments(compiled, row) for row in rows]
-        self._call(connection, compiled, "executemany", arguments).close()
+        before = _take_queued(session, self.tables, connection.dialect)
+        _send(connection, before, (compiled, "executemany", arguments)).close()
 
     def defer(self, session: Session, params: dict) -> None:
-        """An INSERT nothing reads back soon: queued until the deferral scope the session
-        is in ends (see deferred_inserts), or until a statement touches its table;
-        run now if the session is in none."""
+        """A write whose outcome nothing reads back (no RETURNING, row count unused):
+        queued until the deferral scope the session is in ends (see deferred_inserts),
+        or until a statement touches a table it writes or refers to; run now if the
+        session is in none."""
         pending = session.info.get(_DEFERRED)
         if pending is None:
             self.run(session, params)
         else:
             session.connection()  # in the transaction, so that a rollback drops the rows
-            pending.setdefault((self, tuple(params)), []).append(params)
+            pending.append((self, params))
 
     def _compiled_for(self, dialect: Dialect, params: dict) -> _Compiled:
         # Keyed on the parameter names in the caller's order: each call site passes the
         # same names the same way, so a statement is compiled once per call site.
         return self._compiled.get((dialect.name, *params)) or self._compile(dialect, params)
-
-    @staticmethod
-    def _call(connection, compiled: _Compiled, method: str, arguments):
-        """cursor.execute / executemany, with database errors raised as SQLAlchemy's."""
-        dialect = connection.dialect
-        raw = connection.connection.dbapi_connection
-        cursor = raw.cursor()
-        try:
-            getattr(cursor, method)(compiled.sql, arguments)
-        except dialect.loaded_dbapi.Error as error:
-            cursor.close()
-            disconnected = dialect.is_disconnect(error, raw, cursor)
-            if disconnected:
-                connection.invalidate(error)  # the pool must not hand this one out again
-            raise exc.DBAPIError.instance(compiled.sql, arguments, error,
-                                          dialect.loaded_dbapi.Error,
-                                          connection_invalidated=disconnected,
-                                          dialect=dialect) from error
-        return cursor
 
     def run(self, session: Session, params: dict | None = None) -> int:
         """A statement without result rows; returns the row count."""
@@ -216,12 +200,43 @@ def _arguments(compiled: _Compiled, params: dict):
                                  params, error) from error
 
 
+def _send(connection, before: list, last: tuple) -> Any:
+    """Run the queued writes `before` ([(compiled, [arguments])], an executemany each),
+    then `last` = (compiled, "execute" or "executemany", arguments); returns last's
+    cursor. On PostgreSQL all of it is one psycopg pipeline: one round trip. Database
+    errors are raised as SQLAlchemy's exception classes."""
+    dialect = connection.dialect
+    raw = connection.connection.dbapi_connection
+    compiled, method, arguments = last
+    cursor = raw.cursor()
+    try:
+        with raw.pipeline() if before and hasattr(raw, "pipeline") else nullcontext():
+            for queued, rows in before:
+                raw.cursor().executemany(queued.sql, rows)
+            getattr(cursor, method)(compiled.sql, arguments)
+    except dialect.loaded_dbapi.Error as error:
+        cursor.close()
+        disconnected = dialect.is_disconnect(error, raw, cursor)
+        if disconnected:
+            connection.invalidate(error)  # the pool must not hand this one out again
+        statement = compiled.sql
+        if before:  # the failing statement may be any of them
+            statement = "; ".join([*(queued.sql for queued, _ in before), statement])
+        raise exc.DBAPIError.instance(statement, arguments, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=disconnected,
+                                      dialect=dialect) from error
+    return cursor
+
+
 def _tables_of(statement: ClauseElement) -> frozenset[str] | None:
-    """Names of the tables a statement reads or writes (aliases resolved); None when
-    that cannot be known (a text statement)."""
+    """Names of the tables a statement reads or writes (aliases resolved) and, for a
+    write, the tables its foreign keys refer to (a row it inserts may refer to a queued
+    one); None when that cannot be known (a text statement)."""
     if isinstance(statement, (TextClause, TextualSelect)):
         return None
     names = set()
+    if getattr(statement, "is_dml", False) and isinstance(statement.table, Table):
+        names.update(key.column.table.name for key in statement.table.foreign_keys)
     for table in find_tables(statement, include_crud=True, include_aliases=True,
                              include_joins=True):
         table = getattr(table, "element", table)  # an alias: its table
@@ -232,22 +247,25 @@ def _tables_of(statement: ClauseElement) -> frozenset[str] | None:
 
 # ---------------------------------------------------------------- deferred inserts
 
-_DEFERRED = "posyandu_deferred_inserts"  # session.info key: {(Prepared, names): [rows]}
+_DEFERRED = "posyandu_deferred_writes"  # session.info key: [(Prepared, params)], in order
 
 
 @contextmanager
 def deferred_inserts(session: Session) -> Iterator[None]:
-    """Within this block, Prepared.defer queues its rows; they are written at the end,
-    one executemany per statement (one round trip, not one per row).
+    """Within this block, Prepared.defer queues its writes; they are sent together,
+    in the order they were made, when they must be (one round trip on PostgreSQL, not
+    one per row).
 
-    Reads stay exact: a statement touching a table with queued rows writes them first
-    (flush_deferred), as does any Session.execute or commit. A rollback drops them with
-    the rest of the transaction's work; a savepoint may only start with none queued
-    (flush_deferred first).
+    Reads stay exact: a statement touching a table that a queued write writes (or
+    refers to, for a write) has every queued write sent first, in the same round trip;
+    so do any Session.execute, a commit and the end of the block. A rollback drops
+    them with the rest of the transaction's work; a savepoint may only start with none
+    queued (flush_deferred first). A queued write that fails fails the statement it
+    was sent with.
     """
     if _DEFERRED in session.info:
         raise RuntimeError("deferred_inserts blocks do not nest")
-    session.info[_DEFERRED] = {}
+    session.info[_DEFERRED] = []
     try:
         yield
         flush_deferred(session)
@@ -255,16 +273,34 @@ def deferred_inserts(session: Session) -> Iterator[None]:
         session.info.pop(_DEFERRED, None)
 
 
-def flush_deferred(session: Session, tables: frozenset[str] | None = None) -> None:
-    """Write the queued rows (only those for `tables`, when given)."""
+def _take_queued(session: Session, tables: frozenset[str] | None, dialect: Dialect) -> list:
+    """Every queued write, as [(compiled, [arguments])] batches of consecutive rows of
+    one statement, if any of them touches `tables` (None: any table); else none. All
+    of them, in order, so that a row is never written before one it refers to."""
     pending = session.info.get(_DEFERRED)
-    if not pending:
+    if not pending or (tables is not None and not any(
+            queued.tables is None or queued.tables & tables for queued, _ in pending)):
+        return []
+    batches, key = [], None
+    for queued, params in pending:
+        if (queued, *params) != key:
+            key = (queued, *params)
+            compiled = queued._compiled_for(dialect, params)
+            batches.append((compiled, []))
+        batches[-1][1].append(_arguments(compiled, params))
+    pending.clear()
+    return batches
+
+
+def flush_deferred(session: Session, tables: frozenset[str] | None = None) -> None:
+    """Write the queued rows (if any of them touches `tables`, when given)."""
+    if not session.info.get(_DEFERRED):
         return
-    for key in [key for key in pending if tables is None or key[0].tables is None
-                or key[0].tables & tables]:
-        rows = pending.pop(key, None)  # a nested flush may have written them already
-        if rows:
-            key[0].run_many(session, rows)
+    connection = session.connection()
+    batches = _take_queued(session, tables, connection.dialect)
+    if batches:
+        last_sql, last_rows = batches.pop()
+        _send(connection, batches, (last_sql, "executemany", last_rows)).close()
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -288,4 +324,4 @@ def _no_savepoint_over_queued_rows(session: Session, transaction) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_on_rollback(session: Session, previous_transaction) -> None:
     if session.info.get(_DEFERRED):
-        session.info[_DEFERRED] = {}
+        session.info[_DEFERRED] = []

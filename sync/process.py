@@ -369,7 +369,7 @@ def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
                                 reason=f"submission:{form_id}", scope=scope)
         values = PROCESSORS[form_id](session, submission, answers or answers_of(submission),
                                      provenance, place)
-        _INSERT_RECORD[form_id].run(session, values)
+        _INSERT_RECORD[form_id].defer(session, values)
     if edited is None:
         edited = _EDITED_BY.first(session, {"form_id": form_id,
                                             "instance_id": submission.instance_id,

@@ -96,7 +96,7 @@ def _create(session: Session, entity: _Entity, data: dict, provenance: Provenanc
     if entity is _PERSON:
         row["birth_date_estimated"] = bool(data.get("birth_date_estimated"))
     row.update(_derived(entity, row))
-    entity.insert_row.run(session, row)
+    entity.insert_row.defer(session, row)
     _record(session, entity, row, provenance)
     return row
 
@@ -110,15 +110,18 @@ def _update(session: Session, entity: _Entity, row: dict, changes: dict,
         return False
     row.update(diffs)
     row.update(version=row["version"] + 1, updated_at=utcnow(), **_derived(entity, row))
-    entity.update_row.run(session, {**diffs, **_derived(entity, row), "version": row["version"],
+    entity.update_row.defer(session, {**diffs, **_derived(entity, row), "version": row["version"],
                                     "updated_at": row["updated_at"], "_id": row["id"]})
     _record(session, entity, row, provenance)
     return True
 
 
 def _record(session: Session, entity: _Entity, row: dict, provenance: Provenance) -> None:
-    """The version snapshot (who/when/why) and the change-log row (deferred: nothing on
-    the write path reads them back, so a group of submissions writes them together)."""
+    """The version snapshot (who/when/why) and the change-log row.
+
+    Like the row itself, they are deferred (core.statements.deferred_inserts): in the
+    submission writer, they are sent with the next statement that reads the registry,
+    so a new child costs no round trip of its own."""
     entity.insert_version.defer(session, {
         entity.version_key: row["id"], "version": row["version"],
         "data": snapshot(row, entity.fields), "changed_at": row["updated_at"],

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -129,6 +130,9 @@ def test_statements_share_the_sessions_transaction(probe):
 
 OTHER = Table("prepared_probe_other", _METADATA, Column("id", Integer, primary_key=True))
 COUNT_OTHER = Prepared(select(OTHER.c.id))
+CHILD = Table("prepared_probe_child", _METADATA, Column("id", Integer, primary_key=True),
+              Column("probe_id", Integer, ForeignKey("prepared_probe.id"), nullable=False))
+INSERT_CHILD = Prepared(insert(CHILD))
 
 
 def _codes_on_the_connection(session: Session) -> list[str]:
@@ -206,3 +210,34 @@ def test_a_text_statement_counts_as_touching_every_table_unless_told(probe):
         assert _codes_on_the_connection(probe) == []
         anything.run(probe)
         assert _codes_on_the_connection(probe) == ["t1"]
+
+
+def test_queued_writes_are_sent_in_the_order_they_were_made(probe):
+    """Not grouped by statement: a row is never written before one made earlier."""
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"code": "q1"})
+        INSERT.defer(probe, {"code": "q2", "flag": True})  # other columns: another statement
+        INSERT.defer(probe, {"code": "q3"})
+    rows = probe.execute(select(PROBE.c.code).order_by(PROBE.c.id)).scalars().all()
+    assert rows == ["q1", "q2", "q3"]
+
+
+def test_a_write_referring_to_a_queued_row_sends_it_first(probe):
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"id": 1, "code": "parent-1"})
+        INSERT.defer(probe, {"id": 2, "code": "parent-2"})
+        # Not deferred, and nothing is queued for its table: its foreign key to
+        # prepared_probe still has the queued rows written first.
+        INSERT_CHILD.run(probe, {"id": 11, "probe_id": 2})
+        assert _codes_on_the_connection(probe) == ["parent-1", "parent-2"]
+        INSERT_CHILD.defer(probe, {"id": 10, "probe_id": 1})
+    children = probe.execute(select(CHILD.c.id, CHILD.c.probe_id).order_by(CHILD.c.id)).all()
+    assert [tuple(c) for c in children] == [(10, 1), (11, 2)]
+
+
+def test_a_failing_queued_write_fails_the_read_it_is_sent_with(probe):
+    INSERT.run(probe, {"code": "taken"})
+    with pytest.raises(IntegrityError):
+        with deferred_inserts(probe):
+            INSERT.defer(probe, {"code": "taken"})
+            BY_CODE.first(probe, {"code": "taken"})
