@@ -71,7 +71,12 @@ async def _authenticated(request: Request) -> Principal:
     """The caller, checked in a read-only transaction on a worker thread."""
     def check() -> Principal:
         with Session(request.app.state.read_engine) as session:
-            return authenticate(request, session)
+            principal = authenticate(request, session)
+            # It only read: COMMIT ends it as well as the ROLLBACK closing would send,
+            # and psycopg keeps the connection's prepared statements (it drops them
+            # all at a ROLLBACK).
+            session.commit()
+            return principal
 
     return await run_in_threadpool(check)
 
