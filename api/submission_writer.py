@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.db import writer_engine
+from core.errors import Unavailable
 from core.statements import deferred_inserts
 from sync.accounts import preload_app_tokens
 from sync.intake import IntakeResult
@@ -56,6 +57,19 @@ def _settle(future: asyncio.Future, result, error: BaseException | None) -> None
         future.set_result(result)
 
 
+def _answer(job: _Job, result, error: BaseException | None) -> None:
+    """Hand the outcome to the request's event loop (gone if the request gave up)."""
+    try:
+        job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+    except RuntimeError:  # that event loop is closed: nobody waits for this answer
+        log.debug("a submission's outcome had nobody to go to", exc_info=True)
+
+
+def _stopped() -> Unavailable:
+    return Unavailable("The server could not store this submission; please send it again.",
+                       code="server.writer_stopped")
+
+
 class SubmissionWriter:
     def __init__(self, engine: Engine, max_batch: int = 16) -> None:
         """`engine`: the application's. Each writer thread commits through a connection
@@ -72,7 +86,7 @@ class SubmissionWriter:
         looked up together (sync.accounts.preload_app_tokens)."""
         loop = asyncio.get_running_loop()
         job = _Job(work, loop.create_future(), loop, device_token)
-        with self._lock:  # never into the queue of a thread that close() has stopped
+        with self._lock:  # never into the queue of a thread that has stopped
             if self._current is None:
                 self._current = _Thread(self, writer_engine(self.source))
             self._current.jobs.put(job)
@@ -91,7 +105,7 @@ class SubmissionWriter:
         if outcomes is None:
             outcomes = [self._write_alone(engine, job) for job in jobs]
         for job, (result, error) in zip(jobs, outcomes):
-            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+            _answer(job, result, error)
 
     @staticmethod
     def _commit(engine: Engine, run: Callable[[Session], T]) -> T:
@@ -132,6 +146,7 @@ class _Thread:
         self.writer = writer
         self.engine = engine
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.in_flight: list[_Job] = []
         self.thread = threading.Thread(target=self._run, name="submission-writer", daemon=True)
         self.thread.start()
 
@@ -142,6 +157,25 @@ class _Thread:
             self.engine.dispose()
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except BaseException:  # not an Exception (those are each job's outcome)
+            log.exception("the submission writer thread stopped")
+            # The next store() starts a new thread; what this one holds is answered.
+            with self.writer._lock:
+                if self.writer._current is self:
+                    self.writer._current = None
+            left = self.in_flight
+            while True:
+                try:
+                    left.append(self.jobs.get_nowait())
+                except queue.Empty:
+                    break
+            for job in left:
+                if job is not None:
+                    _answer(job, None, _stopped())
+
+    def _serve(self) -> None:
         while True:
             first = self.jobs.get()
             if first is None:
@@ -157,6 +191,8 @@ class _Thread:
                     stop = True
                     break
                 jobs.append(job)
+            self.in_flight = jobs
             self.writer._write(self.engine, jobs)
+            self.in_flight = []
             if stop:
                 return

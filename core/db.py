@@ -130,7 +130,11 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None,
         _WriterQueue().install(engine)
         return engine
     size = pool_size or settings.db_pool_size
-    connect_args = {"options": "-c plan_cache_mode=force_generic_plan"} if generic_plans else {}
+    connect_args = {}
+    if generic_plans:  # added to the URL's own `options` (search_path, timeouts), if any
+        given = make_url(url).query.get("options")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        connect_args["options"] = " ".join(filter(None, [given, "-c plan_cache_mode=force_generic_plan"]))
     return create_engine(url, pool_size=size, max_overflow=size if max_overflow is None
                          else max_overflow, pool_pre_ping=True, connect_args=connect_args)
 
@@ -138,13 +142,13 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None,
 def writer_engine(engine: Engine) -> Engine:
     """The engine for one long-lived writer thread (api.submission_writer).
 
-    PostgreSQL: a pool of its own, one connection, on the same database. psycopg
-    prepares a statement on a connection once it has run five times, and forgets all
-    of them at every ROLLBACK (it sends DEALLOCATE ALL). In the shared pool, every
-    read-only request (a HEAD, a form list, a token check) ends in a rollback, so the
-    writer kept meeting connections whose statements had to be parsed and planned
+    PostgreSQL: a pool of its own on the same database (one connection; a second
+    only while the first is being replaced). psycopg prepares a statement on a
+    connection once it has run five times, and forgets all of them at every ROLLBACK
+    (it sends DEALLOCATE ALL). In the shared pool, requests that end in a rollback
+    kept handing the writer connections whose statements had to be parsed and planned
     again: a third of PostgreSQL's CPU on the intake benchmark. Its own connection
-    only commits, so its statements stay prepared. They also always run their generic
+    rolls back only when a submission fails, so its statements stay prepared. They also always run their generic
     plan (`generic_plans`): the hot lookups' generic plans are index scans
     (tests/integration/foundation/test_query_plans.py), and re-planning the identity
     candidates' UNION ALL for each call's parameters cost more than running it.

@@ -17,6 +17,7 @@ submission write path; everything else uses the Session as usual.
 
 from __future__ import annotations
 
+import sys
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -52,7 +53,7 @@ class _Compiled:
 class Prepared:
     """A Core statement compiled once per dialect, executed on the DB-API cursor."""
 
-    __slots__ = ("statement", "_compiled", "tables")
+    __slots__ = ("statement", "_compiled", "tables", "writes", "needs")
 
     def __init__(self, statement: ClauseElement, tables: set[str] | None = None) -> None:
         """`tables`: the tables a text statement reads or writes (found by itself for
@@ -61,6 +62,15 @@ class Prepared:
         self._compiled: dict[tuple, _Compiled] = {}
         # The tables it reads or writes; None: not known, so every one.
         self.tables = frozenset(tables) if tables is not None else _tables_of(statement)
+        # The tables it writes (an INSERT/UPDATE/DELETE: its own; else, to be safe,
+        # all it touches), and those whose queued writes must be sent before it runs:
+        # the ones it touches and, for a write, the ones its foreign keys refer to.
+        target = getattr(statement, "table", None) if getattr(statement, "is_dml", False) else None
+        if isinstance(target, Table):
+            self.writes = frozenset({target.name})
+            self.needs = self.tables | {key.column.table.name for key in target.foreign_keys}
+        else:
+            self.writes = self.needs = self.tables
 
     # ------------------------------------------------------------------ running
 
@@ -72,7 +82,7 @@ class Prepared:
         connection = session.connection()
         compiled = self._compiled_for(connection.dialect, params or {})
         arguments = _arguments(compiled, params or {})
-        before = _take_queued(session, self.tables, connection.dialect)
+        before = _take_queued(session, self.needs)
         return _send(connection, before, (compiled, "execute", arguments)), compiled
 
     def run_many(self, session: Session, rows: list[dict]) -> None:
@@ -85,20 +95,21 @@ class Prepared:
         connection = session.connection()
         compiled = self._compiled_for(connection.dialect, rows[0])
         arguments = [_arguments(compiled, row) for row in rows]
-        before = _take_queued(session, self.tables, connection.dialect)
+        before = _take_queued(session, self.needs)
         _send(connection, before, (compiled, "executemany", arguments)).close()
 
     def defer(self, session: Session, params: dict) -> None:
         """A write whose outcome nothing reads back (no RETURNING, row count unused):
         queued until the deferral scope the session is in ends (see deferred_inserts),
-        or until a statement touches a table it writes or refers to; run now if the
-        session is in none."""
+        or until a statement must see it; run now if the session is in none. The values
+        (and Python-side defaults) are taken now: `params` may change afterwards."""
         pending = session.info.get(_DEFERRED)
         if pending is None:
             self.run(session, params)
         else:
-            session.connection()  # in the transaction, so that a rollback drops the rows
-            pending.append((self, params))
+            # In the transaction, so that a rollback drops the rows.
+            compiled = self._compiled_for(session.connection().dialect, params)
+            pending.append((self, compiled, _arguments(compiled, params)))
 
     def _compiled_for(self, dialect: Dialect, params: dict) -> _Compiled:
         # Keyed on the parameter names in the caller's order: each call site passes the
@@ -210,7 +221,7 @@ def _send(connection, before: list, last: tuple) -> Any:
     compiled, method, arguments = last
     cursor = raw.cursor()
     try:
-        with raw.pipeline() if before and hasattr(raw, "pipeline") else nullcontext():
+        with raw.pipeline() if before and _pipelines(raw) else nullcontext():
             for queued, rows in before:
                 raw.cursor().executemany(queued.sql, rows)
             getattr(cursor, method)(compiled.sql, arguments)
@@ -219,24 +230,35 @@ def _send(connection, before: list, last: tuple) -> Any:
         disconnected = dialect.is_disconnect(error, raw, cursor)
         if disconnected:
             connection.invalidate(error)  # the pool must not hand this one out again
-        statement = compiled.sql
+        statement, shown = compiled.sql, arguments
         if before:  # the failing statement may be any of them
             statement = "; ".join([*(queued.sql for queued, _ in before), statement])
-        raise exc.DBAPIError.instance(statement, arguments, error, dialect.loaded_dbapi.Error,
+            shown = [*(rows for _, rows in before), arguments]
+        raise exc.DBAPIError.instance(statement, shown, error, dialect.loaded_dbapi.Error,
                                       connection_invalidated=disconnected,
                                       dialect=dialect) from error
     return cursor
 
 
+_PIPELINES: dict[type, bool] = {}
+
+
+def _pipelines(raw) -> bool:
+    """Whether this DB-API connection can pipeline (psycopg 3 built on libpq >= 14)."""
+    kind = type(raw)
+    if kind not in _PIPELINES:
+        pipeline = getattr(raw, "pipeline", None)
+        supported = getattr(sys.modules.get("psycopg"), "Pipeline", None)
+        _PIPELINES[kind] = bool(pipeline and supported and supported.is_supported())
+    return _PIPELINES[kind]
+
+
 def _tables_of(statement: ClauseElement) -> frozenset[str] | None:
-    """Names of the tables a statement reads or writes (aliases resolved) and, for a
-    write, the tables its foreign keys refer to (a row it inserts may refer to a queued
-    one); None when that cannot be known (a text statement)."""
+    """Names of the tables a statement reads or writes (aliases resolved); None when
+    that cannot be known (a text statement)."""
     if isinstance(statement, (TextClause, TextualSelect)):
         return None
     names = set()
-    if getattr(statement, "is_dml", False) and isinstance(statement.table, Table):
-        names.update(key.column.table.name for key in statement.table.foreign_keys)
     for table in find_tables(statement, include_crud=True, include_aliases=True,
                              include_joins=True):
         table = getattr(table, "element", table)  # an alias: its table
@@ -247,7 +269,7 @@ def _tables_of(statement: ClauseElement) -> frozenset[str] | None:
 
 # ---------------------------------------------------------------- deferred inserts
 
-_DEFERRED = "posyandu_deferred_writes"  # session.info key: [(Prepared, params)], in order
+_DEFERRED = "posyandu_deferred_writes"  # session.info key: [(Prepared, compiled, arguments)]
 
 
 @contextmanager
@@ -256,9 +278,9 @@ def deferred_inserts(session: Session) -> Iterator[None]:
     in the order they were made, when they must be (one round trip on PostgreSQL, not
     one per row).
 
-    Reads stay exact: a statement touching a table that a queued write writes (or
-    refers to, for a write) has every queued write sent first, in the same round trip;
-    so do any Session.execute, a commit and the end of the block. A rollback drops
+    Reads stay exact: a statement touching a table that a queued write writes (or, for
+    a write, referring to one by a foreign key) has every queued write sent first, in
+    the same round trip; so do any Session.execute, a commit and the end of the block. A rollback drops
     them with the rest of the transaction's work; a savepoint may only start with none
     queued (flush_deferred first). A queued write that fails fails the statement it
     was sent with.
@@ -273,32 +295,30 @@ def deferred_inserts(session: Session) -> Iterator[None]:
         session.info.pop(_DEFERRED, None)
 
 
-def _take_queued(session: Session, tables: frozenset[str] | None, dialect: Dialect) -> list:
+def _take_queued(session: Session, tables: frozenset[str] | None) -> list:
     """Every queued write, as [(compiled, [arguments])] batches of consecutive rows of
-    one statement, if any of them touches `tables` (None: any table); else none. All
-    of them, in order, so that a row is never written before one it refers to."""
+    one statement, if any of them writes one of `tables` (None: any table); else none.
+    All of them, in order, so that a row is never written before one it refers to."""
     pending = session.info.get(_DEFERRED)
     if not pending or (tables is not None and not any(
-            queued.tables is None or queued.tables & tables for queued, _ in pending)):
+            queued.writes is None or queued.writes & tables for queued, _, _ in pending)):
         return []
-    batches, key = [], None
-    for queued, params in pending:
-        if (queued, *params) != key:
-            key = (queued, *params)
-            compiled = queued._compiled_for(dialect, params)
+    batches: list[tuple[_Compiled, list]] = []
+    for _, compiled, arguments in pending:
+        if not batches or batches[-1][0] is not compiled:
             batches.append((compiled, []))
-        batches[-1][1].append(_arguments(compiled, params))
+        batches[-1][1].append(arguments)
     pending.clear()
     return batches
 
 
 def flush_deferred(session: Session, tables: frozenset[str] | None = None) -> None:
-    """Write the queued rows (if any of them touches `tables`, when given)."""
+    """Send the queued writes (only if one of them writes one of `tables`, when given)."""
     if not session.info.get(_DEFERRED):
         return
-    connection = session.connection()
-    batches = _take_queued(session, tables, connection.dialect)
+    batches = _take_queued(session, tables)
     if batches:
+        connection = session.connection()
         last_sql, last_rows = batches.pop()
         _send(connection, batches, (last_sql, "executemany", last_rows)).close()
 

@@ -73,3 +73,25 @@ def child_values(**overrides) -> dict:
     }
     values.update(overrides)
     return values
+
+
+async def run_as_one_group(writer, works: list) -> list:
+    """Store `works` through an api.submission_writer.SubmissionWriter so that they
+    form one group: a first work holds the writer until all the others are queued.
+    Returns their outcomes (results or exceptions), in order."""
+    import asyncio
+    import threading
+
+    release = threading.Event()
+
+    def hold(session, shared):
+        release.wait(10)
+        return "held"
+
+    first = asyncio.ensure_future(writer.store(hold))
+    await asyncio.sleep(0.05)
+    rest = [asyncio.ensure_future(writer.store(work)) for work in works]
+    await asyncio.sleep(0.05)
+    release.set()
+    await first
+    return await asyncio.gather(*rest, return_exceptions=True)

@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from api.submission_writer import SubmissionWriter
-from core.errors import Forbidden
+from core.errors import Forbidden, Unavailable
+from tests.support import run_as_one_group
 
 
 def _note(session: Session, label: str) -> None:
@@ -22,23 +23,6 @@ def _note(session: Session, label: str) -> None:
 def _notes(db) -> set[str]:
     with Session(db) as s:
         return {k for (k,) in s.execute(text("SELECT key FROM server_setting WHERE key LIKE 'w-%'"))}
-
-
-async def _run_group(writer: SubmissionWriter, works: list) -> list:
-    """The first work holds the writer until all others are queued, so they form one group."""
-    release = threading.Event()
-
-    def hold(session, shared):
-        release.wait(10)
-        return "held"
-
-    first = asyncio.ensure_future(writer.store(hold))
-    await asyncio.sleep(0.05)
-    rest = [asyncio.ensure_future(writer.store(w)) for w in works]
-    await asyncio.sleep(0.05)
-    release.set()
-    await first
-    return await asyncio.gather(*rest, return_exceptions=True)
 
 
 def test_a_failing_submission_is_redone_alone_and_the_others_are_kept(db):
@@ -58,7 +42,7 @@ def test_a_failing_submission_is_redone_alone_and_the_others_are_kept(db):
 
     writer = SubmissionWriter(db, max_batch=16)
     try:
-        results = asyncio.run(_run_group(writer, [good("w-1"), refused, good("w-2")]))
+        results = asyncio.run(run_as_one_group(writer, [good("w-1"), refused, good("w-2")]))
     finally:
         writer.close()
     assert results[0] == "w-1" and results[2] == "w-2"
@@ -81,7 +65,7 @@ def test_submissions_waiting_together_share_one_transaction(db):
 
     writer = SubmissionWriter(db, max_batch=16)
     try:
-        results = asyncio.run(_run_group(writer, [work(f"w-{i}") for i in range(5)]))
+        results = asyncio.run(run_as_one_group(writer, [work(f"w-{i}") for i in range(5)]))
     finally:
         writer.close()
     assert results == [f"w-{i}" for i in range(5)]
@@ -99,7 +83,7 @@ def test_groups_are_no_larger_than_the_limit(db, max_batch):
 
     writer = SubmissionWriter(db, max_batch=max_batch)
     try:
-        asyncio.run(_run_group(writer, [run] * 4))
+        asyncio.run(run_as_one_group(writer, [run] * 4))
     finally:
         writer.close()
     assert seen == [max_batch > 1] * 4
@@ -188,7 +172,7 @@ def test_a_groups_registry_versions_and_change_log_are_written_once_in_order(db)
 
     writer = SubmissionWriter(db, max_batch=16)
     try:
-        results = asyncio.run(_run_group(writer, [register(n) for n in ("Ani", "Budi", "Citra")]))
+        results = asyncio.run(run_as_one_group(writer, [register(n) for n in ("Ani", "Budi", "Citra")]))
     finally:
         writer.close()
     assert [shared for _, shared in results] == [True] * 3
@@ -263,3 +247,46 @@ def test_the_writers_statements_stay_prepared_when_others_roll_back(db):
     assert len(plans) == 1
     generic, custom = plans[0]
     assert generic >= 2 and custom == 0
+
+
+class _Fatal(BaseException):
+    """Not an Exception: what no except clause of the writer's work path catches."""
+
+
+def test_a_writer_thread_that_dies_answers_and_is_replaced(db):
+    def fatal(session, shared):
+        raise _Fatal("the thread dies here")
+
+    def note(session, shared):
+        _note(session, "w-after")
+        return "w-after"
+
+    writer = SubmissionWriter(db, max_batch=16)
+    try:
+        with pytest.raises(Unavailable) as refused:
+            asyncio.run(asyncio.wait_for(writer.store(fatal), 10))
+        assert refused.value.code == "server.writer_stopped"
+        assert asyncio.run(asyncio.wait_for(writer.store(note), 10)) == "w-after"
+    finally:
+        writer.close()
+    assert _notes(db) == {"w-after"}
+
+
+def test_the_writers_connection_keeps_the_urls_options(db):
+    """The writer's plan_cache_mode is added to what the database URL sets."""
+    if db.dialect.name != "postgresql":
+        pytest.skip("connection options are PostgreSQL's")
+    from sqlalchemy.engine import make_url
+
+    from core.db import make_engine, writer_engine
+
+    url = make_url(db.url).update_query_dict({"options": "-c statement_timeout=4321"})
+    app_engine = make_engine(url.render_as_string(hide_password=False), pool_size=1)
+    engine = writer_engine(app_engine)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "4321ms"
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+    finally:
+        engine.dispose()
+        app_engine.dispose()

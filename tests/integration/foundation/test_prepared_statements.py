@@ -241,3 +241,12 @@ def test_a_failing_queued_write_fails_the_read_it_is_sent_with(probe):
         with deferred_inserts(probe):
             INSERT.defer(probe, {"code": "taken"})
             BY_CODE.first(probe, {"code": "taken"})
+
+
+def test_a_queued_write_keeps_the_values_it_was_given(probe):
+    with deferred_inserts(probe):
+        row = {"code": "v1", "ratio": 1.5}
+        INSERT.defer(probe, row)
+        row.update(code="v2", ratio=2.5)  # a caller changing its dict afterwards
+    assert BY_CODE.mapping(probe, {"code": "v1"})["ratio"] == 1.5
+    assert BY_CODE.first(probe, {"code": "v2"}) is None
