@@ -5,16 +5,46 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Index, Integer
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel
 
 from models.base import TZ_DATETIME, utcnow
 
 
+class current_txid(FunctionElement):  # noqa: N801 - an SQL function, named like one
+    """The writing transaction's id: PostgreSQL's 64-bit xid (it never wraps). 0 on
+    SQLite, where one writer at a time makes `seq` follow commit order by itself."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(current_txid)
+def _no_txid(element, compiler, **kw) -> str:
+    return "0"
+
+
+@compiles(current_txid, "postgresql")
+def _postgres_txid(element, compiler, **kw) -> str:
+    return "(pg_current_xact_id()::text)::bigint"
+
+
 class ChangeLog(SQLModel, table=True):
-    """One row per registry change; `seq` is monotonic and is the sync cursor."""
+    """One row per registry change. The sync cursor is (txid, seq), not seq alone.
+
+    With concurrent writers (PostgreSQL), `seq` is taken when a row is inserted but
+    becomes visible when its transaction commits: a reader paging by seq could pass a
+    lower seq whose transaction commits later, and never see it. Every transaction
+    with an id below the reader's snapshot xmin has ended, so rows ordered by
+    (txid, seq) and read only below that horizon never change behind a cursor
+    (sync.changes)."""
 
     __tablename__ = "change_log"
-    __table_args__ = (Index("ix_change_log_kelurahan_seq", "kelurahan_code", "seq"),)
+    __table_args__ = (
+        Index("ix_change_log_txid_seq", "txid", "seq"),
+        Index("ix_change_log_kelurahan_txid_seq", "kelurahan_code", "txid", "seq"),
+    )
 
     seq: int | None = Field(
         default=None,
@@ -31,6 +61,9 @@ class ChangeLog(SQLModel, table=True):
     kelurahan_code: str | None = Field(default=None, max_length=13)
     posyandu_id: int | None = Field(default=None)
     changed_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)
+    # Set by the database (never given by the writer): see the class docstring.
+    txid: int | None = Field(default=None, sa_column=Column(
+        BigInteger, nullable=False, server_default=current_txid()))
 
 
 class ServerSetting(SQLModel, table=True):

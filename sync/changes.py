@@ -1,0 +1,98 @@
+"""The registry's change feed, read by cursor: what phones and agencies pull.
+
+Every versioned write adds a change-log row (sync.registry). A reader asks for the
+rows after its cursor, in its scope, and keeps the returned cursor for next time.
+The cursor is (txid, seq): rows are read in the order of their transaction's id and
+only below the oldest transaction still running, so a row can never appear behind a
+cursor that has passed its place (see models.changes.ChangeLog).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, and_, or_, select, tuple_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session
+
+from core.errors import InvalidInput
+from models import ChangeLog
+from sync.scope import Scope, scope_filter
+
+CHANGE_LOG = ChangeLog.__table__
+MAX_PAGE = 5000
+_CURSOR = re.compile(r"(\d{1,18})\.(\d{1,18})")
+
+
+class _finished_below(FunctionElement):  # noqa: N801 - an SQL function, named like one
+    """Every transaction with a smaller id has ended (committed or rolled back)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_finished_below)
+def _one_writer(element, compiler, **kw) -> str:
+    # SQLite: one writer at a time, and txid is always 0: every visible row counts.
+    return "1"
+
+
+@compiles(_finished_below, "postgresql")
+def _postgres_xmin(element, compiler, **kw) -> str:
+    return "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+
+
+@dataclass(frozen=True, order=True)
+class ChangeCursor:
+    """Where a reader is in the feed; its text form is "<txid>.<seq>" ("0.0": the start)."""
+
+    txid: int = 0
+    seq: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.txid}.{self.seq}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> ChangeCursor:
+        if text is None or not text.strip():
+            return cls()
+        match = _CURSOR.fullmatch(text.strip())
+        if match is None:
+            raise InvalidInput(f"Cursor {text[:40]!r} is not one this server gave out: send the "
+                               "cursor of your last page, or none to start from the beginning.",
+                               code="sync.bad_cursor")
+        return cls(int(match[1]), int(match[2]))
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    changes: list[dict]  # change-log rows: entity_type, entity_id, version, op, ...
+    cursor: ChangeCursor  # to ask for the next page (the last row's; `after` if none)
+    more: bool  # a full page: ask again at once
+
+
+def _in_scope(scope: Scope):
+    """Persons by their posyandu or wilayah; rows without a posyandu (households) also
+    by the kelurahan of the posyandu in scope (sync.scope)."""
+    return or_(scope_filter(scope, CHANGE_LOG.c.kelurahan_code, CHANGE_LOG.c.posyandu_id),
+               and_(CHANGE_LOG.c.posyandu_id.is_(None),
+                    scope_filter(scope, CHANGE_LOG.c.kelurahan_code)))
+
+
+def changes_since(session: Session, after: ChangeCursor, *, scope: Scope,
+                  limit: int = 500) -> ChangePage:
+    """The changes after `after` that `scope` may see, oldest first, at most `limit`."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.", code="sync.bad_limit")
+    c = CHANGE_LOG.c
+    rows = session.execute(
+        select(c.txid, c.seq, c.entity_type, c.entity_id, c.version, c.op, c.kelurahan_code,
+               c.posyandu_id, c.changed_at)
+        .where(tuple_(c.txid, c.seq) > tuple_(after.txid, after.seq),
+               c.txid < _finished_below(), _in_scope(scope))
+        .order_by(c.txid, c.seq).limit(limit)).mappings().all()
+    changes = [dict(row) for row in rows]
+    cursor = ChangeCursor(changes[-1]["txid"], changes[-1]["seq"]) if changes else after
+    return ChangePage(changes, cursor, more=len(changes) == limit)
