@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import BigInteger, DateTime
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def utcnow() -> datetime:
@@ -39,3 +41,13 @@ class UTCDateTime(TypeDecorator):
 
 
 TZ_DATETIME = UTCDateTime()
+
+
+def dialect_sql(name: str, *, default: str, postgresql: str,
+                type_: TypeEngine | None = None) -> FunctionElement:
+    """An SQL expression written one way for PostgreSQL and another for the rest
+    (SQLite), usable in queries and as a column's server default."""
+    kind = type(name, (FunctionElement,), {"type": type_ or BigInteger(), "inherit_cache": True})
+    compiles(kind)(lambda element, compiler, **kw: default)
+    compiles(kind, "postgresql")(lambda element, compiler, **kw: postgresql)
+    return kind()

@@ -5,29 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Index, Integer
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel
 
-from models.base import TZ_DATETIME, utcnow
+from models.base import TZ_DATETIME, dialect_sql, utcnow
 
-
-class current_txid(FunctionElement):  # noqa: N801 - an SQL function, named like one
-    """The writing transaction's id: PostgreSQL's 64-bit xid (it never wraps). 0 on
-    SQLite, where one writer at a time makes `seq` follow commit order by itself."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(current_txid)
-def _no_txid(element, compiler, **kw) -> str:
-    return "0"
-
-
-@compiles(current_txid, "postgresql")
-def _postgres_txid(element, compiler, **kw) -> str:
-    return "(pg_current_xact_id()::text)::bigint"
+# The writing transaction's id: PostgreSQL's 64-bit xid (it never wraps). 0 on SQLite,
+# where one writer at a time makes `seq` follow commit order by itself.
+CURRENT_TXID = dialect_sql("current_txid", default="0",
+                           postgresql="(pg_current_xact_id()::text)::bigint")
 
 
 class ChangeLog(SQLModel, table=True):
@@ -63,7 +48,7 @@ class ChangeLog(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)
     # Set by the database (never given by the writer): see the class docstring.
     txid: int | None = Field(default=None, sa_column=Column(
-        BigInteger, nullable=False, server_default=current_txid()))
+        BigInteger, nullable=False, server_default=CURRENT_TXID))
 
 
 class ServerSetting(SQLModel, table=True):

@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, and_, or_, select, tuple_
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import and_, or_, select, tuple_
 from sqlmodel import Session
 
 from core.errors import InvalidInput
 from models import ChangeLog
+from models.base import dialect_sql
 from sync.scope import Scope, scope_filter
 
 CHANGE_LOG = ChangeLog.__table__
@@ -26,22 +25,10 @@ MAX_PAGE = 5000
 _CURSOR = re.compile(r"(\d{1,18})\.(\d{1,18})")
 
 
-class _finished_below(FunctionElement):  # noqa: N801 - an SQL function, named like one
-    """Every transaction with a smaller id has ended (committed or rolled back)."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(_finished_below)
-def _one_writer(element, compiler, **kw) -> str:
-    # SQLite: one writer at a time, and txid is always 0: every visible row counts.
-    return "1"
-
-
-@compiles(_finished_below, "postgresql")
-def _postgres_xmin(element, compiler, **kw) -> str:
-    return "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+# Every transaction with a smaller id has ended (committed or rolled back). SQLite: one
+# writer at a time, and txid is always 0, so every visible row counts.
+_FINISHED_BELOW = dialect_sql("finished_below", default="1",
+                              postgresql="(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
 
 
 @dataclass(frozen=True, order=True)
@@ -91,7 +78,7 @@ def changes_since(session: Session, after: ChangeCursor, *, scope: Scope,
         select(c.txid, c.seq, c.entity_type, c.entity_id, c.version, c.op, c.kelurahan_code,
                c.posyandu_id, c.changed_at)
         .where(tuple_(c.txid, c.seq) > tuple_(after.txid, after.seq),
-               c.txid < _finished_below(), _in_scope(scope))
+               c.txid < _FINISHED_BELOW, _in_scope(scope))
         .order_by(c.txid, c.seq).limit(limit)).mappings().all()
     changes = [dict(row) for row in rows]
     cursor = ChangeCursor(changes[-1]["txid"], changes[-1]["seq"]) if changes else after
