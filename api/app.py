@@ -16,6 +16,7 @@ from api.routes import auth, health, kobo, openrosa, regions, submissions, users
 from api.submission_writer import SubmissionWriter
 from core.config import get_settings
 from core.db import get_engine, read_only
+from indicators.anthro import growth_standards
 
 
 @asynccontextmanager
@@ -24,6 +25,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Uvicorn has finished the requests in flight; submissions already handed to the
     # writer are committed before the worker exits.
     await asyncio.to_thread(app.state.submission_writer.close)
+
+
+def warm_up(app: FastAPI, connections: int | None = None) -> None:
+    """Before a worker serves its first request: what the first requests would
+    otherwise wait for. The WHO tables are read, the submission writer starts and
+    opens its connection, and the pool opens `connections` (default: its size), so
+    that phones arriving together (a restart, a morning) do not each wait for a new
+    database connection."""
+    growth_standards()
+    app.state.submission_writer.start()
+    pool = app.state.engine.pool
+    wanted = pool.size() if connections is None else connections
+    opened = [app.state.engine.connect() for _ in range(wanted)]  # all at once: new ones
+    for connection in opened:
+        connection.close()
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

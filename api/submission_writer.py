@@ -87,10 +87,22 @@ class SubmissionWriter:
         loop = asyncio.get_running_loop()
         job = _Job(work, loop.create_future(), loop, device_token)
         with self._lock:  # never into the queue of a thread that has stopped
-            if self._current is None:
-                self._current = _Thread(self, writer_engine(self.source))
-            self._current.jobs.put(job)
+            self._running().jobs.put(job)
         return await job.future
+
+    def start(self) -> None:
+        """Start the thread and open its connection now rather than at the first
+        submission."""
+        with self._lock:
+            engine = self._running().engine
+        with engine.connect():
+            pass
+
+    def _running(self) -> _Thread:
+        """The thread taking jobs, started if none is (the caller holds the lock)."""
+        if self._current is None:
+            self._current = _Thread(self, writer_engine(self.source))
+        return self._current
 
     def close(self, timeout: float = 30) -> None:
         """Finish the submissions already queued, then stop the thread. A later store()

@@ -290,3 +290,22 @@ def test_the_writers_connection_keeps_the_urls_options(db):
     finally:
         engine.dispose()
         app_engine.dispose()
+
+
+def test_warm_up_readies_the_pool_the_writer_and_the_who_tables(db):
+    """What api.main does before a worker serves its first request."""
+    from api.app import create_app, warm_up
+    from indicators.anthro import growth_standards
+
+    growth_standards.cache_clear()
+    app = create_app(db)
+    writer = app.state.submission_writer
+    try:
+        warm_up(app, connections=3)
+        assert db.pool.checkedin() >= 3
+        assert writer._current is not None and writer._current.thread.is_alive()
+        if db.dialect.name == "postgresql":  # its own pool, its connection open
+            assert writer._current.engine.pool.checkedin() == 1
+        assert growth_standards.cache_info().currsize == 1
+    finally:
+        writer.close()
