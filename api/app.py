@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import install_error_handlers
 from api.middleware import RequestContextMiddleware
@@ -17,6 +19,8 @@ from api.submission_writer import SubmissionWriter
 from core.config import get_settings
 from core.db import get_engine, read_only
 from indicators.anthro import growth_standards
+
+log = logging.getLogger("posyandu.app")
 
 
 @asynccontextmanager
@@ -32,12 +36,17 @@ def warm_up(app: FastAPI, connections: int | None = None) -> None:
     otherwise wait for. The WHO tables are read, the submission writer starts and
     opens its connection, and the pool opens `connections` (default: its size), so
     that phones arriving together (a restart, a morning) do not each wait for a new
-    database connection."""
+    database connection. Best effort: with the database down, the worker still
+    starts (/readyz says what is wrong) and connects when it can."""
     growth_standards()
-    app.state.submission_writer.start()
     pool = app.state.engine.pool
     wanted = pool.size() if connections is None else connections
-    opened = [app.state.engine.connect() for _ in range(wanted)]  # all at once: new ones
+    try:
+        app.state.submission_writer.start()
+        opened = [app.state.engine.connect() for _ in range(wanted)]  # at once: new ones
+    except SQLAlchemyError as error:
+        log.warning("warm-up stopped, the database did not answer: %s", error)
+        return
     for connection in opened:
         connection.close()
 

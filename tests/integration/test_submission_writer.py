@@ -309,3 +309,17 @@ def test_warm_up_readies_the_pool_the_writer_and_the_who_tables(db):
         assert growth_standards.cache_info().currsize == 1
     finally:
         writer.close()
+
+
+def test_warm_up_with_the_database_down_still_lets_the_worker_start(caplog):
+    from api.app import create_app, warm_up
+    from core.db import make_engine
+
+    engine = make_engine("postgresql://postgres@127.0.0.1:1/none", pool_size=2)
+    app = create_app(engine)
+    try:
+        warm_up(app)
+    finally:
+        app.state.submission_writer.close(timeout=5)
+        engine.dispose()
+    assert "warm-up stopped" in caplog.text
