@@ -17,7 +17,7 @@ from api.openrosa_submission import OpenRosaSubmissionMiddleware
 from api.routes import auth, health, kobo, openrosa, regions, submissions, users
 from api.submission_writer import SubmissionWriter
 from core.config import get_settings
-from core.db import get_engine, read_only
+from core.db import get_engine, is_sqlite, read_only
 from indicators.anthro import growth_standards
 
 log = logging.getLogger("posyandu.app")
@@ -34,16 +34,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def warm_up(app: FastAPI, connections: int | None = None) -> None:
     """Before a worker serves its first request: what the first requests would
     otherwise wait for. The WHO tables are read, the submission writer starts and
-    opens its connection, and the pool opens `connections` (default: its size), so
-    that phones arriving together (a restart, a morning) do not each wait for a new
-    database connection. Best effort: with the database down, the worker still
-    starts (/readyz says what is wrong) and connects when it can."""
+    opens its connection, and the pool opens `connections` (default: its size on
+    PostgreSQL), so that phones arriving together (a restart, a morning) do not each
+    wait for a new database connection. Best effort: with the database down, the
+    worker still starts (/readyz says what is wrong) and connects when it can."""
     growth_standards()
-    pool = app.state.engine.pool
-    wanted = pool.size() if connections is None else connections
+    if connections is None:  # SQLite opens a connection in well under a millisecond
+        connections = 0 if is_sqlite(app.state.engine) else app.state.engine.pool.size()
     try:
         app.state.submission_writer.start()
-        opened = [app.state.engine.connect() for _ in range(wanted)]  # at once: new ones
+        opened = [app.state.engine.connect() for _ in range(connections)]  # at once: new ones
     except SQLAlchemyError as error:
         log.warning("warm-up stopped, the database did not answer: %s", error)
         return
