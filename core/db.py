@@ -148,10 +148,11 @@ def writer_engine(engine: Engine) -> Engine:
     (it sends DEALLOCATE ALL). In the shared pool, requests that end in a rollback
     kept handing the writer connections whose statements had to be parsed and planned
     again: a third of PostgreSQL's CPU on the intake benchmark. Its own connection
-    rolls back only when a submission fails, so its statements stay prepared. They also always run their generic
-    plan (`generic_plans`): the hot lookups' generic plans are index scans
-    (tests/integration/foundation/test_query_plans.py), and re-planning the identity
-    candidates' UNION ALL for each call's parameters cost more than running it.
+    rolls back only when a submission fails, so its statements stay prepared. They
+    also always run their generic plan (`generic_plans`): the generic plans of every
+    statement the writer runs are index scans (tests/integration/foundation/
+    test_query_plans.py), and re-planning the identity candidates' UNION ALL for each
+    call's parameters cost more than running it.
 
     SQLite: the engine itself, whose writer lock is per engine."""
     if is_sqlite(engine):

@@ -280,10 +280,10 @@ def deferred_inserts(session: Session) -> Iterator[None]:
 
     Reads stay exact: a statement touching a table that a queued write writes (or, for
     a write, referring to one by a foreign key) has every queued write sent first, in
-    the same round trip; so do any Session.execute, a commit and the end of the block. A rollback drops
-    them with the rest of the transaction's work; a savepoint may only start with none
-    queued (flush_deferred first). A queued write that fails fails the statement it
-    was sent with.
+    the same round trip; so do any Session.execute, a commit and the end of the
+    block. A rollback drops them with the rest of the transaction's work; a savepoint
+    may only start with none queued (flush_deferred first). A queued write that fails
+    fails the statement it was sent with.
     """
     if _DEFERRED in session.info:
         raise RuntimeError("deferred_inserts blocks do not nest")
@@ -312,11 +312,11 @@ def _take_queued(session: Session, tables: frozenset[str] | None) -> list:
     return batches
 
 
-def flush_deferred(session: Session, tables: frozenset[str] | None = None) -> None:
-    """Send the queued writes (only if one of them writes one of `tables`, when given)."""
+def flush_deferred(session: Session) -> None:
+    """Send every queued write now."""
     if not session.info.get(_DEFERRED):
         return
-    batches = _take_queued(session, tables)
+    batches = _take_queued(session, None)
     if batches:
         connection = session.connection()
         last_sql, last_rows = batches.pop()
