@@ -60,10 +60,15 @@ def sanitise_filename(name: str) -> str:
     return base[:200]
 
 
-def _check_scope(principal: Principal, fields: dict[str, str]) -> None:
+def _check_scope(principal: Principal, fields: dict[str, str],
+                 posyandu_kelurahan: str | None) -> None:
+    """The sender may submit for the posyandu and the kelurahan the submission names
+    (`posyandu_kelurahan`: where that posyandu really is; None if there is none).
+    Both count: a submission is shown to whoever has either in scope."""
     if principal.role not in SUBMITTING_ROLES:
         raise Forbidden(f"A {principal.role} account cannot submit forms.", code="submission.role")
-    if principal.scope.everything:
+    scope = principal.scope
+    if scope.everything:
         return
     kelurahan = (fields.get("kelurahan_code") or "").strip() or None
     raw_posyandu = (fields.get("posyandu_id") or "").strip()
@@ -71,10 +76,15 @@ def _check_scope(principal: Principal, fields: dict[str, str]) -> None:
     if raw_posyandu and posyandu_id is None:
         raise InvalidInput(f"posyandu_id {raw_posyandu!r} is not a posyandu id.",
                            code="submission.bad_posyandu_id")
-    if not principal.scope.covers_kelurahan(kelurahan, posyandu_id):
-        where = f"posyandu {posyandu_id}" if posyandu_id else f"kelurahan {kelurahan}"
-        raise Forbidden(f"This submission is for {where}, which is outside your scope.",
-                        code="submission.scope")
+    own_posyandu = posyandu_id is not None and posyandu_id in scope.posyandu_ids
+    if posyandu_id is not None and not own_posyandu and not (
+            posyandu_kelurahan and scope.covers_kelurahan(posyandu_kelurahan)):
+        raise Forbidden(f"This submission is for posyandu {posyandu_id}, which is outside "
+                        "your scope.", code="submission.scope")
+    if (kelurahan is not None or posyandu_id is None) and not scope.covers_kelurahan(
+            kelurahan, posyandu_id if own_posyandu else None):
+        raise Forbidden(f"This submission is for kelurahan {kelurahan}, which is outside "
+                        "your scope.", code="submission.scope")
 
 
 _INSERTED_COLUMNS = [c for c in SUBMISSION.c if c.name != "id"]
@@ -148,15 +158,15 @@ def _add_attachments(session: Session, submission_id: int, files: list[IncomingF
         existing[name] = digest
 
 
-def _may_submit(principal: Principal, form_id: str, form_state: str,
-                fields: dict[str, str]) -> None:
-    if form_state == "closed":
+def _may_submit(principal: Principal, form_id: str, before, fields: dict[str, str]) -> None:
+    """`before`: what _BEFORE_STORING found (the form's state, the posyandu's kelurahan)."""
+    if before.state == "closed":
         raise Conflict(f"Form {form_id} is closed and no longer accepts submissions.",
                        code="form.closed")
-    _check_scope(principal, fields)
+    _check_scope(principal, fields, before.posyandu_kelurahan)
 
 
-def _already_received(session: Session, stored, *, principal: Principal, form_state: str,
+def _already_received(session: Session, stored, *, principal: Principal, before,
                       parsed: ParsedSubmission, digest: str,
                       files: list[IncomingFile]) -> IntakeResult:
     """A retry (same bytes: new split attachments are added) or a conflicting reuse of
@@ -167,7 +177,7 @@ def _already_received(session: Session, stored, *, principal: Principal, form_st
             "received. Edits must be sent as a new instance with meta/deprecatedID.",
             code="submission.xml_conflict")
     try:
-        _may_submit(principal, parsed.form_id, form_state, parsed.fields)
+        _may_submit(principal, parsed.form_id, before, parsed.fields)
     except (Conflict, Forbidden):
         # A phone retrying what was stored before the form closed (or its scope
         # changed) is told it is safe, not that it failed; nothing is added.
@@ -204,9 +214,9 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
     if before is None:
         raise version_not_found(session, parsed.form_id, parsed.form_version)
     if before.id is not None:
-        return _already_received(session, before, principal=principal, form_state=before.state,
+        return _already_received(session, before, principal=principal, before=before,
                                  parsed=parsed, digest=digest, files=files)
-    _may_submit(principal, parsed.form_id, before.state, parsed.fields)
+    _may_submit(principal, parsed.form_id, before, parsed.fields)
 
     now = utcnow()
     values = dict(
@@ -240,7 +250,7 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
             return IntakeResult(new_id, parsed.instance_id, "failed", created=True)
     # An identical POST racing this one stored it first.
     return _already_received(session, _find(session, parsed.form_id, parsed.instance_id),
-                             principal=principal, form_state=before.state, parsed=parsed,
+                             principal=principal, before=before, parsed=parsed,
                              digest=digest, files=files)
 
 

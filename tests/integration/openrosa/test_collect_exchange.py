@@ -7,6 +7,7 @@ import hashlib
 import threading
 from datetime import date
 
+import pytest
 from lxml import etree
 from sqlmodel import Session, func, select
 
@@ -208,6 +209,21 @@ def test_submission_outside_the_kaders_scope_is_403(client, make_phone, forms, d
                           child_values(posyandu_id=other_id, kelurahan_code="33.75.04.1002"))
     r = _post(client, phone, xml)
     assert r.status_code == 403
+    assert _count(db, Submission) == 0
+
+
+@pytest.mark.parametrize("kelurahan", ["33.75.01.1002", ""])
+def test_a_posyandu_outside_a_wilayah_scope_is_403_whatever_kelurahan_is_named(
+        client, make_phone, forms, db, kelurahan):
+    """A supervisor of one kecamatan naming another kecamatan's posyandu (with a
+    kelurahan of their own, or none): refused, so the submission is never shown to
+    that posyandu's people."""
+    elsewhere = add_posyandu(db, "33.75.04.1002", "Mawar")
+    phone = make_phone("supervisor-barat", scopes=["33.75.01"], role="supervisor")
+    xml = fill_submission(forms["anthropometry"],
+                          child_values(posyandu_id=elsewhere, kelurahan_code=kelurahan))
+    r = _post(client, phone, xml)
+    assert r.status_code == 403 and "posyandu" in r.text
     assert _count(db, Submission) == 0
 
 
