@@ -8,9 +8,10 @@ from xml.sax.saxutils import escape
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import AppError
+from core.errors import AppError, InvalidInput
 
 log = logging.getLogger("posyandu.api")
 
@@ -54,6 +55,15 @@ def app_error_response(request: Request, exc: AppError) -> Response:
     return render_error(request, exc.status_code, exc.code, exc.message, headers, exc.detail)
 
 
+def as_request_error(exc: Exception) -> AppError | None:
+    """A database refusal caused by the request's own values (PostgreSQL: a NUL
+    character, an integer out of range), as the 400 it is; None for anything else."""
+    if isinstance(exc, DataError):
+        return InvalidInput("A value in this request cannot be stored: a number out of range "
+                            "or a NUL character.", code="request.bad_value")
+    return None
+
+
 def unexpected_error_response(request: Request) -> Response:
     log.exception("unhandled error")
     return render_error(request, 500, "server.error",
@@ -81,6 +91,10 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "request.error")
         return render_error(request, exc.status_code, code, str(exc.detail),
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _bad_value(request: Request, exc: DataError):
+        return app_error_response(request, as_request_error(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

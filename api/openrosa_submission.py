@@ -20,7 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import app_error_response, openrosa_message, unexpected_error_response
+from api.errors import (
+    app_error_response,
+    as_request_error,
+    openrosa_message,
+    unexpected_error_response,
+)
 from api.openrosa_auth import authenticate, mark_openrosa, require_openrosa_version
 from api.openrosa_body import read_submission_upload
 from api.openrosa_wire import openrosa_headers
@@ -117,6 +122,8 @@ class OpenRosaSubmissionMiddleware:
             response = await handler(request)
         except AppError as exc:
             response = app_error_response(request, exc)
-        except Exception:  # noqa: BLE001 - logged and answered 500, as FastAPI's handler does
-            response = unexpected_error_response(request)
+        except Exception as exc:  # noqa: BLE001 - logged and answered 500, as FastAPI's handler does
+            error = as_request_error(exc)
+            response = (app_error_response(request, error) if error is not None
+                        else unexpected_error_response(request))
         await response(scope, receive, send)

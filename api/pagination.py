@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 from pydantic import BaseModel
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # integer keys (PostgreSQL's integer)
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record's id")]
 
 
 class PageParams(BaseModel):
@@ -17,7 +19,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=1000, description="Rows per page")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Rows to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class Principal:
 
 # ---------------------------------------------------------------- users
 
+_USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+
+
 def get_user_by_username(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
 
@@ -60,8 +64,13 @@ def create_user(
     actor_id: int | None = None,
 ) -> User:
     username = username.strip()
-    if not username or len(username) > 64:
-        raise InvalidInput("A username is 1-64 characters.", code="user.bad_username")
+    if not _USERNAME.fullmatch(username):
+        raise InvalidInput("A username is 1-64 characters: letters a-z, digits and . _ @ - "
+                           "(it goes into URLs, HTTP Basic and file names).",
+                           code="user.bad_username")
+    for label, value in (("agency", agency), ("full_name", full_name)):
+        if value is not None and len(value) > 120:
+            raise InvalidInput(f"{label} is at most 120 characters.", code="user.too_long")
     if role not in ROLES:
         raise InvalidInput(f"Role must be one of {', '.join(ROLES)}.", code="user.bad_role")
     if len(password) < 8:

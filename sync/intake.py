@@ -270,8 +270,9 @@ def receive_json(session: Session, *, principal: Principal, form_id: str, form_v
     `raw` is the whole payload as received (stored); idempotency compares the answers.
     """
     flat = flatten_answers(answers)
-    if any("\x00" in value for value in flat.values()):
-        raise InvalidInput("Answers may not contain NUL characters.", code="submission.nul")
+    if any("\x00" in value for value in (*flat.values(), instance_id, deprecated_id or "")):
+        raise InvalidInput("Answers and ids may not contain NUL characters.",
+                           code="submission.nul")
     parsed = ParsedSubmission(form_id=form_id, form_version=form_version,
                               instance_id=instance_id, deprecated_id=deprecated_id,
                               device_id=(flat.get("deviceid") or "")[:100] or None, fields=flat)

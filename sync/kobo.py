@@ -69,8 +69,9 @@ def authenticate_hook(session: Session, hook_id: str, secret: str | None) -> tup
 
 
 def instance_id_of(payload: dict) -> str:
+    uuid = payload.get("_uuid")
     instance_id = payload.get("meta/instanceID") or (
-        f"uuid:{payload['_uuid']}" if payload.get("_uuid") else None)
+        f"uuid:{uuid}" if uuid and isinstance(uuid, str) else None)
     if not instance_id or not isinstance(instance_id, str):
         raise InvalidInput("The Kobo payload has neither meta/instanceID nor _uuid.",
                            code="kobo.no_instance_id")

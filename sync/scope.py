@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import false, or_, true
 from sqlalchemy.sql import ColumnElement
 
+from sync.fields import parse_record_id
+
 POSYANDU_PREFIX = "posyandu:"
 
 
@@ -75,10 +77,10 @@ def parse_scope_strings(values: list[str]) -> tuple[list[str], list[int]]:
     for raw in values:
         value = raw.strip()
         if value.startswith(POSYANDU_PREFIX):
-            number = value[len(POSYANDU_PREFIX) :]
-            if not number.isdigit():
+            number = parse_record_id(value[len(POSYANDU_PREFIX) :])
+            if number is None:
                 raise ValueError(f"bad posyandu scope {raw!r}: expected posyandu:<id>")
-            posyandu_ids.append(int(number))
+            posyandu_ids.append(number)
         elif value:
             codes.append(value)
     return codes, posyandu_ids

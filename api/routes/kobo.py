@@ -56,9 +56,12 @@ async def kobo_payload(request: Request) -> object:
     """The JSON body, read with the same size limit as OpenRosa submissions."""
     body = await read_limited(request, get_settings().max_submission_bytes)
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidInput(f"The body is not JSON: {exc}", code="kobo.bad_json") from exc
+        payload = json.loads(body)
+        # Storable: no unpaired surrogates (\ud800 is valid JSON, not valid UTF-8).
+        json.dumps(payload, ensure_ascii=False).encode()
+    except (ValueError, RecursionError) as exc:  # incl. JSON, UTF-8 and huge-number errors
+        raise InvalidInput(f"The body is not usable JSON: {exc}", code="kobo.bad_json") from exc
+    return payload
 
 
 @router.post("/intake/kobo/{hook_id}", status_code=201,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, create_model
 
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
-from api.pagination import Page, PageDep
+from api.pagination import Page, PageDep, RecordId
 from models import Measurement
 from sync import submissions as service
 
@@ -59,7 +59,7 @@ def list_submissions(session: ReadSessionDep, principal: SupervisorDep, page: Pa
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionDetail)
-def get_submission(submission_id: int, session: ReadSessionDep, principal: SupervisorDep) -> SubmissionDetail:
+def get_submission(submission_id: RecordId, session: ReadSessionDep, principal: SupervisorDep) -> SubmissionDetail:
     row = service.get_submission_or_raise(session, principal=principal, submission_id=submission_id)
     return SubmissionDetail(**SubmissionOut.model_validate(row, from_attributes=True).model_dump(),
                             content=row.content.decode("utf-8", "replace"),
@@ -67,7 +67,7 @@ def get_submission(submission_id: int, session: ReadSessionDep, principal: Super
 
 
 @router.post("/submissions/{submission_id}/reprocess", response_model=SubmissionOut)
-def reprocess(submission_id: int, session: SessionDep, principal: SupervisorDep) -> SubmissionOut:
+def reprocess(submission_id: RecordId, session: SessionDep, principal: SupervisorDep) -> SubmissionOut:
     """Retry turning a stored submission into its record (idempotent)."""
     row = service.reprocess_one(session, principal=principal, submission_id=submission_id)
     return SubmissionOut.model_validate(row, from_attributes=True)

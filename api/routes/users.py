@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, ReadSessionDep, SessionDep
-from api.pagination import Page, PageDep
+from api.pagination import Page, PageDep, RecordId
 from api.urls import collect_server_url
 from models.auth import ROLES
 from sync import accounts
@@ -25,8 +25,8 @@ class UserCreate(BaseModel):
     role: str = Field(description=f"One of {', '.join(ROLES)}")
     scopes: list[str] = Field(default_factory=list,
                               description='Wilayah codes ("33.75.01.1002") and/or "posyandu:<id>"')
-    agency: str | None = None
-    full_name: str | None = None
+    agency: str | None = Field(default=None, max_length=120)
+    full_name: str | None = Field(default=None, max_length=120)
 
 
 class UserOut(BaseModel):
@@ -96,7 +96,7 @@ def list_app_tokens(username: str, session: ReadSessionDep, admin: AdminDep) -> 
 
 
 @router.delete("/app-tokens/{token_id}", response_model=AppTokenOut)
-def revoke_app_token(token_id: int, session: SessionDep, admin: AdminDep) -> AppTokenOut:
+def revoke_app_token(token_id: RecordId, session: SessionDep, admin: AdminDep) -> AppTokenOut:
     """Revoke a device token: the phone gets 403 from then on."""
     row = accounts.revoke_app_token(session, token_id=token_id, actor_id=admin.user_id)
     return AppTokenOut.model_validate(row, from_attributes=True)

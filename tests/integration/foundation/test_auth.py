@@ -138,3 +138,29 @@ def test_every_response_has_one_date_header_and_a_request_id(client):
     r = client.get("/healthz", headers={"X-Request-ID": "abc123"})
     assert r.headers.get_list("date") and len(r.headers.get_list("date")) == 1
     assert r.headers["X-Request-ID"] == "abc123"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/submissions/3000000000",
+                                  "/api/v1/submissions/99999999999999999999999",
+                                  "/api/v1/submissions?offset=99999999999999999999"])
+def test_ids_and_offsets_beyond_an_integer_column_are_422(client, admin_headers, path):
+    assert client.get(path, headers=admin_headers).status_code == 422
+
+
+@pytest.mark.parametrize("change, status", [
+    ({"username": "e\nf"}, 400), ({"username": "ĀĀ"}, 400), ({"username": "a:b"}, 400),
+    ({"username": "c/d"}, 400), ({"full_name": "x" * 121}, 422), ({"agency": "x" * 121}, 422),
+    ({"scopes": ["posyandu:99999999999999999999999"]}, 400),
+])
+def test_user_fields_that_would_break_urls_headers_or_columns_are_refused(
+        client, admin_headers, change, status):
+    body = {"username": "sri", "password": "password-sri", "role": "kader",
+            "scopes": [KELURAHAN], **change}
+    r = client.post("/api/v1/users", headers=admin_headers, json=body)
+    assert r.status_code == status, r.text
+    assert client.get("/api/v1/users", headers=admin_headers).json()["total"] == 1  # the admin
+
+
+def test_a_nul_character_in_a_login_is_a_4xx_not_a_server_error(client, admin_user):
+    r = client.post("/api/v1/auth/token", data={"username": "admin\x00", "password": "x" * 8})
+    assert r.status_code in (400, 401), r.text

@@ -129,3 +129,32 @@ def test_kobo_nul_characters_and_deep_nesting_are_400(client, hook, phone, db):
                     headers={**_basic(secret), "Content-Type": "application/json"})
     assert r.status_code == 400
     assert _count(db, Submission) == 0
+
+
+@pytest.mark.parametrize("body, why", [
+    (b'{"meta/instanceID": "uuid:x", "child_name": "\\ud800"}', "an unpaired surrogate"),
+    (b'{"meta/instanceID": "uuid:x", "weight_kg": ' + b"9" * 5000 + b"}", "a 5000-digit number"),
+])
+def test_kobo_json_that_cannot_be_stored_is_400(client, hook, db, body, why):
+    hook_id, secret = hook
+    r = client.post(f"/api/v1/intake/kobo/{hook_id}", content=body,
+                    headers={**_basic(secret), "Content-Type": "application/json"})
+    assert r.status_code == 400, why
+    assert _count(db, Submission) == 0
+
+
+@pytest.mark.parametrize("field", ["meta/instanceID", "meta/deprecatedID"])
+def test_kobo_nul_in_an_id_is_400(client, hook, phone, db, field):
+    hook_id, secret = hook
+    evil = kobo_payload(phone.posyandu_id, **{field: "uuid:\x00abc"})
+    r = client.post(f"/api/v1/intake/kobo/{hook_id}", json=evil, headers=_basic(secret))
+    assert r.status_code == 400
+    assert _count(db, Submission) == 0
+
+
+def test_kobo_uuid_must_be_text(client, hook, phone, db):
+    hook_id, secret = hook
+    payload = kobo_payload(phone.posyandu_id, **{"_uuid": {"a": 1}})
+    del payload["meta/instanceID"]
+    r = client.post(f"/api/v1/intake/kobo/{hook_id}", json=payload, headers=_basic(secret))
+    assert r.status_code == 400 and r.json()["error"] == "kobo.no_instance_id"
