@@ -30,6 +30,10 @@ _METADATA_PREFIXES = ("_", "__", "formhub/", "meta/")
 def create_hook(session: Session, *, name: str, form_id: str, username: str,
                 actor_id: int | None = None) -> tuple[KoboHook, str]:
     """Create a hook; returns it and its secret (shown once)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A hook needs a name (e.g. the Kobo project it serves).",
+                           code="kobo.no_name")
     if form_id not in FORM_IDS:
         raise InvalidInput(f"Form must be one of {', '.join(FORM_IDS)}.", code="kobo.bad_form")
     user = accounts.get_user_by_username_or_raise(session, username)

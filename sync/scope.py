@@ -83,4 +83,4 @@ def parse_scope_strings(values: list[str]) -> tuple[list[str], list[int]]:
             posyandu_ids.append(number)
         elif value:
             codes.append(value)
-    return codes, posyandu_ids
+    return list(dict.fromkeys(codes)), list(dict.fromkeys(posyandu_ids))  # each once

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, require_role
 from api.pagination import Page, PageDep
+from models.wilayah import LEVELS
 from sync import posyandu as posyandu_service
 from sync import wilayah as wilayah_service
 from sync.accounts import Principal
@@ -42,7 +43,7 @@ class PosyanduOut(BaseModel):
 @router.get("/wilayah", response_model=Page[WilayahOut])
 def list_wilayah(session: ReadSessionDep, _: PrincipalDep, page: PageDep,
                  parent: Annotated[str | None, Query(description="Parent code, e.g. 33.75")] = None,
-                 level: Annotated[str | None, Query(description="provinsi, kabkota, kecamatan, kelurahan, desa")] = None,
+                 level: Annotated[Literal[LEVELS] | None, Query()] = None,
                  ) -> Page[WilayahOut]:
     rows, total = wilayah_service.list_wilayah(session, parent=parent, level=level,
                                                limit=page.limit, offset=page.offset)

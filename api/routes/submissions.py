@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, create_model
@@ -11,6 +11,7 @@ from pydantic import BaseModel, create_model
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
 from api.pagination import Page, PageDep, RecordId
 from models import Measurement
+from models.intake import SUBMISSION_STATUSES
 from sync import submissions as service
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
@@ -50,7 +51,7 @@ MeasurementOut = create_model("MeasurementOut", **_measurement_fields, instance_
 
 @router.get("/submissions", response_model=Page[SubmissionOut])
 def list_submissions(session: ReadSessionDep, principal: SupervisorDep, page: PageDep,
-                     status: Annotated[str | None, Query(description="received, processed, failed, superseded")] = None,
+                     status: Annotated[Literal[SUBMISSION_STATUSES] | None, Query()] = None,
                      form_id: str | None = None) -> Page[SubmissionOut]:
     rows, total = service.list_submissions(session, principal=principal, status=status,
                                            form_id=form_id, limit=page.limit, offset=page.offset)

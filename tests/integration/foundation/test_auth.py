@@ -164,3 +164,16 @@ def test_user_fields_that_would_break_urls_headers_or_columns_are_refused(
 def test_a_nul_character_in_a_login_is_a_4xx_not_a_server_error(client, admin_user):
     r = client.post("/api/v1/auth/token", data={"username": "admin\x00", "password": "x" * 8})
     assert r.status_code in (400, 401), r.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/submissions?status=bogus", "/api/v1/wilayah?level=bogus"])
+def test_an_unknown_filter_value_is_422_not_an_empty_page(client, admin_headers, path):
+    r = client.get(path, headers=admin_headers)
+    assert r.status_code == 422 and "Input should be" in r.json()["detail"]
+
+
+def test_a_scope_given_twice_is_kept_once(client, admin_headers):
+    body = {"username": "sri", "password": "password-sri", "role": "kader",
+            "scopes": [KELURAHAN, KELURAHAN, " " + KELURAHAN]}
+    r = client.post("/api/v1/users", headers=admin_headers, json=body)
+    assert r.status_code == 201 and r.json()["scopes"] == [KELURAHAN]

@@ -117,6 +117,9 @@ def test_admin_creates_hooks_over_the_api(client, admin_headers, phone):
     r = client.post("/api/v1/kobo-hooks", headers=admin_headers,
                     json={"name": "Kobo", "form_id": "nope", "username": phone.username})
     assert r.status_code == 400
+    r = client.post("/api/v1/kobo-hooks", headers=admin_headers,
+                    json={"name": "   ", "form_id": "anthropometry", "username": phone.username})
+    assert r.status_code == 400 and r.json()["error"] == "kobo.no_name"
 
 
 def test_kobo_nul_characters_and_deep_nesting_are_400(client, hook, phone, db):
