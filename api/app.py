@@ -6,12 +6,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.errors import install_error_handlers
+from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.openrosa_submission import OpenRosaSubmissionMiddleware
 from api.routes import auth, health, kobo, openrosa, regions, submissions, users
@@ -73,8 +74,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     # OpenRosa first (phones' requests are most of the traffic, and routes are matched
     # in order): device-token URLs (what the QR code sets up) and HTTP Basic at the root.
-    app.include_router(openrosa.router, prefix="/key/{token}")
-    app.include_router(openrosa.router)
-    for module in (health, auth, users, regions, submissions, kobo):
-        app.include_router(module.router)
+    app.include_router(openrosa.router, prefix="/key/{token}", responses=OPENROSA_ERRORS,
+                       dependencies=[Depends(_device_token_in_path)])
+    app.include_router(openrosa.router, responses=OPENROSA_ERRORS)
+    app.include_router(health.router)
+    for module in (auth, users, regions, submissions, kobo):
+        app.include_router(module.router, responses=JSON_ERRORS)
     return app
+
+
+def _device_token_in_path(token: Annotated[str, Path(
+        description="The phone's device token (set up by the Collect QR code)")]) -> None:
+    """Declares /key/{token} for OpenAPI; the token is checked by the OpenRosa routes."""

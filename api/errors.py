@@ -8,12 +8,37 @@ from xml.sax.saxutils import escape
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import AppError, InvalidInput
 
 log = logging.getLogger("posyandu.api")
+
+
+class ErrorBody(BaseModel):
+    """Every JSON error answer."""
+
+    error: str = Field(description="A stable dotted code, e.g. auth.missing, user.exists")
+    detail: str = Field(description="What went wrong, for the person who has to act on it")
+
+
+class ValidationErrorBody(ErrorBody):
+    problems: list[str] = Field(description="One line per invalid field: where, and why")
+
+
+_MEANINGS = {400: "Invalid input", 401: "Not signed in (or wrong credentials)",
+             403: "Signed in, but not allowed (role or scope)", 404: "No such resource",
+             409: "Conflicts with the current state"}
+# For OpenAPI: what the JSON API and the OpenRosa endpoints answer when they refuse.
+JSON_ERRORS: dict = {
+    **{status: {"model": ErrorBody, "description": meaning} for status, meaning in _MEANINGS.items()},
+    422: {"model": ValidationErrorBody, "description": "A parameter or field is invalid"}}
+OPENROSA_ERRORS: dict = {
+    status: {"description": f"{meaning} (an OpenRosaResponse XML message)",
+             "content": {"text/xml": {}}}
+    for status, meaning in {**_MEANINGS, 422: "A parameter is invalid"}.items()}
 
 OPENROSA_NS = "http://openrosa.org/http/response"
 
