@@ -78,7 +78,7 @@ def _check_scope(principal: Principal, fields: dict[str, str],
                            code="submission.bad_posyandu_id")
     own_posyandu = posyandu_id is not None and posyandu_id in scope.posyandu_ids
     if posyandu_id is not None and not own_posyandu and not (
-            posyandu_kelurahan and scope.covers_kelurahan(posyandu_kelurahan)):
+            posyandu_kelurahan and scope.covers_wilayah(posyandu_kelurahan)):
         raise Forbidden(f"This submission is for posyandu {posyandu_id}, which is outside "
                         "your scope.", code="submission.scope")
     if (kelurahan is not None or posyandu_id is None) and not scope.covers_kelurahan(

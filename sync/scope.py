@@ -39,7 +39,11 @@ class Scope:
             return False
         if posyandu_id is None and kelurahan_code in self.posyandu_kelurahan_codes:
             return True
-        return any(_under(kelurahan_code, code) for code in self.wilayah_codes)
+        return self.covers_wilayah(kelurahan_code)
+
+    def covers_wilayah(self, code: str) -> bool:
+        """Is this region under one of the wilayah codes in scope (posyandu ids aside)?"""
+        return self.everything or any(_under(code, prefix) for prefix in self.wilayah_codes)
 
     def as_strings(self) -> list[str]:
         return list(self.wilayah_codes) + [f"{POSYANDU_PREFIX}{p}" for p in self.posyandu_ids]

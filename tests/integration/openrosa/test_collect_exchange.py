@@ -15,7 +15,14 @@ from indicators.anthro import age_in_days
 from indicators.child import assess_child
 from models import Attachment, Measurement, Person, Submission
 from sync.identity import GROWTH, PersonClaim, person_candidates
-from tests.support import OPENROSA, add_posyandu, child_values, fill_submission, multipart_files
+from tests.support import (
+    KELURAHAN,
+    OPENROSA,
+    add_posyandu,
+    child_values,
+    fill_submission,
+    multipart_files,
+)
 
 NS = {"x": "http://openrosa.org/xforms/xformsList", "m": "http://openrosa.org/xforms/xformsManifest",
       "r": "http://openrosa.org/http/response"}
@@ -222,6 +229,15 @@ def test_a_posyandu_outside_a_wilayah_scope_is_403_whatever_kelurahan_is_named(
     phone = make_phone("supervisor-barat", scopes=["33.75.01"], role="supervisor")
     xml = fill_submission(forms["anthropometry"],
                           child_values(posyandu_id=elsewhere, kelurahan_code=kelurahan))
+    r = _post(client, phone, xml)
+    assert r.status_code == 403 and "posyandu" in r.text
+    assert _count(db, Submission) == 0
+
+
+def test_another_posyandu_of_the_kaders_own_kelurahan_is_403(client, make_phone, forms, db):
+    neighbour = add_posyandu(db, KELURAHAN, "Kenanga")  # the kader's posyandu's kelurahan
+    phone = make_phone()
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=neighbour))
     r = _post(client, phone, xml)
     assert r.status_code == 403 and "posyandu" in r.text
     assert _count(db, Submission) == 0
