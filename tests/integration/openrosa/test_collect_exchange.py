@@ -450,3 +450,12 @@ def test_basic_credentials_are_checked_outside_the_submission_writer(client, pho
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic realm=")
     assert len(checked_on) == 2
     assert not [name for name in checked_on if name.startswith("submission-writer")]
+
+
+@pytest.mark.parametrize("path", ["/submission", "/formList"])
+def test_a_nul_in_basic_credentials_is_a_4xx_not_a_server_error(client, phone, path):
+    """PostgreSQL refuses the NUL (400 request.bad_value); SQLite finds no such user (401)."""
+    credentials = base64.b64encode(f"{phone.username}\x00:{phone.password}".encode()).decode()
+    method = client.head if path == "/submission" else client.get
+    r = method(path, headers={**OPENROSA, "Authorization": f"Basic {credentials}"})
+    assert r.status_code in (400, 401)
