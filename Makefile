@@ -38,6 +38,7 @@ forms: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/zscore.py
 	$(BIN)/python bench/intake.py --backend both --phones 50 --submissions 10000
+	$(BIN)/python bench/writer.py --phones 50 --submissions 10000
 
 clean:
 	rm -rf $(VENV) build var/*.db var/*.db-wal var/*.db-shm

@@ -72,9 +72,9 @@ _BY_ID = {
 # measurements (a row per measurement: the growth history plausibility checks need);
 # the rules then run in Python over these rows. Each branch is one indexed equality
 # lookup (id, nik, (kelurahan_code, name_key) with the birth date, household_id); a
-# parameter left None matches nothing. UNION ALL rather than OR: PostgreSQL keeps a prepared statement's
-# generic plan, and for an OR of such conditions on a table that was small when the
-# plan was made, that is a sequential scan.
+# parameter left None matches nothing. UNION ALL rather than OR: PostgreSQL keeps a
+# prepared statement's generic plan, and for an OR of such conditions on a table that
+# was small when the plan was made, that is a sequential scan.
 _MEASUREMENT = Measurement.__table__
 _GROWTH_COLUMNS = {"growth_id": _MEASUREMENT.c.id, "growth_on": _MEASUREMENT.c.measured_on,
                    "growth_weight_kg": _MEASUREMENT.c.weight_kg,
