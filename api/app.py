@@ -16,10 +16,10 @@ from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.openrosa_submission import OpenRosaSubmissionMiddleware
 from api.routes import auth, health, kobo, openrosa, regions, submissions, users
-from api.submission_writer import SubmissionWriter
 from core.config import get_settings
 from core.db import get_engine, is_sqlite, read_only
 from indicators.anthro import growth_standards
+from sync.writer import SubmissionWriter
 
 log = logging.getLogger("posyandu.app")
 

@@ -42,21 +42,16 @@ async def submit(request: Request) -> Response:
     The body is read (size-limited) before any transaction starts, so no transaction
     waits on a slow phone; then the worker's submission writer stores
     and processes it, possibly in one transaction with other phones' submissions
-    (api.submission_writer), and answers once that transaction is committed."""
+    (sync.writer, sync.unit_of_work), and answers once that transaction is committed."""
     await require_openrosa_version(request)
     upload = await read_submission_upload(request)
     # A device token is one indexed query, made in the writer's transaction. HTTP Basic
     # may need argon2 (tens of ms on a cache miss) and fails more often: checked here,
     # so it never holds up, or fails, a group of other phones' submissions.
-    known = None if "token" in request.path_params else await _authenticated(request)
-
-    def work(session: Session, shared: bool) -> intake.IntakeResult:
-        principal = known or authenticate(request, session)
-        return intake.receive_openrosa(session, principal=principal, xml=upload.xml,
-                                       files=upload.files, shared=shared)
-
-    result = await request.app.state.submission_writer.store(
-        work, device_token=request.path_params.get("token"))
+    token = request.path_params.get("token")
+    known = None if token is not None else await _authenticated(request)
+    result = await request.app.state.submission_writer.store(intake.OpenRosaSubmission(
+        upload.xml, upload.files, principal=known, device_token=token))
     if result.created:
         message = "Terima kasih! Submission received."
         if result.status == "failed":

@@ -35,9 +35,9 @@ def _backend_cpu_seconds(pid: int) -> float:
 
 
 def run(args) -> None:
+    from api.submission_writer import SubmissionWriter
     from sqlalchemy import text
 
-    from api.submission_writer import SubmissionWriter
     from core.db import make_engine
     from simulator.nik import NumberIssuer
     from sync import accounts

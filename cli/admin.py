@@ -142,17 +142,18 @@ def _publish_forms(session) -> list[str]:
 def run_reprocess(args: argparse.Namespace) -> int:
     from sqlmodel import select
 
-    from core.db import session_scope
+    from core.db import get_engine, session_scope
     from models import Submission
     from sync.process import reprocess
 
-    with session_scope() as session:
-        if args.ids:
+    if args.ids:
+        with session_scope() as session:
             known = set(session.exec(select(Submission.id).where(Submission.id.in_(args.ids))).all())
-            if missing := sorted(set(args.ids) - known):
-                print(f"error: no submission {', '.join(map(str, missing))}", file=sys.stderr)
-                return 1
-        counts = reprocess(session, ids=args.ids, limit=args.limit)
+        if missing := sorted(set(args.ids) - known):
+            print(f"error: no submission {', '.join(map(str, missing))}", file=sys.stderr)
+            return 1
+    counts = reprocess(get_engine(), ids=args.ids, limit=args.limit)
+    with session_scope() as session:
         failed = session.exec(select(Submission).where(Submission.status == "failed")
                               .order_by(Submission.id).limit(20)).all()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"

@@ -140,7 +140,7 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None,
 
 
 def writer_engine(engine: Engine) -> Engine:
-    """The engine for one long-lived writer thread (api.submission_writer).
+    """The engine for one long-lived writer thread (sync.writer).
 
     PostgreSQL: a pool of its own on the same database (one connection; a second
     only while the first is being replaced). psycopg prepares a statement on a

@@ -8,17 +8,17 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import bindparam, func
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core import security
 from core.config import get_settings
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from core.statements import Prepared
 from models import AppToken, AuditLog, Posyandu, ServerSetting, User, UserScope, Wilayah
 from models.auth import ROLES
 from models.base import utcnow
+from sync.queries import accounts as queries
 from sync.scope import Scope, parse_scope_strings
 
 JWT_SECRET_KEY = "jwt_secret"
@@ -124,29 +124,6 @@ def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User]
     return list(users), total
 
 
-_SCOPE_ROWS = (
-    select(UserScope.__table__.c.wilayah_code, UserScope.__table__.c.posyandu_id,
-           Posyandu.__table__.c.kelurahan_code)
-    .join(Posyandu.__table__, Posyandu.__table__.c.id == UserScope.__table__.c.posyandu_id,
-          isouter=True)
-    .where(UserScope.__table__.c.user_id == bindparam("user_id")))
-_USER_SCOPE = UserScope.__table__
-_SCOPE_POSYANDU = Posyandu.__table__.alias("scope_posyandu")
-# A device token, its account and the account's scope rows in one query (it runs on
-# every OpenRosa request): one row per scope entry, or one row with NULLs for none.
-_APP_TOKEN = AppToken.__table__
-_APP_TOKEN_ROWS = (
-    select(_APP_TOKEN.c.id, _APP_TOKEN.c.revoked_at,
-           User.__table__.c.id.label("user_id"), User.__table__.c.username, User.__table__.c.role,
-           User.__table__.c.agency, User.__table__.c.is_active,
-           _USER_SCOPE.c.wilayah_code, _USER_SCOPE.c.posyandu_id,
-           _SCOPE_POSYANDU.c.kelurahan_code, _APP_TOKEN.c.token_hash)
-    .join(User.__table__, User.__table__.c.id == _APP_TOKEN.c.user_id)
-    .outerjoin(_USER_SCOPE, _USER_SCOPE.c.user_id == User.__table__.c.id)
-    .outerjoin(_SCOPE_POSYANDU, _SCOPE_POSYANDU.c.id == _USER_SCOPE.c.posyandu_id))
-_APP_TOKEN_USER = Prepared(_APP_TOKEN_ROWS.where(_APP_TOKEN.c.token_hash == bindparam("token_hash")))
-# session.info key: {token hash: its rows} looked up for a group of requests at once.
-_PRELOADED_TOKENS = "posyandu_app_tokens"
 
 
 def _scope_from_rows(role: str, rows) -> Scope:
@@ -161,7 +138,7 @@ def _scope_from_rows(role: str, rows) -> Scope:
 
 
 def _scope_for(session: Session, user_id: int, role: str) -> Scope:
-    rows = [] if role == "admin" else session.execute(_SCOPE_ROWS, {"user_id": user_id}).all()
+    rows = [] if role == "admin" else queries.scope_rows(session, user_id)
     return _scope_from_rows(role, rows)
 
 
@@ -304,24 +281,19 @@ def list_app_tokens(session: Session, user: User) -> list[AppToken]:
     return list(session.exec(select(AppToken).where(AppToken.user_id == user.id).order_by(AppToken.id)).all())
 
 
-def preload_app_tokens(session: Session, tokens: list[str]) -> None:
-    """Look up several device tokens in one query, for requests whose work shares this
-    transaction (api.submission_writer); principal_from_app_token then answers them
-    from these rows, with the same checks."""
-    hashes = {security.sha256_hex(token) for token in tokens}
-    rows: dict[str, list] = {digest: [] for digest in hashes}
-    for row in session.execute(_APP_TOKEN_ROWS.where(_APP_TOKEN.c.token_hash.in_(hashes))):
-        rows[row.token_hash].append(row)
-    session.info[_PRELOADED_TOKENS] = rows
+def app_token_rows(session: Session, tokens: list[str]) -> dict[str, list]:
+    """Several device tokens looked up in one query, for units that share a transaction
+    (sync.unit_of_work): {token: its rows}, for principal_from_app_token(rows=...)."""
+    hashes = {token: security.sha256_hex(token) for token in tokens}
+    found = queries.app_token_rows_of(session, set(hashes.values()))
+    return {token: found[digest] for token, digest in hashes.items()}
 
 
-def principal_from_app_token(session: Session, token: str) -> Principal:
+def principal_from_app_token(session: Session, token: str, rows: list | None = None) -> Principal:
     """The phone's principal from its device token (one query for token, account and
-    scope, unless preload_app_tokens fetched it; this runs on every OpenRosa request)."""
-    digest = security.sha256_hex(token)
-    rows = session.info.get(_PRELOADED_TOKENS, {}).get(digest)
+    scope, unless `rows` holds them already; this runs on every OpenRosa request)."""
     if rows is None:
-        rows = _APP_TOKEN_USER.all(session, {"token_hash": digest})
+        rows = queries.app_token_rows(session, security.sha256_hex(token))
     if not rows:
         raise Unauthenticated("Unknown device token; ask your supervisor for a new QR code.",
                               code="auth.bad_app_token")

@@ -1,6 +1,6 @@
 """The registry's change feed, read by cursor: what phones and agencies pull.
 
-Every versioned write adds a change-log row (sync.registry). A reader asks for the
+Every versioned write adds a change-log row (sync.apply). A reader asks for the
 rows after its cursor, in its scope, and keeps the returned cursor for next time.
 The cursor is (txid, seq): rows are read in the order of their transaction's id and
 only below the oldest transaction still running, so a row can never appear behind a

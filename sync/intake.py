@@ -16,21 +16,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, bindparam, insert, select, text
 from sqlmodel import Session
 
 from core.errors import Conflict, Forbidden, InvalidInput
-from core.statements import Prepared
-from models import Attachment, FormVersion, Posyandu, Submission, Wilayah
 from models.base import utcnow
 from sync.accounts import Principal
 from sync.fields import Answers, flatten_answers, parse_record_id
 from sync.forms import version_not_found
-from sync.process import PlaceFacts, SubmissionRef, failure_message, process_new
+from sync.process import SubmissionRef, process_stored
+from sync.queries import submissions
+from sync.queries.submissions import IntakeContext
 from sync.submission_xml import ParsedSubmission, parse_submission
-
-SUBMISSION = Submission.__table__
-ATTACHMENT = Attachment.__table__
+from sync.unit_of_work import Tx
 
 SUBMITTING_ROLES = ("kader", "supervisor", "admin")
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
@@ -87,62 +84,12 @@ def _check_scope(principal: Principal, fields: dict[str, str],
                         "your scope.", code="submission.scope")
 
 
-_INSERTED_COLUMNS = [c for c in SUBMISSION.c if c.name != "id"]
-# INSERT ... ON CONFLICT DO NOTHING RETURNING id: the same SQL on SQLite and PostgreSQL,
-# written once as text (with the columns' types) instead of each dialect's on_conflict
-# construct.
-_INSERT_IF_ABSENT = Prepared(text(
-    f"INSERT INTO submission ({', '.join(c.name for c in _INSERTED_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c.name for c in _INSERTED_COLUMNS)}) "
-    "ON CONFLICT (form_id, instance_id) DO NOTHING RETURNING id"
-).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer),
-    tables={"submission"})
-_FIND = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
-    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id")))
-_FORM_VERSION = FormVersion.__table__
-_WILAYAH = Wilayah.__table__
-_POSYANDU = Posyandu.__table__
-_STORED = SUBMISSION.alias("stored")
-_EDIT = SUBMISSION.alias("edit")
-# Everything the server knows before storing a submission, in one query: the form
-# version's state, the submission if this (form, instanceID) is already stored, whether
-# an edit of it (by the same sender) arrived first, and what processing checks of the
-# place it names (the kelurahan code's level, the posyandu's kelurahan).
-# No row: no such version.
-_BEFORE_STORING = Prepared(
-    select(_FORM_VERSION.c.state, _STORED.c.id, _STORED.c.content_hash, _STORED.c.status,
-           select(_EDIT.c.id).where(_EDIT.c.form_id == bindparam("form_id"),
-                                    _EDIT.c.deprecated_id == bindparam("instance_id"),
-                                    _EDIT.c.submitter_id == bindparam("submitter_id"))
-           .limit(1).scalar_subquery().label("edited_by"),
-           select(_WILAYAH.c.level).where(_WILAYAH.c.code == bindparam("kelurahan_code"))
-           .scalar_subquery().label("kelurahan_level"),
-           select(_POSYANDU.c.kelurahan_code).where(_POSYANDU.c.id == bindparam("posyandu_id"))
-           .scalar_subquery().label("posyandu_kelurahan"))
-    .select_from(_FORM_VERSION.outerjoin(_STORED, (_STORED.c.form_id == _FORM_VERSION.c.form_id)
-                                         & (_STORED.c.instance_id == bindparam("instance_id"))))
-    .where(_FORM_VERSION.c.form_id == bindparam("form_id"),
-           _FORM_VERSION.c.version == bindparam("version")))
-_ATTACHMENTS_OF = Prepared(select(ATTACHMENT.c.name, ATTACHMENT.c.sha256).where(
-    ATTACHMENT.c.submission_id == bindparam("submission_id")))
-_INSERT_ATTACHMENT = Prepared(insert(ATTACHMENT).inline())
-
-
-def _insert_if_absent(session: Session, values: dict) -> int | None:
-    """The new submission's id, or None when (form, instanceID) is already stored."""
-    return _INSERT_IF_ABSENT.scalar(session, values)
-
-
-def _find(session: Session, form_id: str, instance_id: str):
-    return _FIND.first(session, {"form_id": form_id, "instance_id": instance_id})
-
-
 def _add_attachments(session: Session, submission_id: int, files: list[IncomingFile]) -> None:
     """Store the attachments not stored yet (a split submission sends them over several
     POSTs); the same name with other content is a 409."""
     if not files:
         return
-    existing = dict(_ATTACHMENTS_OF.all(session, {"submission_id": submission_id}))
+    existing = submissions.attachments_of(session, submission_id)
     for f in files:
         name = sanitise_filename(f.name)
         digest = hashlib.sha256(f.data).hexdigest()
@@ -151,72 +98,103 @@ def _add_attachments(session: Session, submission_id: int, files: list[IncomingF
                 raise Conflict(f"Attachment {name} was already received with different content.",
                                code="submission.attachment_conflict")
             continue
-        _INSERT_ATTACHMENT.run(session, dict(
+        submissions.add_attachment(session, dict(
             submission_id=submission_id, name=name,
             content_type=(f.content_type or "application/octet-stream")[:100],
             size=len(f.data), sha256=digest, data=f.data, received_at=utcnow()))
         existing[name] = digest
 
 
-def _may_submit(principal: Principal, form_id: str, before, fields: dict[str, str]) -> None:
-    """`before`: what _BEFORE_STORING found (the form's state, the posyandu's kelurahan)."""
-    if before.state == "closed":
+def _may_submit(principal: Principal, form_id: str, context: IntakeContext,
+                fields: dict[str, str]) -> None:
+    if context.form_state == "closed":
         raise Conflict(f"Form {form_id} is closed and no longer accepts submissions.",
                        code="form.closed")
-    _check_scope(principal, fields, before.posyandu_kelurahan)
+    _check_scope(principal, fields, context.place.posyandu_kelurahan)
 
 
-def _already_received(session: Session, stored, *, principal: Principal, before,
+def _already_received(session: Session, stored_id: int, stored_hash: str, stored_status: str,
+                      *, principal: Principal, context: IntakeContext,
                       parsed: ParsedSubmission, digest: str,
                       files: list[IncomingFile]) -> IntakeResult:
     """A retry (same bytes: new split attachments are added) or a conflicting reuse of
     the instanceID (409)."""
-    if stored.content_hash != digest:
+    if stored_hash != digest:
         raise Conflict(
             f"A different submission with instanceID {parsed.instance_id} was already "
             "received. Edits must be sent as a new instance with meta/deprecatedID.",
             code="submission.xml_conflict")
     try:
-        _may_submit(principal, parsed.form_id, before, parsed.fields)
+        _may_submit(principal, parsed.form_id, context, parsed.fields)
     except (Conflict, Forbidden):
         # A phone retrying what was stored before the form closed (or its scope
         # changed) is told it is safe, not that it failed; nothing is added.
         pass
     else:
-        _add_attachments(session, stored.id, files)
-    return IntakeResult(stored.id, parsed.instance_id, stored.status, created=False)
+        _add_attachments(session, stored_id, files)
+    return IntakeResult(stored_id, parsed.instance_id, stored_status, created=False)
 
 
-def store_and_process(session: Session, *, principal: Principal, parsed: ParsedSubmission,
-                      content: bytes, content_type: str, source: str,
-                      files: list[IncomingFile] = (), identity: bytes | None = None,
-                      shared: bool = False) -> IntakeResult:
-    """The one write path every intake (OpenRosa, Kobo, JSON) goes through.
+@dataclass
+class StoredSubmission:
+    """A submission stored in this transaction (as processed), its processing to come
+    (sync.unit_of_work.Staged)."""
 
+    values: dict  # the submission row as inserted
+    ref: SubmissionRef
+    principal: Principal
+    parsed: ParsedSubmission
+    context: IntakeContext
+    digest: str
+    files: list[IncomingFile]
+
+    def process(self, tx: Tx) -> IntakeResult:
+        status = process_stored(tx.session, self.ref, Answers(self.parsed.fields),
+                                scope=self.principal.scope, context=self.context)
+        return IntakeResult(self.ref.id, self.parsed.instance_id, status, created=True)
+
+    def failed(self, tx: Tx, message: str) -> IntakeResult:
+        """Stored again, alone, as failed with the reason (its processing rolled back)."""
+        values = {**self.values, "status": "failed", "error": message}
+        new_id = submissions.insert_if_absent(tx.session, values)
+        if new_id is None:  # an identical POST racing this one stored it first
+            return self._racing(tx.session)
+        _add_attachments(tx.session, new_id, self.files)
+        return IntakeResult(new_id, self.parsed.instance_id, "failed", created=True)
+
+    def _racing(self, session: Session) -> IntakeResult:
+        row = submissions.find(session, self.parsed.form_id, self.parsed.instance_id)
+        return _already_received(session, row.id, row.content_hash, row.status,
+                                 principal=self.principal, context=self.context,
+                                 parsed=self.parsed, digest=self.digest, files=self.files)
+
+
+def store(session: Session, *, principal: Principal, parsed: ParsedSubmission,
+          content: bytes, content_type: str, source: str, files: list[IncomingFile] = (),
+          identity: bytes | None = None) -> StoredSubmission | IntakeResult:
+    """Store a received submission (raw first): the stored submission, to be processed
+    in the same transaction, or the answer to a retry of one stored before.
+
+    The one store every intake (OpenRosa, Kobo, JSON) goes through; the unit of work
+    processes what it returns, and stores it as failed if that fails.
     `identity` is what idempotency compares (default: the content itself); Kobo sends
     metadata that may change between retries, so it passes the answers only.
-
-    The submission is stored as processed and processed in the same transaction. If
-    processing fails, the transaction is rolled back and the submission is stored
-    again, alone, as failed with the reason: it is never lost, and the registry is
-    never half-written. `shared`: the transaction holds other submissions too, so it
-    cannot be rolled back for this one alone: the failure is raised, and the caller
-    rolls everything back and redoes each submission alone (api.submission_writer).
     """
     files = list(files)
     digest = hashlib.sha256(content if identity is None else identity).hexdigest()
     kelurahan_code = (parsed.fields.get("kelurahan_code") or "").strip()[:13] or None
     posyandu_id = parse_record_id(parsed.fields.get("posyandu_id"))
-    before = _BEFORE_STORING.first(session, {
-        "form_id": parsed.form_id, "version": parsed.form_version,
-        "instance_id": parsed.instance_id, "submitter_id": principal.user_id,
-        "kelurahan_code": kelurahan_code, "posyandu_id": posyandu_id})
-    if before is None:
+    context = submissions.intake_context(
+        session, form_id=parsed.form_id, version=parsed.form_version,
+        instance_id=parsed.instance_id, submitter_id=principal.user_id,
+        kelurahan_code=kelurahan_code, posyandu_id=posyandu_id)
+    if context is None:
         raise version_not_found(session, parsed.form_id, parsed.form_version)
-    if before.id is not None:
-        return _already_received(session, before, principal=principal, before=before,
+    if context.stored_id is not None:
+        return _already_received(session, context.stored_id, context.stored_hash,
+                                 context.stored_status, principal=principal, context=context,
                                  parsed=parsed, digest=digest, files=files)
-    _may_submit(principal, parsed.form_id, before, parsed.fields)
+    _may_submit(principal, parsed.form_id, context, parsed.fields)
 
     now = utcnow()
     values = dict(
@@ -226,45 +204,40 @@ def store_and_process(session: Session, *, principal: Principal, parsed: ParsedS
         app_token_id=principal.app_token_id, device_id=parsed.device_id,
         kelurahan_code=kelurahan_code, posyandu_id=posyandu_id,
         received_at=now, status="processed", error=None, attempts=1, processed_at=now)
-    new_id = _insert_if_absent(session, values)
-    if new_id is not None:
-        _add_attachments(session, new_id, files)
-        ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
-            "form_id", "instance_id", "deprecated_id", "submitter_id", "content_type", "content",
-            "received_at", "attempts")})
-        try:
-            place = PlaceFacts(kelurahan_code, posyandu_id, before.kelurahan_level,
-                               before.posyandu_kelurahan)
-            status = process_new(session, ref, Answers(parsed.fields), scope=principal.scope,
-                                 edited=before.edited_by is not None, place=place)
-            return IntakeResult(new_id, parsed.instance_id, status, created=True)
-        except Exception as exc:  # noqa: BLE001 - stored as failed below, shown to admins
-            if shared:
-                raise
-            error = failure_message(exc, new_id)
-        session.rollback()
-        values.update(status="failed", error=error)
-        new_id = _insert_if_absent(session, values)
-        if new_id is not None:
-            _add_attachments(session, new_id, files)
-            return IntakeResult(new_id, parsed.instance_id, "failed", created=True)
-    # An identical POST racing this one stored it first.
-    return _already_received(session, _find(session, parsed.form_id, parsed.instance_id),
-                             principal=principal, before=before, parsed=parsed,
-                             digest=digest, files=files)
+    stored = StoredSubmission(values, None, principal, parsed, context, digest, files)
+    new_id = submissions.insert_if_absent(session, values)
+    if new_id is None:  # an identical POST racing this one stored it first
+        return stored._racing(session)
+    _add_attachments(session, new_id, files)
+    stored.ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
+        "form_id", "form_version", "instance_id", "deprecated_id", "submitter_id",
+        "content_type", "content", "received_at", "attempts")})
+    return stored
 
 
-def receive_openrosa(session: Session, *, principal: Principal, xml: bytes,
-                     files: list[IncomingFile], shared: bool = False) -> IntakeResult:
-    parsed = parse_submission(xml)
-    return store_and_process(session, principal=principal, parsed=parsed, content=xml,
-                             content_type="text/xml", source="openrosa", files=files,
-                             shared=shared)
+@dataclass
+class OpenRosaSubmission:
+    """A unit of work (sync.unit_of_work): one OpenRosa POST /submission.
+
+    `principal`: the sender when already known (HTTP Basic, checked before the writer);
+    else `device_token` is looked up in the unit's transaction, with its group's."""
+
+    xml: bytes
+    files: list[IncomingFile]
+    principal: Principal | None = None
+    device_token: str | None = None
+
+    def store(self, tx: Tx) -> StoredSubmission | IntakeResult:
+        principal = self.principal or tx.principal_from_app_token(self.device_token)
+        return store(tx.session, principal=principal, parsed=parse_submission(self.xml),
+                     content=self.xml, content_type="text/xml", source="openrosa",
+                     files=self.files)
 
 
-def receive_json(session: Session, *, principal: Principal, form_id: str, form_version: str,
-                 instance_id: str, answers: dict, source: str,
-                 deprecated_id: str | None = None, raw: bytes | None = None) -> IntakeResult:
+def store_json(session: Session, *, principal: Principal, form_id: str, form_version: str,
+               instance_id: str, answers: dict, source: str,
+               deprecated_id: str | None = None,
+               raw: bytes | None = None) -> StoredSubmission | IntakeResult:
     """Kobo REST-service and JSON intake: answers keyed by (group/)question name.
 
     `raw` is the whole payload as received (stored); idempotency compares the answers.
@@ -277,6 +250,6 @@ def receive_json(session: Session, *, principal: Principal, form_id: str, form_v
                               instance_id=instance_id, deprecated_id=deprecated_id,
                               device_id=(flat.get("deviceid") or "")[:100] or None, fields=flat)
     identity = json.dumps(answers, sort_keys=True, ensure_ascii=False).encode()
-    return store_and_process(session, principal=principal, parsed=parsed,
-                             content=raw if raw is not None else identity,
-                             content_type="application/json", source=source, identity=identity)
+    return store(session, principal=principal, parsed=parsed,
+                 content=raw if raw is not None else identity,
+                 content_type="application/json", source=source, identity=identity)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import uuid
+from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
@@ -21,7 +22,8 @@ from core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from models import KoboHook, User
 from sync import accounts
 from sync.forms import current_version_or_raise
-from sync.intake import SUBMITTING_ROLES, IntakeResult, receive_json
+from sync.intake import SUBMITTING_ROLES, IntakeResult, StoredSubmission, store_json
+from sync.unit_of_work import Tx
 
 # Kobo metadata that is not an answer and may change between retries.
 _METADATA_PREFIXES = ("_", "__", "formhub/", "meta/")
@@ -88,14 +90,25 @@ def answers_of(payload: dict) -> dict:
             if not k.startswith(_METADATA_PREFIXES) and not isinstance(v, (dict, list))}
 
 
-def receive_kobo(session: Session, *, hook_id: str, secret: str | None, payload: object) -> IntakeResult:
-    hook, principal = authenticate_hook(session, hook_id, secret)
-    if not isinstance(payload, dict):
-        raise InvalidInput("The Kobo payload must be a JSON object.", code="kobo.bad_payload")
-    deprecated = payload.get("meta/deprecatedID")
-    return receive_json(
-        session, principal=principal, form_id=hook.form_id,
-        form_version=current_version_or_raise(session, hook.form_id),
-        instance_id=instance_id_of(payload), answers=answers_of(payload), source="kobo",
-        deprecated_id=deprecated if isinstance(deprecated, str) else None,
-        raw=json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())
+@dataclass
+class KoboSubmission:
+    """A unit of work (sync.unit_of_work): one post of a KoboToolbox REST Service."""
+
+    hook_id: str
+    secret: str | None
+    payload: object
+    device_token: str | None = None
+
+    def store(self, tx: Tx) -> StoredSubmission | IntakeResult:
+        session = tx.session
+        hook, principal = authenticate_hook(session, self.hook_id, self.secret)
+        payload = self.payload
+        if not isinstance(payload, dict):
+            raise InvalidInput("The Kobo payload must be a JSON object.", code="kobo.bad_payload")
+        deprecated = payload.get("meta/deprecatedID")
+        return store_json(
+            session, principal=principal, form_id=hook.form_id,
+            form_version=current_version_or_raise(session, hook.form_id),
+            instance_id=instance_id_of(payload), answers=answers_of(payload), source="kobo",
+            deprecated_id=deprecated if isinstance(deprecated, str) else None,
+            raw=json.dumps(payload, sort_keys=True, ensure_ascii=False).encode())

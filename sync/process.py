@@ -16,29 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from core.statements import Prepared
+from core.errors import NotFound
 from indicators.anthro import SEX_FEMALE, SEX_MALE, age_in_days
 from indicators.child import assess_child
 from indicators.maternal import screen_woman
 from indicators.plausibility import GrowthPoint, check_series
 from indicators.sanitation import SANITATION_CHOICES, SanitationAnswers, assess_sanitation
-from models import (
-    Measurement,
-    Posyandu,
-    Pregnancy,
-    PregnancyScreening,
-    SanitationCheck,
-    Submission,
-    Wilayah,
-)
 from models.base import utcnow
 from sync.accounts import scope_of_user_id
+from sync.apply import Provenance
 from sync.fields import Answers, ProcessingError, flatten_answers
 from sync.identity import (
-    GROWTH,
     HouseholdClaim,
     PersonClaim,
     find_person,
@@ -48,48 +38,16 @@ from sync.identity import (
     settle_person,
 )
 from sync.names import nik_agrees
-from sync.registry import Provenance
+from sync.queries import records, submissions
+from sync.queries.records import MEASUREMENT_COLUMNS
+from sync.queries.submissions import IntakeContext, PlaceFacts
 from sync.scope import Scope
 from sync.submission_xml import flatten_leaves, safe_parse
 
 log = logging.getLogger("posyandu.process")
 
-SUBMISSION = Submission.__table__
-_MEASUREMENT = Measurement.__table__
-RECORD_TABLES = {
-    "anthropometry": _MEASUREMENT,
-    "pregnancy_screening": PregnancyScreening.__table__,
-    "sanitation_check": SanitationCheck.__table__,
-}
-_MEASUREMENT_COLUMNS = frozenset(_MEASUREMENT.c.keys())
 _SEX_CODES = {"male": SEX_MALE, "female": SEX_FEMALE}  # the forms' values -> WHO codes
 _WHO_MEASURE = {"lying": "L", "standing": "H"}
-_WILAYAH = Wilayah.__table__
-_POSYANDU = Posyandu.__table__
-# Statements built once, run with parameters.
-_PLACE = Prepared(select(_WILAYAH.c.level, select(_POSYANDU.c.kelurahan_code).where(
-    _POSYANDU.c.id == bindparam("posyandu_id")).scalar_subquery()).where(
-    _WILAYAH.c.code == bindparam("code")))
-_SUBMISSION_AND_SENDER = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.submitter_id).where(
-    SUBMISSION.c.form_id == bindparam("form_id"),
-    SUBMISSION.c.instance_id == bindparam("instance_id")))
-_EDITED_BY = Prepared(select(SUBMISSION.c.id).where(
-    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.deprecated_id == bindparam("instance_id"),
-    SUBMISSION.c.submitter_id == bindparam("submitter_id")))
-_SET_STATUS = Prepared(update(SUBMISSION).where(SUBMISSION.c.id == bindparam("_id")))
-_RECORD_FOR = {form: Prepared(select(t.c.id).where(t.c.submission_id == bindparam("submission_id")))
-               for form, t in RECORD_TABLES.items()}
-_INSERT_RECORD = {form: Prepared(insert(t).inline()) for form, t in RECORD_TABLES.items()}
-_NOT_CURRENT = {form: Prepared(update(t).where(t.c.submission_id == bindparam("_submission_id"))
-                               .values(is_current=False)) for form, t in RECORD_TABLES.items()}
-_HISTORY = Prepared(select(_MEASUREMENT.c.measured_on, _MEASUREMENT.c.weight_kg,
-                           _MEASUREMENT.c.clenhei).where(
-    _MEASUREMENT.c.person_id == bindparam("person_id"), _MEASUREMENT.c.is_current))
-_PREGNANCY = Pregnancy.__table__
-_ONGOING_PREGNANCY = Prepared(select(_PREGNANCY.c.id).where(
-    _PREGNANCY.c.woman_id == bindparam("woman_id"), _PREGNANCY.c.status == "ongoing",
-    _PREGNANCY.c.first_seen_on >= bindparam("since")).order_by(_PREGNANCY.c.id.desc()).limit(1))
-_INSERT_PREGNANCY = Prepared(insert(_PREGNANCY).returning(_PREGNANCY.c.id))
 PREGNANCY_MAX_DAYS = 300  # an "ongoing" pregnancy first seen longer ago than this has ended
 _SANITATION_FIELDS = ("latrine_access", "latrine_type", "waste_disposal", "handwashing_soap",
                       "drinking_water_source", "water_treated", "waste_bin", "wastewater_drain")
@@ -101,6 +59,7 @@ class SubmissionRef:
 
     id: int
     form_id: str
+    form_version: str
     instance_id: str
     deprecated_id: str | None
     submitter_id: int | None
@@ -111,10 +70,8 @@ class SubmissionRef:
 
     @classmethod
     def load(cls, session: Session, submission_id: int) -> SubmissionRef | None:
-        names = [f for f in cls.__dataclass_fields__]
-        row = session.execute(select(*(SUBMISSION.c[n] for n in names))
-                              .where(SUBMISSION.c.id == submission_id)).mappings().first()
-        return cls(**row) if row else None
+        row = submissions.load(session, submission_id)
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__}) if row else None
 
 
 def answers_of(submission: SubmissionRef) -> Answers:
@@ -123,28 +80,14 @@ def answers_of(submission: SubmissionRef) -> Answers:
     return Answers(flatten_leaves(safe_parse(submission.content)))
 
 
-@dataclass(frozen=True)
-class PlaceFacts:
-    """What the registry says of a submission's kelurahan code and posyandu id, when the
-    caller has looked it up already (intake does, in its first query)."""
-
-    kelurahan_code: str | None
-    posyandu_id: int | None
-    level: str | None  # the wilayah level of kelurahan_code; None: no such code
-    posyandu_kelurahan: str | None  # the posyandu's kelurahan; None: no such posyandu
-
-
-def _place(session: Session, answers: Answers,
-           known: PlaceFacts | None = None) -> tuple[str, int | None]:
-    """The kelurahan and posyandu a record belongs to, checked in one query (none when
-    `known` holds the facts for these very answers)."""
+def _place(session: Session, answers: Answers, known: PlaceFacts) -> tuple[str, int | None]:
+    """The kelurahan and posyandu a record belongs to, checked (`known`: the facts the
+    submission's context holds, looked up again only if these answers name another)."""
     code = answers.kelurahan_code()
     posyandu_id = answers.record_id("posyandu_id")
-    if known is not None and (known.kelurahan_code, known.posyandu_id) == (code, posyandu_id):
-        level, posyandu_kelurahan = known.level, known.posyandu_kelurahan
-    else:
-        row = _PLACE.first(session, {"code": code, "posyandu_id": posyandu_id})
-        level, posyandu_kelurahan = row if row is not None else (None, None)
+    if (known.kelurahan_code, known.posyandu_id) != (code, posyandu_id):
+        known = submissions.place_facts(session, code, posyandu_id)
+    level, posyandu_kelurahan = known.level, known.posyandu_kelurahan
     if level not in ("kelurahan", "desa"):
         raise ProcessingError(f"Unknown kelurahan code {code}.", code="submission.unknown_kelurahan")
     if posyandu_id is not None and not posyandu_kelurahan:
@@ -169,7 +112,7 @@ def _household_by_kk(session, a: Answers, kelurahan: str, provenance) -> dict | 
 
 
 def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
-                   provenance: Provenance, place: PlaceFacts | None = None) -> dict:
+                   provenance: Provenance, place: PlaceFacts) -> dict:
     kelurahan, posyandu_id = _place(session, a, place)
     measured_on = a.day("measured_on", required=True)
     birth_date = a.day("child_birth_date")
@@ -220,12 +163,10 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     assessment = assess_child(_SEX_CODES.get(child["sex"] or ""), age, weight, lenhei,
                               _WHO_MEASURE.get(method or ""), oedema, muac)
     if known_child:  # a child registered just now has no earlier measurements
-        history = child.get(GROWTH)  # fetched with the candidates, unless found by a merge
-        if history is None:
-            history = _HISTORY.all(session, {"person_id": child["id"]})
-        flags += _series_flags(history, measured_on, weight, assessment.clenhei)
+        flags += _series_flags(candidates.growth_history(session, child["id"]), measured_on,
+                               weight, assessment.clenhei)
     values = {k: (v.value if hasattr(v, "value") else v)
-              for k, v in assessment.as_dict().items() if k in _MEASUREMENT_COLUMNS}
+              for k, v in assessment.as_dict().items() if k in MEASUREMENT_COLUMNS}
     values.update(
         submission_id=submission.id, person_id=child["id"], kelurahan_code=kelurahan,
         posyandu_id=posyandu_id, measured_on=measured_on, age_days=age, weight_kg=weight,
@@ -251,17 +192,17 @@ def _pregnancy_id(session: Session, woman_id: str, kelurahan: str, screened_on: 
                   weeks: int | None) -> int:
     """The woman's ongoing pregnancy, or a new one (conception estimated from weeks)."""
     since = screened_on - timedelta(days=PREGNANCY_MAX_DAYS)
-    existing = _ONGOING_PREGNANCY.scalar(session, {"woman_id": woman_id, "since": since})
+    existing = records.ongoing_pregnancy(session, woman_id, since)
     if existing is not None:
         return existing
-    return _INSERT_PREGNANCY.scalar(session, {
+    return records.add_pregnancy(session, {
         "woman_id": woman_id, "kelurahan_code": kelurahan, "first_seen_on": screened_on,
         "estimated_conception_on": screened_on - timedelta(weeks=weeks) if weeks else None,
         "status": "ongoing", "created_at": utcnow()})
 
 
 def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers,
-                         provenance: Provenance, place: PlaceFacts | None = None) -> dict:
+                         provenance: Provenance, place: PlaceFacts) -> dict:
     kelurahan, posyandu_id = _place(session, a, place)
     screened_on = a.day("screened_on", required=True)
     _not_after(screened_on, submission.received_at.date(), "screened_on")
@@ -301,7 +242,7 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
 
 
 def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
-                      provenance: Provenance, place: PlaceFacts | None = None) -> dict:
+                      provenance: Provenance, place: PlaceFacts) -> dict:
     kelurahan, _ = _place(session, a, place)
     checked_on = a.day("checked_on", required=True)
     _not_after(checked_on, submission.received_at.date(), "checked_on")
@@ -333,8 +274,8 @@ PROCESSORS: dict[str, Callable[..., dict]] = {
 
 
 def _mark_superseded(session: Session, form_id: str, submission_id: int) -> None:
-    _NOT_CURRENT[form_id].run(session, {"_submission_id": submission_id})
-    _SET_STATUS.run(session, {"_id": submission_id, "status": "superseded"})
+    records.mark_not_current(session, form_id, submission_id)
+    submissions.set_values(session, submission_id, status="superseded")
 
 
 def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
@@ -342,8 +283,7 @@ def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
 
     Only the account that sent a submission can supersede it (Collect edits on the
     phone that sent the form); an edit naming someone else's submission fails."""
-    old = _SUBMISSION_AND_SENDER.first(session, {"form_id": submission.form_id,
-                                                 "instance_id": submission.deprecated_id})
+    old = submissions.sender_of(session, submission.form_id, submission.deprecated_id)
     if old is None:
         return  # the original has not arrived yet; it is superseded when it does
     if old.submitter_id != submission.submitter_id:
@@ -353,83 +293,102 @@ def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
     _mark_superseded(session, submission.form_id, old.id)
 
 
-def _apply(session: Session, submission: SubmissionRef, answers: Answers | None,
-           fresh: bool, scope: Scope, edited: bool | None = None,
-           place: PlaceFacts | None = None) -> str:
-    """The record, the edit it makes, and whether a later edit already replaced it
-    (`edited`: known by the caller, or None to look it up)."""
+def process_stored(session: Session, submission: SubmissionRef, answers: Answers, *,
+                   scope: Scope, context: IntakeContext, fresh: bool = True) -> str:
+    """The record of a stored submission, the edit it makes, and whether a later edit
+    already replaced it; returns the submission's status ("processed" or "superseded").
+
+    `context`: what was known of the submission when it was stored (or reprocessed);
+    `fresh`: stored in this transaction, so it has no record yet (reprocessing looks).
+    No savepoint: if it raises, the unit of work rolls the transaction back and keeps
+    the submission as failed (sync.unit_of_work), so the registry is never half-written.
+    """
     form_id = submission.form_id
     if form_id not in PROCESSORS:
         raise ProcessingError(f"No processor for form {form_id}.", code="submission.no_processor")
     if submission.deprecated_id:
         # First, so that the record being replaced is not the edit's growth history.
         _supersede_edited(session, submission)
-    if fresh or _RECORD_FOR[form_id].first(session, {"submission_id": submission.id}) is None:
+    if fresh or not records.has_record(session, form_id, submission.id):
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
                                 reason=f"submission:{form_id}", scope=scope)
-        values = PROCESSORS[form_id](session, submission, answers or answers_of(submission),
-                                     provenance, place)
-        _INSERT_RECORD[form_id].defer(session, values)
-    if edited is None:
-        edited = _EDITED_BY.first(session, {"form_id": form_id,
-                                            "instance_id": submission.instance_id,
-                                            "submitter_id": submission.submitter_id}) is not None
-    if edited:  # the edit arrived before the original
+        values = PROCESSORS[form_id](session, submission, answers, provenance, context.place)
+        records.add_record(session, form_id, values)
+    if context.edited_by is not None:  # the edit arrived before the original
         _mark_superseded(session, form_id, submission.id)
         return "superseded"
     return "processed"
 
 
-def failure_message(exc: Exception, submission_id: int | None) -> str:
-    """What admins see for a submission that could not be processed."""
-    if isinstance(exc, ProcessingError):
-        return exc.message
-    log.error("processing submission %s failed", submission_id, exc_info=exc)
-    return f"{exc.__class__.__name__}: {exc}"
+@dataclass
+class ReprocessSubmission:
+    """A unit of work (sync.unit_of_work): turn an already stored submission into its
+    record again (idempotent: one that has its record keeps it). If that fails, the
+    submission is marked failed with the reason; it stays stored.
+
+    Registry ids typed on the phone count only for persons and households the submitter
+    may see, so the submitter's scope is looked up. `visible`: checked first with the
+    transaction's session (e.g. the caller's scope), raising if it may not be touched."""
+
+    submission_id: int
+    visible: Callable[[Session, int], object] | None = None
+    device_token: str | None = None
+
+    def store(self, tx) -> _Reprocessing:
+        if self.visible is not None:
+            self.visible(tx.session, self.submission_id)
+        submission = SubmissionRef.load(tx.session, self.submission_id)
+        if submission is None:
+            raise NotFound(f"No submission {self.submission_id}.", code="submission.not_found")
+        return _Reprocessing(submission)
 
 
-def process_new(session: Session, submission: SubmissionRef, answers: Answers, *,
-                scope: Scope, edited: bool, place: PlaceFacts | None = None) -> str:
-    """Process a submission stored as "processed" in this same transaction (`edited`: a
-    later edit has arrived already, so it becomes "superseded"). Returns the status.
+@dataclass
+class _Reprocessing:
+    submission: SubmissionRef
 
-    No savepoint: this is every submission's path, and failures are rare. If it raises,
-    the caller rolls the whole transaction back and stores the submission as failed
-    (see sync.intake), so the registry is never half-written.
-    """
-    return _apply(session, submission, answers, True, scope, edited, place)
+    def process(self, tx) -> str:
+        session, submission = tx.session, self.submission
+        answers = answers_of(submission)
+        context = submissions.intake_context(
+            session, form_id=submission.form_id, version=submission.form_version,
+            instance_id=submission.instance_id, submitter_id=submission.submitter_id,
+            kelurahan_code=answers.text("kelurahan_code", max_length=13),
+            posyandu_id=answers.record_id("posyandu_id"))
+        if context is None:
+            raise ProcessingError(f"Form {submission.form_id} version {submission.form_version} "
+                                  "is no longer on this server.", code="submission.no_form")
+        status = process_stored(session, submission, answers,
+                                scope=scope_of_user_id(session, submission.submitter_id),
+                                context=context, fresh=False)
+        self._mark(session, status, None)
+        return status
 
+    def failed(self, tx, message: str) -> str:
+        self._mark(tx.session, "failed", message)
+        return "failed"
 
-def process_submission(session: Session, submission: SubmissionRef) -> str:
-    """Turn one stored submission into its record (reprocessing). Returns the new status.
-
-    Runs in a savepoint: if anything fails, the registry is untouched and the
-    submission is marked failed with the reason (it stays stored for `reprocess`).
-    Registry ids typed on the phone count only for persons and households the
-    submitter may see, so the submitter's scope is looked up.
-    """
-    error = None
-    try:
-        with session.begin_nested():
-            scope = scope_of_user_id(session, submission.submitter_id)
-            status = _apply(session, submission, None, False, scope)
-    except Exception as exc:  # noqa: BLE001 - raw stays stored; the error is shown to admins
-        status, error = "failed", failure_message(exc, submission.id)
-    _SET_STATUS.run(session, {"_id": submission.id, "status": status, "error": error,
-                              "attempts": submission.attempts + 1, "processed_at": utcnow()})
-    return status
+    def _mark(self, session: Session, status: str, error: str | None) -> None:
+        submissions.set_values(session, self.submission.id, status=status, error=error,
+                               attempts=self.submission.attempts + 1, processed_at=utcnow())
 
 
-def reprocess(session: Session, *, statuses: tuple[str, ...] = ("failed", "received"),
-              ids: list[int] | None = None, limit: int | None = None) -> dict[str, int]:
-    """Retry stored submissions that are not processed yet. Idempotent."""
-    query = select(SUBMISSION.c.id).order_by(SUBMISSION.c.id)
-    query = query.where(SUBMISSION.c.id.in_(ids)) if ids else query.where(
-        SUBMISSION.c.status.in_(statuses))
-    if limit:
-        query = query.limit(limit)
+def reprocess(engine, *, statuses: tuple[str, ...] = ("failed", "received"),
+              ids: list[int] | None = None, limit: int | None = None,
+              group: int = 16) -> dict[str, int]:
+    """Retry stored submissions that are not processed yet, `group` per transaction
+    (sync.unit_of_work). Idempotent. Returns {status: count}."""
+    from sync.unit_of_work import UnitOfWork
+
+    with Session(engine) as session:
+        chosen = submissions.ids_to_reprocess(session, statuses=statuses, ids=ids, limit=limit)
+        session.commit()
+    unit_of_work = UnitOfWork(engine)
     counts: dict[str, int] = {}
-    for submission_id in session.execute(query).scalars().all():
-        status = process_submission(session, SubmissionRef.load(session, submission_id))
-        counts[status] = counts.get(status, 0) + 1
+    for start in range(0, len(chosen), group):
+        batch = [ReprocessSubmission(submission_id) for submission_id in chosen[start:start + group]]
+        for status, error in unit_of_work.run(batch):
+            if error is not None:
+                raise error
+            counts[status] = counts.get(status, 0) + 1
     return counts

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from core.errors import NotFound
 from models import Attachment, Measurement, Submission
 from sync.accounts import Principal
-from sync.process import reprocess
+from sync.process import ReprocessSubmission
 from sync.scope import scope_filter
 
 
@@ -41,11 +41,13 @@ def attachment_names(session: Session, submission_id: int) -> list[str]:
         Attachment.submission_id == submission_id).order_by(Attachment.name)).all())
 
 
-def reprocess_one(session: Session, *, principal: Principal, submission_id: int) -> Submission:
-    row = get_submission_or_raise(session, principal=principal, submission_id=submission_id)
-    reprocess(session, ids=[row.id])
-    session.refresh(row)
-    return row
+def reprocess_unit(*, principal: Principal, submission_id: int) -> ReprocessSubmission:
+    """The unit of work that reprocesses one submission the principal may see (404 for
+    one outside their scope, checked in the unit's own transaction)."""
+    def visible(session: Session, submission_id: int) -> None:
+        get_submission_or_raise(session, principal=principal, submission_id=submission_id)
+
+    return ReprocessSubmission(submission_id, visible=visible)
 
 
 def list_measurements(session: Session, *, principal: Principal, kelurahan_code: str | None,

@@ -76,7 +76,7 @@ def child_values(**overrides) -> dict:
 
 
 async def run_as_one_group(writer, works: list) -> list:
-    """Store `works` through an api.submission_writer.SubmissionWriter so that they
+    """Store `works` through an sync.writer.SubmissionWriter so that they
     form one group: a first work holds the writer until all the others are queued.
     Returns their outcomes (results or exceptions), in order."""
     import asyncio
@@ -84,7 +84,7 @@ async def run_as_one_group(writer, works: list) -> list:
 
     release = threading.Event()
 
-    def hold(session, shared):
+    def hold(tx):
         release.wait(10)
         return "held"
 

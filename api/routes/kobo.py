@@ -66,12 +66,13 @@ async def kobo_payload(request: Request) -> object:
 
 @router.post("/intake/kobo/{hook_id}", status_code=201,
              responses={200: {"description": "Already received (a retry)"}})
-def kobo_intake(hook_id: str, request: Request, session: SessionDep,
-                payload: Annotated[object, Depends(kobo_payload)]) -> JSONResponse:
+async def kobo_intake(hook_id: str, request: Request,
+                      payload: Annotated[object, Depends(kobo_payload)]) -> JSONResponse:
     """Receive one submission from a KoboToolbox REST Service. The answer is 2xx only
-    once the submission is committed (Kobo retries on 5xx)."""
-    result = kobo.receive_kobo(session, hook_id=hook_id, secret=_secret_from(request),
-                               payload=payload)
+    once the submission is committed (Kobo retries on 5xx). Stored and processed by the
+    worker's writer, with other submissions arriving at the same time (group commit)."""
+    result = await request.app.state.submission_writer.store(
+        kobo.KoboSubmission(hook_id, _secret_from(request), payload))
     body = {"submission_id": result.submission_id, "instance_id": result.instance_id,
             "status": result.status, "duplicate": not result.created}
     return JSONResponse(body, status_code=201 if result.created else 200)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, create_model
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
+from api.deps import PrincipalDep, ReadSessionDep, SupervisorDep
 from api.pagination import Page, PageDep, RecordId
 from models import Measurement
 from models.intake import SUBMISSION_STATUSES
@@ -68,10 +70,21 @@ def get_submission(submission_id: RecordId, session: ReadSessionDep, principal: 
 
 
 @router.post("/submissions/{submission_id}/reprocess", response_model=SubmissionOut)
-def reprocess(submission_id: RecordId, session: SessionDep, principal: SupervisorDep) -> SubmissionOut:
+async def reprocess(submission_id: RecordId, request: Request,
+                    principal: SupervisorDep) -> SubmissionOut:
     """Retry turning a stored submission into its record (idempotent)."""
-    row = service.reprocess_one(session, principal=principal, submission_id=submission_id)
+    await request.app.state.submission_writer.store(
+        service.reprocess_unit(principal=principal, submission_id=submission_id))
+    row = await run_in_threadpool(_read_submission, request, principal, submission_id)
     return SubmissionOut.model_validate(row, from_attributes=True)
+
+
+def _read_submission(request: Request, principal, submission_id: int):
+    with Session(request.app.state.read_engine, expire_on_commit=False) as session:
+        row = service.get_submission_or_raise(session, principal=principal,
+                                              submission_id=submission_id)
+        session.commit()
+        return row
 
 
 @router.get("/measurements", response_model=Page[MeasurementOut])

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from api.submission_writer import SubmissionWriter
 from core.errors import Forbidden, Unavailable
+from sync.writer import SubmissionWriter
 from tests.support import run_as_one_group
 
 
@@ -29,13 +29,15 @@ def test_a_failing_submission_is_redone_alone_and_the_others_are_kept(db):
     calls: list[tuple[str, bool]] = []
 
     def good(label):
-        def work(session, shared):
+        def work(tx):
+            session, shared = tx.session, tx.grouped
             calls.append((label, shared))
             _note(session, label)
             return label
         return work
 
-    def refused(session, shared):
+    def refused(tx):
+        session, shared = tx.session, tx.grouped
         calls.append(("w-bad", shared))
         _note(session, "w-bad")  # written, then refused: must not be kept
         raise Forbidden("not yours", code="test.forbidden")
@@ -57,7 +59,8 @@ def test_submissions_waiting_together_share_one_transaction(db):
     seen: list[bool] = []
 
     def work(label):
-        def run(session, shared):
+        def run(tx):
+            session, shared = tx.session, tx.grouped
             seen.append(shared)
             _note(session, label)
             return label
@@ -77,7 +80,8 @@ def test_submissions_waiting_together_share_one_transaction(db):
 def test_groups_are_no_larger_than_the_limit(db, max_batch):
     seen: list[bool] = []
 
-    def run(session, shared):
+    def run(tx):
+        shared = tx.grouped
         seen.append(shared)
         return None
 
@@ -101,30 +105,32 @@ def test_a_groups_device_tokens_are_checked_in_one_query_with_the_same_rules(db,
             if name == "kader-gone":
                 accounts.revoke_app_token(s, token_id=row.id)
         s.commit()
+    from sync.queries import accounts as account_queries
+    from sync.unit_of_work import Call
+
     single_lookups: list[str] = []
-    one_by_one = accounts._APP_TOKEN_USER
+    one_by_one = account_queries.app_token_rows
 
-    class Counted:
-        def all(self, session, params):
-            single_lookups.append(params["token_hash"])
-            return one_by_one.all(session, params)
+    def counted(session, token_hash):
+        single_lookups.append(token_hash)
+        return one_by_one(session, token_hash)
 
-    monkeypatch.setattr(accounts, "_APP_TOKEN_USER", Counted())
+    monkeypatch.setattr(account_queries, "app_token_rows", counted)
 
     def whose(token):
-        def work(session, shared):
-            return accounts.principal_from_app_token(session, token).username, shared
-        return work
+        def work(tx):
+            return tx.principal_from_app_token(token).username, tx.grouped
+        return Call(work, device_token=token)
 
     async def group():
         release = threading.Event()
 
-        def hold(session, shared):
+        def hold(tx):
             release.wait(10)
 
         first = asyncio.ensure_future(writer.store(hold))
         await asyncio.sleep(0.05)
-        rest = [asyncio.ensure_future(writer.store(whose(token), device_token=token))
+        rest = [asyncio.ensure_future(writer.store(whose(token)))
                 for token in tokens.values()]
         await asyncio.sleep(0.05)
         release.set()
@@ -157,16 +163,18 @@ def test_a_groups_registry_versions_and_change_log_are_written_once_in_order(db)
     from sqlmodel import select as sql_select
 
     from models import ChangeLog, PersonVersion
-    from sync.registry import Provenance, create_person, update_person
+    from sync.apply import Provenance, create_person, update_in_place
     from tests.support import KELURAHAN
 
     provenance = Provenance(actor_id=None, submission_id=None, reason="test")
 
     def register(name):
-        def work(session, shared):
+        def work(tx):
+            session, shared = tx.session, tx.grouped
             person = create_person(session, data={"name": name, "kelurahan_code": KELURAHAN},
                                    provenance=provenance)
-            update_person(session, person, changes={"sex": "female"}, provenance=provenance)
+            update_in_place(session, "person", person, changes={"sex": "female"},
+                            provenance=provenance)
             return person["id"], shared
         return work
 
@@ -190,7 +198,8 @@ def test_a_writer_stopped_and_started_again_still_stores(db):
     """An app may be started and stopped more than once (several test clients, a
     restart): a submission stored after close() is never left waiting."""
     def note(label):
-        def work(session, shared):
+        def work(tx):
+            session = tx.session
             _note(session, label)
             return label
         return work
@@ -221,12 +230,14 @@ def test_the_writers_statements_stay_prepared_when_others_roll_back(db):
     lookup = Prepared(select(table.c.value).where(table.c.key == bindparam("key")))
     marker = str(lookup.statement.compile(dialect=db.dialect)).split("\n")[0]
 
-    def look_up(session, shared):
+    def look_up(tx):
+        session = tx.session
         for _ in range(6):  # psycopg prepares a statement at its fifth run
             lookup.first(session, {"key": "w-none"})
         return None
 
-    def prepared_here(session, shared):
+    def prepared_here(tx):
+        session = tx.session
         return session.execute(text(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
             "WHERE statement LIKE :marker"), {"marker": marker + "%"}).all()
@@ -254,10 +265,11 @@ class _Fatal(BaseException):
 
 
 def test_a_writer_thread_that_dies_answers_and_is_replaced(db):
-    def fatal(session, shared):
+    def fatal(tx):
         raise _Fatal("the thread dies here")
 
-    def note(session, shared):
+    def note(tx):
+        session = tx.session
         _note(session, "w-after")
         return "w-after"
 
@@ -305,7 +317,7 @@ def test_warm_up_readies_the_pool_the_writer_and_the_who_tables(db):
         assert db.pool.checkedin() >= 3
         assert writer._current is not None and writer._current.thread.is_alive()
         if db.dialect.name == "postgresql":  # its own pool, its connection open
-            assert writer._current.engine.pool.checkedin() == 1
+            assert writer._current.unit_of_work.engine.pool.checkedin() == 1
         assert growth_standards.cache_info().currsize == 1
     finally:
         writer.close()

@@ -11,32 +11,34 @@ import re
 
 import pytest
 
-from sync import accounts, identity, intake, process, registry
+from sync.queries import accounts, households, persons, records, submissions
 
 HOT_LOOKUPS = {
-    "before storing": intake._BEFORE_STORING,
-    "edited by": process._EDITED_BY,
-    "edit's original": process._SUBMISSION_AND_SENDER,
-    "device token": accounts._APP_TOKEN_USER,
-    "place": process._PLACE,
-    "growth history": process._HISTORY,
-    "person candidates": identity._PERSON_CANDIDATES,
-    "person candidates without measurements": identity._PERSON_CANDIDATES_ONLY,
-    "household by KK": identity._HOUSEHOLD_BY_KK,
+    "intake context": submissions._CONTEXT,
+    "edit's original": submissions._SENDER,
+    "device token": accounts._APP_TOKEN_BY_HASH,
+    "place": submissions._PLACE,
+    "growth history": records._HISTORY,
+    "person candidates": persons._CANDIDATES_WITH_GROWTH,
+    "person candidates without measurements": persons._CANDIDATES,
+    "household by KK": households._BY_KK,
     # Also run by the submission writer, whose PostgreSQL connection always uses the
     # generic plan (core.db.writer_engine):
-    "submission by instanceID": intake._FIND,
-    "attachments of a submission": intake._ATTACHMENTS_OF,
-    "households without KK": identity._HOUSEHOLDS_WITHOUT_KK,
-    "person by id": identity._BY_ID["person"],
-    "household by id": identity._BY_ID["household"],
-    "ongoing pregnancy": process._ONGOING_PREGNANCY,
-    **{f"record of {form}": process._RECORD_FOR[form] for form in process._RECORD_FOR},
+    "submission by instanceID": submissions._FIND,
+    "attachments of a submission": submissions._ATTACHMENTS_OF,
+    "households without KK": households._WITHOUT_KK,
+    "person by id": persons.PERSONS._get,
+    "person by id, locked": persons.PERSONS._lock,
+    "household by id": households.HOUSEHOLDS._get,
+    "a person's version": persons.PERSONS._version_data,
+    "ongoing pregnancy": records._ONGOING_PREGNANCY,
+    **{f"record of {form}": records._RECORD_FOR[form] for form in records._RECORD_FOR},
 }
 HOT_UPDATES = {
-    "submission status": process._SET_STATUS,
-    **{f"{form} no longer current": process._NOT_CURRENT[form] for form in process._NOT_CURRENT},
-    **{f"update {table}": statement for table, statement in registry._UPDATES.items()},
+    "submission status": submissions._SET,
+    **{f"{form} no longer current": records._NOT_CURRENT[form] for form in records._NOT_CURRENT},
+    "update person": persons.PERSONS._update,
+    "update household": households.HOUSEHOLDS._update,
 }
 
 
@@ -96,7 +98,7 @@ def test_edit_lookup_does_not_read_the_senders_history(engine):
     """Not the submitter index: that reads every form the kader ever sent."""
     if engine.dialect.name != "sqlite":
         pytest.skip("query plans are checked on SQLite")
-    for statement in (intake._BEFORE_STORING, process._EDITED_BY):
+    for statement in (submissions._CONTEXT,):
         plan = " ".join(_sqlite_plan(engine, statement))
         assert "ix_submission_edit" in plan, plan
         assert "ix_submission_submitter_id" not in plan, plan

@@ -1,4 +1,4 @@
-"""Submissions processed together in one writer group (api.submission_writer) give
+"""Submissions processed together in one writer group (sync.unit_of_work) give
 what they give one by one: registry writes are queued (core.statements.
 deferred_inserts) and each read must still see every write made before it."""
 
@@ -9,9 +9,10 @@ import asyncio
 from sqlalchemy import text
 from sqlmodel import Session
 
-from api.submission_writer import SubmissionWriter
 from sync import accounts, intake
-from sync.registry import Provenance, create_person
+from sync.apply import Provenance, create_person
+from sync.unit_of_work import Call
+from sync.writer import SubmissionWriter
 from tests.support import child_values, fill_submission, run_as_one_group
 
 
@@ -21,12 +22,13 @@ def _principal(db, phone):
 
 
 def _receive(principal, xml, seen: list | None = None):
-    def work(session, shared):
+    unit = intake.OpenRosaSubmission(xml, [], principal=principal)
+
+    def store(tx):
         if seen is not None:
-            seen.append(shared)
-        return intake.receive_openrosa(session, principal=principal, xml=xml, files=[],
-                                       shared=shared)
-    return work
+            seen.append(tx.grouped)
+        return unit.store(tx)
+    return Call(store)
 
 
 def _one(db, sql):
@@ -81,7 +83,8 @@ def test_a_queued_write_failing_in_another_submissions_statement_is_its_own(db, 
     xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
     calls: list[bool] = []
 
-    def bad(session, shared):
+    def bad(tx):
+        session, shared = tx.session, tx.grouped
         calls.append(shared)
         create_person(session, data={"name": "Nobody", "kelurahan_code": "99.99.99.9999"},
                       provenance=Provenance(actor_id=None, submission_id=None, reason="test"))

@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from core.errors import InvalidInput
 from models import ChangeLog
+from sync.apply import Provenance, create_household, create_person
 from sync.changes import ChangeCursor, changes_since
-from sync.registry import Provenance, create_household, create_person
 from sync.scope import Scope
 from tests.support import KELURAHAN, OTHER_KELURAHAN, add_posyandu
 

@@ -9,8 +9,8 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from models import Person
+from sync.apply import Provenance
 from sync.identity import PersonClaim, find_person, person_candidates, resolve_person
-from sync.registry import Provenance
 from sync.scope import Scope
 from tests.support import KELURAHAN, OTHER_KELURAHAN
 
@@ -119,6 +119,6 @@ def test_child_and_mother_are_found_from_one_fetch(session: Session):
     child_claim = _claim(name="Aisyah P.", nik=CHILD_NIK)
     mother_claim = _claim(name="Rina", nik=MOTHER_NIK, birth_date=None)
     candidates = person_candidates(session, child_claim, mother_claim)
-    assert sibling["id"] not in {row["id"] for row in candidates}
+    assert sibling["id"] not in {row["id"] for row in candidates.persons}
     assert find_person(session, mother_claim, candidates=candidates)["id"] == mother["id"]
     assert find_person(session, child_claim, candidates=candidates)["id"] == child["id"]

@@ -7,8 +7,8 @@ from datetime import date
 from sqlmodel import Session, select
 
 from models import ChangeLog, PersonVersion
+from sync.apply import Provenance
 from sync.identity import PersonClaim, resolve_person
-from sync.registry import Provenance
 from tests.support import KELURAHAN
 
 PROVENANCE = Provenance(actor_id=None, submission_id=None, reason="test")

@@ -1,0 +1,157 @@
+"""Raw submissions and their attachments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, bindparam, insert, select, text, update
+from sqlmodel import Session
+
+from core.statements import Prepared
+from models import Attachment, FormVersion, Posyandu, Submission, Wilayah
+
+SUBMISSION = Submission.__table__
+ATTACHMENT = Attachment.__table__
+_FORM_VERSION = FormVersion.__table__
+_WILAYAH = Wilayah.__table__
+_POSYANDU = Posyandu.__table__
+
+
+@dataclass(frozen=True)
+class PlaceFacts:
+    """What the registry says of a submission's kelurahan code and posyandu id."""
+
+    kelurahan_code: str | None
+    posyandu_id: int | None
+    level: str | None  # the wilayah level of kelurahan_code; None: no such code
+    posyandu_kelurahan: str | None  # the posyandu's kelurahan; None: no such posyandu
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    """Everything intake and processing need to know about one submission before
+    touching it, from one query: its form version's state, the row already stored for
+    this (form, instanceID) if any, whether an edit of it by the same sender arrived
+    first, and the place it names."""
+
+    form_state: str
+    stored_id: int | None
+    stored_hash: str | None
+    stored_status: str | None
+    edited_by: int | None  # the id of a later edit (meta/deprecatedID) already stored
+    place: PlaceFacts
+
+
+_STORED = SUBMISSION.alias("stored")
+_EDIT = SUBMISSION.alias("edit")
+# No row: no such form version.
+_CONTEXT = Prepared(
+    select(_FORM_VERSION.c.state, _STORED.c.id, _STORED.c.content_hash, _STORED.c.status,
+           select(_EDIT.c.id).where(_EDIT.c.form_id == bindparam("form_id"),
+                                    _EDIT.c.deprecated_id == bindparam("instance_id"),
+                                    _EDIT.c.submitter_id == bindparam("submitter_id"))
+           .limit(1).scalar_subquery().label("edited_by"),
+           select(_WILAYAH.c.level).where(_WILAYAH.c.code == bindparam("kelurahan_code"))
+           .scalar_subquery().label("kelurahan_level"),
+           select(_POSYANDU.c.kelurahan_code).where(_POSYANDU.c.id == bindparam("posyandu_id"))
+           .scalar_subquery().label("posyandu_kelurahan"))
+    .select_from(_FORM_VERSION.outerjoin(_STORED, (_STORED.c.form_id == _FORM_VERSION.c.form_id)
+                                         & (_STORED.c.instance_id == bindparam("instance_id"))))
+    .where(_FORM_VERSION.c.form_id == bindparam("form_id"),
+           _FORM_VERSION.c.version == bindparam("version")))
+_PLACE = Prepared(select(_WILAYAH.c.level, select(_POSYANDU.c.kelurahan_code).where(
+    _POSYANDU.c.id == bindparam("posyandu_id")).scalar_subquery()).where(
+    _WILAYAH.c.code == bindparam("code")))
+
+
+def intake_context(session: Session, *, form_id: str, version: str, instance_id: str,
+                   submitter_id: int | None, kelurahan_code: str | None,
+                   posyandu_id: int | None) -> IntakeContext | None:
+    """None when the server has no such form version."""
+    row = _CONTEXT.first(session, {
+        "form_id": form_id, "version": version, "instance_id": instance_id,
+        "submitter_id": submitter_id, "kelurahan_code": kelurahan_code,
+        "posyandu_id": posyandu_id})
+    if row is None:
+        return None
+    return IntakeContext(row.state, row.id, row.content_hash, row.status, row.edited_by,
+                         PlaceFacts(kelurahan_code, posyandu_id, row.kelurahan_level,
+                                    row.posyandu_kelurahan))
+
+
+def place_facts(session: Session, kelurahan_code: str | None,
+                posyandu_id: int | None) -> PlaceFacts:
+    row = _PLACE.first(session, {"code": kelurahan_code, "posyandu_id": posyandu_id})
+    level, posyandu_kelurahan = row if row is not None else (None, None)
+    return PlaceFacts(kelurahan_code, posyandu_id, level, posyandu_kelurahan)
+
+
+_INSERTED_COLUMNS = [c for c in SUBMISSION.c if c.name != "id"]
+# INSERT ... ON CONFLICT DO NOTHING RETURNING id: the same SQL on SQLite and PostgreSQL,
+# written once as text (with the columns' types) instead of each dialect's on_conflict
+# construct.
+_INSERT_IF_ABSENT = Prepared(text(
+    f"INSERT INTO submission ({', '.join(c.name for c in _INSERTED_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.name for c in _INSERTED_COLUMNS)}) "
+    "ON CONFLICT (form_id, instance_id) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer),
+    tables={"submission"})
+_FIND = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
+    SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id")))
+_SENDER = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.submitter_id).where(
+    SUBMISSION.c.form_id == bindparam("form_id"),
+    SUBMISSION.c.instance_id == bindparam("instance_id")))
+_SET = Prepared(update(SUBMISSION).where(SUBMISSION.c.id == bindparam("_id")))
+_ATTACHMENTS_OF = Prepared(select(ATTACHMENT.c.name, ATTACHMENT.c.sha256).where(
+    ATTACHMENT.c.submission_id == bindparam("submission_id")))
+_INSERT_ATTACHMENT = Prepared(insert(ATTACHMENT).inline())
+
+# What processing reads of a stored submission.
+REF_COLUMNS = ("id", "form_id", "form_version", "instance_id", "deprecated_id",
+               "submitter_id", "content_type", "content", "received_at", "attempts",
+               "kelurahan_code", "posyandu_id", "status")
+_REF = Prepared(select(*(SUBMISSION.c[name] for name in REF_COLUMNS))
+                .where(SUBMISSION.c.id == bindparam("id")))
+
+
+def insert_if_absent(session: Session, values: dict) -> int | None:
+    """The new submission's id, or None when (form, instanceID) is already stored."""
+    return _INSERT_IF_ABSENT.scalar(session, values)
+
+
+def find(session: Session, form_id: str, instance_id: str):
+    """(id, content_hash, status) of the stored (form, instanceID), or None."""
+    return _FIND.first(session, {"form_id": form_id, "instance_id": instance_id})
+
+
+def sender_of(session: Session, form_id: str, instance_id: str):
+    """(id, submitter_id) of the stored (form, instanceID), or None."""
+    return _SENDER.first(session, {"form_id": form_id, "instance_id": instance_id})
+
+
+def set_values(session: Session, submission_id: int, **values) -> None:
+    _SET.run(session, {"_id": submission_id, **values})
+
+
+def attachments_of(session: Session, submission_id: int) -> dict[str, str]:
+    """name -> SHA-256 of the submission's stored attachments."""
+    return dict(_ATTACHMENTS_OF.all(session, {"submission_id": submission_id}))
+
+
+def add_attachment(session: Session, values: dict) -> None:
+    _INSERT_ATTACHMENT.run(session, values)
+
+
+def load(session: Session, submission_id: int) -> dict | None:
+    """The columns processing needs (REF_COLUMNS), or None."""
+    return _REF.mapping(session, {"id": submission_id})
+
+
+def ids_to_reprocess(session: Session, *, statuses: tuple[str, ...], ids: list[int] | None,
+                     limit: int | None) -> list[int]:
+    query = select(SUBMISSION.c.id).order_by(SUBMISSION.c.id)
+    query = query.where(SUBMISSION.c.id.in_(ids)) if ids else query.where(
+        SUBMISSION.c.status.in_(statuses))
+    if limit:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars().all())
