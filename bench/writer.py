@@ -2,7 +2,7 @@
 once HTTP is out of the way.
 
 The same workload as bench/intake.py (its phones, children and XForms), handed to one
-api.submission_writer.SubmissionWriter all at once, so that it works in full groups.
+sync.writer.SubmissionWriter all at once, so that it works in full groups.
 Prints wall time, this process's CPU and the writer's PostgreSQL backend's CPU per
 submission, and with --strace the round trips (recvfrom calls of the writer's
 connection; needs strace).
@@ -35,13 +35,12 @@ def _backend_cpu_seconds(pid: int) -> float:
 
 
 def run(args) -> None:
-    from api.submission_writer import SubmissionWriter
     from sqlalchemy import text
 
     from core.db import make_engine
     from simulator.nik import NumberIssuer
-    from sync import accounts
-    from sync.intake import receive_openrosa
+    from sync.intake import OpenRosaSubmission
+    from sync.writer import SubmissionWriter
 
     url, drop = workload.make_database("postgres", Path(tempfile.mkdtemp()))
     try:
@@ -53,14 +52,10 @@ def run(args) -> None:
         jobs = [(phone.token, bodies[i][n]) for n in range(per_phone) for i, phone in enumerate(phones)]
 
         def submit(token: str, xml: bytes):
-            def work(session, shared):
-                principal = accounts.principal_from_app_token(session, token)
-                return receive_openrosa(session, principal=principal, xml=xml, files=[],
-                                        shared=shared)
-            return work
+            return OpenRosaSubmission(xml, [], device_token=token)
 
-        def backend_and_thread(session, shared):
-            return (session.execute(text("SELECT pg_backend_pid()")).scalar(),
+        def backend_and_thread(tx):
+            return (tx.session.execute(text("SELECT pg_backend_pid()")).scalar(),
                     threading.get_native_id())
 
         engine = make_engine(url, pool_size=1)
@@ -70,7 +65,7 @@ def run(args) -> None:
             pid, thread = await writer.store(backend_and_thread)
             tracer = _start_strace(thread) if args.strace else None
             started, cpu, backend = time.perf_counter(), time.process_time(), _backend_cpu_seconds(pid)
-            results = await asyncio.gather(*(writer.store(submit(token, xml), device_token=token)
+            results = await asyncio.gather(*(writer.store(submit(token, xml))
                                              for token, xml in jobs))
             measured = (time.perf_counter() - started, time.process_time() - cpu,
                         _backend_cpu_seconds(pid) - backend)

@@ -13,10 +13,11 @@ The policy, in one place:
 - **Raw first.** If processing fails, the transaction is rolled back and the unit is
   stored again alone, marked failed with the reason (`staged.failed(tx, message)`):
   nothing received is lost and the registry is never half-written.
-- **Group commit.** Units handed over together share one transaction, their registry
-  writes queued and sent in few round trips (core.statements.deferred_inserts). If
+- **Group commit.** Units handed over together share one transaction. If
   anything in a group fails, the group is rolled back and each unit is redone alone,
   exactly as if it had arrived alone: one unit never changes another's outcome.
+  Alone or together, registry writes whose outcome nothing reads are queued and sent
+  with the next statement that must see them (core.statements.deferred_inserts).
 - **Lost races are redone.** A write based on a version another worker replaced in
   the meantime (sync.apply.is_version_race), a deadlock or a serialization failure
   is redone from a fresh read, up to RETRIES times; it never ends as failed for that.
@@ -36,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from core.errors import AppError
-from core.statements import deferred_inserts
+from core.statements import deferred_inserts, flush_deferred
 from sync import accounts
 from sync.apply import is_version_race
 
@@ -163,17 +164,19 @@ class UnitOfWork:
     def _attempt(self, unit: Unit) -> Any:
         with Session(self.engine, expire_on_commit=False) as session:
             tx = Tx(session, grouped=False)
-            stored = unit.store(tx)
-            if _is_staged(stored):
-                try:
-                    result = stored.process(tx)
-                except Exception as exc:  # noqa: BLE001 - kept as failed below, shown to admins
-                    if is_retryable(exc):
-                        raise
-                    message = failure_message(exc)
-                    session.rollback()
-                    result = stored.failed(tx, message)
-            else:
-                result = stored
+            with deferred_inserts(session):
+                stored = unit.store(tx)
+                if _is_staged(stored):
+                    try:
+                        result = stored.process(tx)
+                        flush_deferred(session)  # a queued write's failure is processing's
+                    except Exception as exc:  # noqa: BLE001 - kept as failed below, shown to admins
+                        if is_retryable(exc):
+                            raise
+                        message = failure_message(exc)
+                        session.rollback()
+                        result = stored.failed(tx, message)
+                else:
+                    result = stored
             session.commit()
             return result

@@ -96,3 +96,36 @@ def test_a_queued_write_failing_in_another_submissions_statement_is_its_own(db, 
     assert good.status == "processed" and good.created
     assert _one(db, "SELECT count(*) FROM measurement") == 1
     assert _one(db, "SELECT count(*) FROM person WHERE name = 'Nobody'") == 0
+
+
+def test_reprocess_goes_through_the_unit_of_work_in_groups(db, make_phone, forms, monkeypatch):
+    """`reprocess` hands the unit of work one unit per submission, several per
+    transaction; one that still fails is marked failed alone and the others land."""
+    from models import Wilayah
+    from sync import process
+
+    phone = make_phone("supervisor", scopes=["33.75"], role="supervisor")
+    principal = _principal(db, phone)
+    units = [intake.OpenRosaSubmission(fill_submission(forms["anthropometry"], child_values(
+        posyandu_id="", kelurahan_code=code, child_name=name, child_nik="", mother_nik="",
+        household_kk="")), [], principal=principal)
+        for code, name in (("33.75.01.1099", "Ayu"), ("33.75.01.1099", "Bagus"),
+                           ("33.75.01.1098", "Citra"), ("33.75.01.1099", "Dimas"))]
+    assert {r.status for r in _as_one_group(db, units)} == {"failed"}
+    with Session(db) as s:
+        s.add(Wilayah(code="33.75.01.1099", name="Baru", level="kelurahan", parent_code="33.75.01"))
+        s.commit()
+    sessions, real = [], process.process_stored
+
+    def recording(session, *args, **kwargs):
+        sessions.append(session)
+        return real(session, *args, **kwargs)
+
+    monkeypatch.setattr(process, "process_stored", recording)
+    assert process.reprocess(db, group=16) == {"processed": 3, "failed": 1}
+    # Tried together (one session) up to the one that fails, then each alone.
+    assert len(sessions) == 3 + 4 and len({id(s) for s in sessions[:3]}) == 1
+    assert len({id(s) for s in sessions[3:]}) == 4
+    assert _one(db, "SELECT count(*) FROM measurement") == 3
+    assert _one(db, "SELECT attempts FROM submission WHERE status = 'failed'") == 2
+    assert "33.75.01.1098" in _one(db, "SELECT error FROM submission WHERE status = 'failed'")

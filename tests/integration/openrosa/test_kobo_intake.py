@@ -161,3 +161,51 @@ def test_kobo_uuid_must_be_text(client, hook, phone, db):
     del payload["meta/instanceID"]
     r = client.post(f"/api/v1/intake/kobo/{hook_id}", json=payload, headers=_basic(secret))
     assert r.status_code == 400 and r.json()["error"] == "kobo.no_instance_id"
+
+
+def test_a_kobo_burst_is_stored_and_processed_in_one_transaction(app, hook, phone, db,
+                                                                  monkeypatch):
+    """Kobo posts go through the same unit of work as OpenRosa: posts arriving together
+    share the writer's transaction (group commit)."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from sync import kobo
+
+    hook_id, secret = hook
+    sessions, real = [], kobo.store_json
+
+    def recording(session, **kwargs):
+        sessions.append(session)
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(kobo, "store_json", recording)
+    release = threading.Event()
+
+    async def burst():
+        writer = app.state.submission_writer
+        held = asyncio.ensure_future(writer.store(lambda tx: release.wait(10)))
+        await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as http:
+            posts = [asyncio.ensure_future(http.post(
+                f"/api/v1/intake/kobo/{hook_id}", headers=_basic(secret),
+                json=kobo_payload(phone.posyandu_id, _uuid=f"00000000-0000-4000-8000-00000000000{n}",
+                                  **{"meta/instanceID": f"uuid:burst-{n}",
+                                     "grp_child/child_name": f"Anak {'ABCD'[n]}"})))
+                for n in range(4)]
+            await asyncio.sleep(0.3)
+            release.set()
+            await held
+            return await asyncio.gather(*posts)
+
+    try:
+        answers = asyncio.run(burst())
+    finally:
+        app.state.submission_writer.close()
+    assert [r.status_code for r in answers] == [201] * 4, [r.text for r in answers]
+    assert {r.json()["status"] for r in answers} == {"processed"}
+    assert len(sessions) == 4 and len({id(s) for s in sessions}) == 1  # one transaction
+    assert _count(db, Measurement) == 4
