@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from xml.sax.saxutils import escape
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +11,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import openrosa_wire as wire
+from core import problems
 from core.errors import AppError, InvalidInput
 
 log = logging.getLogger("posyandu.api")
@@ -40,34 +41,39 @@ OPENROSA_ERRORS: dict = {
              "content": {"text/xml": {}}}
     for status, meaning in {**_MEANINGS, 422: "A parameter is invalid"}.items()}
 
-OPENROSA_NS = "http://openrosa.org/http/response"
+ERROR_HEADER = "X-Posyandu-Error"  # an OpenRosa error's code (core.problems)
 
 
 def is_openrosa_request(request: Request) -> bool:
     return bool(request.scope.get("openrosa"))
 
 
-def openrosa_message(message: str, *, status_code: int, headers: dict | None = None,
-                     nature: str = "") -> Response:
-    from api.openrosa_wire import openrosa_headers
-
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<OpenRosaResponse xmlns="{OPENROSA_NS}">'
-        f'<message nature="{escape(nature)}">{escape(message)}</message>'
-        "</OpenRosaResponse>"
-    )
-    all_headers = openrosa_headers()
-    all_headers.update(headers or {})
-    return Response(body, status_code=status_code, media_type="text/xml; charset=utf-8",
-                    headers=all_headers)
+def prefers_indonesian(request: Request) -> bool:
+    """Whether Accept-Language puts Indonesian (id, in) before English."""
+    best, best_q = None, -1.0
+    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        language = tag.strip().lower().split("-")[0]
+        try:
+            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if language in ("id", "in", "en") and q - position * 1e-6 > best_q:
+            best, best_q = language, q - position * 1e-6
+    return best in ("id", "in")
 
 
 def render_error(request: Request, status_code: int, code: str, message: str,
                  headers: dict | None = None, detail: dict | None = None) -> Response:
+    """Phones get the catalogue's Bahasa Indonesia message (core.problems) as OpenRosa
+    XML; the JSON API gets {"error": code, "detail": message}, the detail in English
+    unless the caller prefers Indonesian."""
+    pesan = problems.pesan(code) or message
     if is_openrosa_request(request):
-        return openrosa_message(message, status_code=status_code, headers=headers, nature="error")
-    body = {"error": code, "detail": message}
+        # The code rides along for integrators and logs; the kader reads the message.
+        return wire.message(pesan, status_code=status_code, nature="error",
+                            headers={**(headers or {}), ERROR_HEADER: code})
+    body = {"error": code, "detail": pesan if prefers_indonesian(request) else message}
     if detail:
         body.update(detail)
     return JSONResponse(body, status_code=status_code, headers=headers)

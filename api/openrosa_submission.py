@@ -20,15 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import (
-    app_error_response,
-    as_request_error,
-    openrosa_message,
-    unexpected_error_response,
-)
+from api import openrosa_wire as wire
+from api.errors import app_error_response, as_request_error, unexpected_error_response
 from api.openrosa_auth import authenticate, mark_openrosa, require_openrosa_version
 from api.openrosa_body import read_submission_upload
-from api.openrosa_wire import openrosa_headers
 from core.errors import AppError
 from sync import intake
 from sync.accounts import Principal
@@ -53,18 +48,16 @@ async def submit(request: Request) -> Response:
     result = await request.app.state.submission_writer.store(intake.OpenRosaSubmission(
         upload.xml, upload.files, principal=known, device_token=token))
     if result.created:
-        message = "Terima kasih! Submission received."
-        if result.status == "failed":
-            message += " It is stored; an administrator will review it."
-        return openrosa_message(message, status_code=201)
-    return openrosa_message("This submission was already received.", status_code=202)
+        return wire.message(wire.RECEIVED_NOT_PROCESSED if result.status == "failed"
+                            else wire.RECEIVED, status_code=201)
+    return wire.message(wire.ALREADY_RECEIVED, status_code=202)
 
 
 async def preflight(request: Request) -> Response:
     """HEAD /submission: Collect asks first (and learns the size limit), then POSTs."""
     await require_openrosa_version(request)
     await _authenticated(request)
-    return Response(status_code=204, headers=openrosa_headers())
+    return Response(status_code=204, headers=wire.openrosa_headers())
 
 
 async def _authenticated(request: Request) -> Principal:
@@ -95,8 +88,8 @@ def _route_path(scope: Scope) -> str:
 
 
 async def _not_allowed(request: Request) -> Response:
-    return openrosa_message(f"{request.method} is not used on /submission; send HEAD or POST.",
-                            status_code=405, headers=_ALLOWED, nature="error")
+    return wire.message(wire.METHOD_NOT_USED.format(method=request.method), status_code=405,
+                        headers=_ALLOWED, nature="error")
 
 
 class OpenRosaSubmissionMiddleware:

@@ -1,10 +1,14 @@
-"""One catalogue of problems. Each carries an HTTP status and a stable dotted code.
+"""Errors the domain raises. Each carries a stable dotted code from the catalogue
+(core.problems), which gives its HTTP status and the Bahasa Indonesia message phones
+show; the raise site adds the particulars (`message`, English).
 
 Domain code raises these; the HTTP layer renders them (JSON or OpenRosa XML) in one
 place. Messages are written for the person who has to act on them.
 """
 
 from __future__ import annotations
+
+from core.problems import CATALOGUE
 
 
 class AppError(Exception):
@@ -15,8 +19,16 @@ class AppError(Exception):
         super().__init__(message)
         self.message = message
         if code:
+            if code not in CATALOGUE:
+                raise ValueError(f"error code {code!r} is not in core.problems.CATALOGUE")
             self.code = code
+        self.status_code = CATALOGUE[self.code].status
         self.detail = detail or {}
+
+    @property
+    def pesan(self) -> str:
+        """What a phone shows (Bahasa Indonesia)."""
+        return CATALOGUE[self.code].pesan
 
 
 class InvalidInput(AppError):

@@ -302,7 +302,8 @@ def principal_from_app_token(session: Session, token: str, rows: list | None = N
         raise Forbidden("This device token has been revoked; ask your supervisor for a new QR code.",
                         code="auth.revoked_app_token")
     if not row.is_active:
-        raise Forbidden("The account behind this device token is disabled.", code="auth.inactive")
+        raise Forbidden("The account behind this device token is disabled.",
+                        code="auth.app_token_account_disabled")
     scope = _scope_from_rows(row.role, [(r.wilayah_code, r.posyandu_id, r.kelurahan_code)
                                         for r in rows])
     return Principal(user_id=row.user_id, username=row.username, role=row.role, scope=scope,

@@ -40,7 +40,7 @@ def test_a_failing_submission_is_redone_alone_and_the_others_are_kept(db):
         session, shared = tx.session, tx.grouped
         calls.append(("w-bad", shared))
         _note(session, "w-bad")  # written, then refused: must not be kept
-        raise Forbidden("not yours", code="test.forbidden")
+        raise Forbidden("not yours", code="auth.forbidden")
 
     writer = SubmissionWriter(db, max_batch=16)
     try:

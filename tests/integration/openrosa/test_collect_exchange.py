@@ -120,7 +120,8 @@ def test_changed_xml_with_same_instance_id_is_409(client, phone, forms, db):
                               instance_id="uuid:same")
     r = _post(client, phone, changed)
     assert r.status_code == 409
-    assert "deprecatedID" in etree.fromstring(r.content).findtext("r:message", namespaces=NS)
+    assert "edit formulir" in etree.fromstring(r.content).findtext("r:message", namespaces=NS)
+    assert r.headers["X-Posyandu-Error"] == "submission.xml_conflict"
     with Session(db) as s:
         assert s.exec(select(Measurement.weight_kg)).all() == [9.1]
 
@@ -186,7 +187,8 @@ def test_missing_openrosa_version_header_is_400(client, phone, forms):
     xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
     r = _post(client, phone, xml, headers={})
     assert r.status_code == 400
-    assert "X-OpenRosa-Version" in r.text
+    assert "versi OpenRosa" in r.text
+    assert r.headers["X-Posyandu-Error"] == "openrosa.version_missing"
 
 
 def test_unknown_form_and_unknown_version_are_404(client, phone, forms, db):
@@ -252,7 +254,8 @@ def test_revoked_token_is_403(client, phone, forms, db):
         s.commit()
     r = client.get(f"{phone.prefix}/formList", headers=OPENROSA)
     assert r.status_code == 403
-    assert "revoked" in r.text
+    assert "sudah dicabut" in r.text and "QR" in r.text
+    assert r.headers["X-Posyandu-Error"] == "auth.revoked_app_token"
 
 
 def test_agency_accounts_cannot_submit(client, make_phone, forms, db):
@@ -407,7 +410,8 @@ def test_submission_answers_carry_the_request_context_and_errors_stay_openrosa(
     r = _post(client, phone, other)
     assert r.status_code == 500
     message = etree.fromstring(r.content).findtext("r:message", namespaces=NS)
-    assert "went wrong" in message and "disk on fire" not in message
+    assert "kesalahan di server" in message and "disk on fire" not in message
+    assert r.headers["X-Posyandu-Error"] == "server.error"
     # Other methods on the path are not submissions.
     r = client.get(f"{phone.prefix}/submission", headers=OPENROSA)
     assert r.status_code == 405 and r.headers["Allow"] == "HEAD, POST"
@@ -459,3 +463,36 @@ def test_a_nul_in_basic_credentials_is_a_4xx_not_a_server_error(client, phone, p
     method = client.head if path == "/submission" else client.get
     r = method(path, headers={**OPENROSA, "Authorization": f"Basic {credentials}"})
     assert r.status_code in (400, 401)
+
+
+def test_what_a_phone_shows_is_bahasa_indonesia(client, phone, forms):
+    from api import openrosa_wire
+
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    shown = []
+    for expected in (201, 202):
+        r = _post(client, phone, xml)
+        assert r.status_code == expected
+        shown.append(etree.fromstring(r.content).findtext("r:message", namespaces=NS))
+    assert shown == [openrosa_wire.RECEIVED, openrosa_wire.ALREADY_RECEIVED]
+    failed = fill_submission(forms["anthropometry"], child_values(
+        posyandu_id=phone.posyandu_id, measured_on="2026-13-45"))
+    r = _post(client, phone, failed)
+    assert r.status_code == 201
+    assert etree.fromstring(r.content).findtext("r:message", namespaces=NS) == (
+        openrosa_wire.RECEIVED_NOT_PROCESSED)
+    r = client.get("/formList", headers=OPENROSA)  # no credentials
+    assert r.status_code == 401 and "kata sandi" in r.text
+
+
+def test_json_errors_are_english_unless_indonesian_is_preferred(client):
+    from core.problems import CATALOGUE
+
+    english = client.get("/api/v1/auth/me")
+    assert english.status_code == 401 and english.json()["error"] == "auth.missing"
+    assert "Sign in" in english.json()["detail"]
+    for header in ("id", "id-ID,id;q=0.9,en;q=0.8", "en;q=0.5, id"):
+        r = client.get("/api/v1/auth/me", headers={"Accept-Language": header})
+        assert r.json()["detail"] == CATALOGUE["auth.missing"].pesan, header
+    r = client.get("/api/v1/auth/me", headers={"Accept-Language": "en-US,en;q=0.9,id;q=0.8"})
+    assert "Sign in" in r.json()["detail"]

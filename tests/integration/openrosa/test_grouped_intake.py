@@ -109,11 +109,11 @@ def test_reprocess_goes_through_the_unit_of_work_in_groups(db, make_phone, forms
     units = [intake.OpenRosaSubmission(fill_submission(forms["anthropometry"], child_values(
         posyandu_id="", kelurahan_code=code, child_name=name, child_nik="", mother_nik="",
         household_kk="")), [], principal=principal)
-        for code, name in (("33.75.01.1099", "Ayu"), ("33.75.01.1099", "Bagus"),
-                           ("33.75.01.1098", "Citra"), ("33.75.01.1099", "Dimas"))]
+        for code, name in (("33.75.01.1097", "Ayu"), ("33.75.01.1097", "Bagus"),
+                           ("33.75.01.1096", "Citra"), ("33.75.01.1097", "Dimas"))]
     assert {r.status for r in _as_one_group(db, units)} == {"failed"}
     with Session(db) as s:
-        s.add(Wilayah(code="33.75.01.1099", name="Baru", level="kelurahan", parent_code="33.75.01"))
+        s.add(Wilayah(code="33.75.01.1097", name="Baru", level="kelurahan", parent_code="33.75.01"))
         s.commit()
     sessions, real = [], process.process_stored
 
@@ -128,4 +128,4 @@ def test_reprocess_goes_through_the_unit_of_work_in_groups(db, make_phone, forms
     assert len({id(s) for s in sessions[3:]}) == 4
     assert _one(db, "SELECT count(*) FROM measurement") == 3
     assert _one(db, "SELECT attempts FROM submission WHERE status = 'failed'") == 2
-    assert "33.75.01.1098" in _one(db, "SELECT error FROM submission WHERE status = 'failed'")
+    assert "33.75.01.1096" in _one(db, "SELECT error FROM submission WHERE status = 'failed'")

@@ -1,0 +1,240 @@
+"""The catalogue of problems: every error code the service answers with, once.
+
+Each entry is the code's HTTP status, what it means (English, for the API's users and
+the docs) and the message a phone shows (Bahasa Indonesia: what a kader reads in ODK
+Collect, or an agency analyst who asks for `Accept-Language: id`). The places that
+raise an error add the particulars in English (`AppError.message`); the status is
+always the catalogue's, and a code that is not here is a bug
+(tests/unit/core/test_problems.py reads every raise site).
+
+The OpenRosa renderer (api/errors.py) shows the Bahasa message; the JSON API shows the
+English detail unless the caller prefers Indonesian.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Problem(NamedTuple):
+    status: int
+    meaning: str  # English, what the code means
+    pesan: str  # Bahasa Indonesia, what to do about it
+
+
+_ASK = "Hubungi supervisor atau admin posyandu-sync."
+_NEW_QR = "Minta kode QR baru kepada supervisor Anda."
+_SEND_AGAIN = "Silakan kirim ulang nanti; data di HP tetap tersimpan."
+_FIX_FORM = "Periksa isian formulir, perbaiki, lalu kirim lagi."
+
+CATALOGUE: dict[str, Problem] = {
+    # ---------------------------------------------------------------- requests
+    "request.invalid": Problem(400, "The request is invalid.", "Permintaan tidak valid. " + _ASK),
+    "request.bad_value": Problem(400, "A value cannot be stored (a number out of range or a NUL "
+                                 "character).", "Ada nilai yang tidak dapat disimpan. " + _FIX_FORM),
+    "request.too_large": Problem(413, "The request body is larger than the server accepts.",
+                                 "Data terlalu besar untuk diterima server. " + _ASK),
+    "request.error": Problem(400, "The request could not be served.", "Permintaan tidak dapat "
+                             "dilayani. " + _ASK),
+    "request.method_not_allowed": Problem(405, "This method is not used on this path.",
+                                          "Metode ini tidak dipakai di alamat ini."),
+    "resource.not_found": Problem(404, "No such resource.", "Alamat atau data tidak ditemukan. "
+                                  "Periksa alamat server di pengaturan ODK Collect."),
+    "resource.conflict": Problem(409, "Conflicts with the current state.",
+                                 "Bertentangan dengan data yang sudah ada. " + _ASK),
+    "server.error": Problem(500, "Something went wrong on the server; it has been logged.",
+                            "Terjadi kesalahan di server dan sudah dicatat. " + _SEND_AGAIN),
+    "server.busy": Problem(503, "The database is busy.", "Server sedang sibuk. " + _SEND_AGAIN),
+    "server.writer_stopped": Problem(503, "The server could not store this submission.",
+                                     "Server belum dapat menyimpan data ini. " + _SEND_AGAIN),
+    # ---------------------------------------------------------------- auth
+    "auth.unauthenticated": Problem(401, "Not signed in.", "Silakan masuk dengan nama pengguna "
+                                    "dan kata sandi Anda."),
+    "auth.missing": Problem(401, "No credentials were sent.", "Silakan masuk dengan nama "
+                            "pengguna dan kata sandi Anda."),
+    "auth.bad_basic": Problem(401, "Malformed HTTP Basic credentials.", "Nama pengguna atau kata "
+                              "sandi tidak terbaca. Periksa pengaturan ODK Collect."),
+    "auth.bad_credentials": Problem(401, "Wrong username or password.",
+                                    "Nama pengguna atau kata sandi salah."),
+    "auth.bad_token": Problem(401, "Invalid access token.", "Sesi tidak valid; silakan masuk lagi."),
+    "auth.expired": Problem(401, "The session has expired.", "Sesi Anda sudah habis; silakan "
+                            "masuk lagi."),
+    "auth.inactive": Problem(401, "The account does not exist or is disabled.",
+                             "Akun ini tidak aktif. " + _ASK),
+    "auth.bad_app_token": Problem(401, "Unknown device token.", "Kode perangkat tidak dikenal. "
+                                  + _NEW_QR),
+    "auth.revoked_app_token": Problem(403, "The device token has been revoked.",
+                                      "Kode perangkat ini sudah dicabut. " + _NEW_QR),
+    "auth.app_token_account_disabled": Problem(403, "The account behind this device token is "
+                                               "disabled.", "Akun untuk perangkat ini sudah "
+                                               "dinonaktifkan. " + _ASK),
+    "auth.forbidden": Problem(403, "Signed in, but not allowed.", "Anda tidak berwenang untuk ini."),
+    "auth.role": Problem(403, "The account's role does not allow this.",
+                         "Peran akun Anda tidak mengizinkan ini."),
+    "auth.scope": Problem(403, "Outside the account's scope.", "Data ini di luar wilayah kerja "
+                          "Anda."),
+    "openrosa.version_missing": Problem(400, "The X-OpenRosa-Version header is missing.",
+                                        "Aplikasi tidak mengirim versi OpenRosa. Gunakan ODK "
+                                        "Collect atau KoboCollect."),
+    "openrosa.version_unsupported": Problem(400, "That OpenRosa version is not supported.",
+                                            "Versi OpenRosa ini tidak didukung. Perbarui "
+                                            "aplikasi ODK Collect."),
+    # ---------------------------------------------------------------- forms
+    "form.not_found": Problem(404, "There is no such form on this server.",
+                              "Formulir ini tidak ada di server. Unduh ulang daftar formulir "
+                              "(Ambil Formulir Kosong)."),
+    "form.version_not_found": Problem(404, "The form has no such version on this server.",
+                                      "Versi formulir ini sudah tidak berlaku. Unduh formulir "
+                                      "terbaru, isi ulang, lalu kirim."),
+    "form.closed": Problem(409, "The form is closed and no longer accepts submissions.",
+                           "Formulir ini sudah ditutup dan tidak menerima kiriman lagi."),
+    "form.media_not_found": Problem(404, "The form has no such media file.",
+                                    "Berkas pendukung formulir tidak ditemukan. Unduh ulang "
+                                    "formulir."),
+    "form.no_version": Problem(400, "A form needs a version.", "Formulir belum punya versi."),
+    "form.version_conflict": Problem(409, "That form version is already published with other "
+                                     "content.", "Versi formulir ini sudah ada dengan isi lain."),
+    "form.bad_state": Problem(400, "A form state is open, closing or closed.",
+                              "Status formulir harus open, closing atau closed."),
+    # ---------------------------------------------------------------- submissions (phones)
+    "submission.xml_conflict": Problem(409, "A different submission with this instanceID was "
+                                       "already received.", "Data lain dengan nomor yang sama "
+                                       "sudah diterima. Perubahan harus dikirim sebagai edit "
+                                       "formulir."),
+    "submission.attachment_conflict": Problem(409, "An attachment of that name was already "
+                                              "received with other content.", "Lampiran dengan "
+                                              "nama yang sama sudah diterima dengan isi berbeda."),
+    "submission.bad_attachment_name": Problem(400, "An attachment's file name is not usable.",
+                                              "Nama berkas lampiran tidak dapat dipakai."),
+    "submission.role": Problem(403, "This account's role cannot submit forms.",
+                               "Akun Anda tidak dapat mengirim formulir. " + _ASK),
+    "submission.scope": Problem(403, "The submission is for a place outside the sender's scope.",
+                                "Data ini untuk posyandu atau kelurahan di luar wilayah kerja "
+                                "Anda. Periksa kode kelurahan dan nomor posyandu."),
+    "submission.bad_posyandu_id": Problem(400, "posyandu_id is not a posyandu id.",
+                                          "Nomor posyandu tidak valid. " + _FIX_FORM),
+    "submission.nul": Problem(400, "Answers and ids may not contain NUL characters.",
+                              "Ada karakter yang tidak sah dalam isian. " + _FIX_FORM),
+    "submission.dtd": Problem(400, "A document type declaration is not accepted.",
+                              "Berkas data tidak sah. " + _ASK),
+    "submission.empty": Problem(400, "The submission is empty.", "Data yang dikirim kosong."),
+    "submission.encoding": Problem(400, "The submission is not UTF-8.", "Berkas data tidak "
+                                   "terbaca (bukan UTF-8)."),
+    "submission.malformed_xml": Problem(400, "The submission is not well-formed XML.",
+                                        "Berkas data rusak dan tidak terbaca. " + _ASK),
+    "submission.no_form_id": Problem(400, "The submission does not say which form it is.",
+                                     "Data tidak menyebut formulirnya. " + _ASK),
+    "submission.no_instance_id": Problem(400, "The submission has no meta/instanceID.",
+                                         "Data tidak memiliki nomor pengiriman (instanceID)."),
+    "submission.bad_instance_id": Problem(400, "The instanceID is not usable.",
+                                          "Nomor pengiriman (instanceID) tidak sah."),
+    "submission.no_xml_part": Problem(400, "The upload has no xml_submission_file part.",
+                                      "Kiriman tidak berisi berkas data formulir."),
+    "submission.not_multipart": Problem(400, "A submission is sent as multipart/form-data.",
+                                        "Kiriman harus berformat multipart/form-data."),
+    "submission.bad_multipart": Problem(400, "The multipart body cannot be read.",
+                                        "Kiriman rusak dan tidak terbaca. " + _SEND_AGAIN),
+    "submission.too_large": Problem(413, "The submission is larger than the server accepts.",
+                                    "Data terlalu besar (mungkin fotonya). Kecilkan ukuran foto "
+                                    "lalu kirim lagi."),
+    "submission.not_found": Problem(404, "No such submission.", "Data kiriman tidak ditemukan."),
+    # ---------------------------------------------------------------- processing (admins)
+    "submission.unprocessable": Problem(422, "The stored submission could not be processed.",
+                                        "Data tersimpan tetapi belum dapat diolah. " + _FIX_FORM),
+    "submission.missing_field": Problem(422, "A required answer is missing.",
+                                        "Ada isian wajib yang kosong. " + _FIX_FORM),
+    "submission.bad_number": Problem(422, "An answer is not a number.",
+                                     "Ada isian angka yang tidak valid. " + _FIX_FORM),
+    "submission.out_of_range": Problem(422, "A number is outside its plausible range.",
+                                       "Ada angka di luar batas wajar. " + _FIX_FORM),
+    "submission.bad_date": Problem(422, "An answer is not a date.", "Ada tanggal yang tidak "
+                                   "valid. " + _FIX_FORM),
+    "submission.future_date": Problem(422, "A date is in the future.", "Ada tanggal yang "
+                                      "melewati hari ini. " + _FIX_FORM),
+    "submission.bad_choice": Problem(422, "An answer is not one of the form's choices.",
+                                     "Ada pilihan jawaban yang tidak dikenal. " + _FIX_FORM),
+    "submission.bad_id": Problem(422, "A registry id is not valid.", "Nomor data registri tidak "
+                                 "valid. " + _FIX_FORM),
+    "submission.bad_kelurahan": Problem(422, "The kelurahan code is malformed.",
+                                        "Kode kelurahan harus berformat 33.75.01.1002."),
+    "submission.unknown_kelurahan": Problem(422, "The kelurahan code is not in the region list.",
+                                            "Kode kelurahan tidak dikenal. " + _FIX_FORM),
+    "submission.unknown_posyandu": Problem(422, "The posyandu id does not exist.",
+                                           "Nomor posyandu tidak dikenal. " + _FIX_FORM),
+    "submission.posyandu_elsewhere": Problem(422, "The posyandu is in another kelurahan.",
+                                             "Posyandu ini ada di kelurahan lain. " + _FIX_FORM),
+    "submission.birth_after_measurement": Problem(422, "The birth date is after the measurement "
+                                                  "date.", "Tanggal lahir setelah tanggal "
+                                                  "pengukuran. " + _FIX_FORM),
+    "submission.edit_not_yours": Problem(422, "Only the sender of a submission can edit it.",
+                                         "Hanya pengirim data asli yang dapat mengeditnya."),
+    "submission.no_processor": Problem(422, "The server has no processing for this form.",
+                                       "Server belum dapat mengolah formulir ini. " + _ASK),
+    "submission.no_form": Problem(422, "The submission's form version is gone.",
+                                  "Versi formulir data ini sudah tidak ada di server. " + _ASK),
+    # ---------------------------------------------------------------- accounts
+    "user.not_found": Problem(404, "No such user.", "Pengguna tidak ditemukan."),
+    "user.exists": Problem(409, "A user of that name exists already.", "Nama pengguna ini sudah "
+                           "dipakai."),
+    "user.bad_username": Problem(400, "The username is not usable.", "Nama pengguna hanya boleh "
+                                 "huruf, angka dan . _ @ - (1-64 karakter)."),
+    "user.bad_role": Problem(400, "No such role.", "Peran harus kader, supervisor, agency atau "
+                             "admin."),
+    "user.bad_scope": Problem(400, "The scope is not a known wilayah code or posyandu.",
+                              "Wilayah kerja tidak dikenal."),
+    "user.no_scope": Problem(400, "Every user except an admin needs a scope.",
+                             "Setiap pengguna selain admin memerlukan wilayah kerja."),
+    "user.no_agency": Problem(400, "An agency user needs the agency's name.",
+                              "Pengguna instansi memerlukan nama instansinya."),
+    "user.too_long": Problem(400, "A field is too long.", "Isian terlalu panjang."),
+    "user.weak_password": Problem(400, "The password is too short.", "Kata sandi minimal 8 "
+                                  "karakter."),
+    "app_token.not_found": Problem(404, "No such device token.", "Kode perangkat tidak "
+                                   "ditemukan."),
+    "posyandu.exists": Problem(409, "That posyandu exists already.", "Posyandu dengan nama ini "
+                               "sudah ada di kelurahan tersebut."),
+    "posyandu.no_name": Problem(400, "A posyandu needs a name.", "Posyandu memerlukan nama."),
+    # ---------------------------------------------------------------- Kobo hooks
+    "kobo.hook_not_found": Problem(404, "Unknown Kobo hook.", "Hook Kobo tidak dikenal."),
+    "kobo.no_secret": Problem(401, "The hook secret was not sent.", "Rahasia hook tidak dikirim."),
+    "kobo.bad_secret": Problem(401, "Wrong hook secret.", "Rahasia hook salah."),
+    "kobo.hook_disabled": Problem(403, "The Kobo hook is disabled.", "Hook Kobo ini dinonaktifkan."),
+    "kobo.user_disabled": Problem(403, "The account the hook submits as is disabled.",
+                                  "Akun pengirim hook ini tidak aktif."),
+    "kobo.bad_json": Problem(400, "The body is not usable JSON.", "Isi kiriman bukan JSON yang "
+                             "valid."),
+    "kobo.bad_payload": Problem(400, "The Kobo payload must be a JSON object.",
+                                "Isi kiriman Kobo harus objek JSON."),
+    "kobo.no_instance_id": Problem(400, "The Kobo payload has neither meta/instanceID nor _uuid.",
+                                   "Kiriman Kobo tidak memiliki nomor pengiriman."),
+    "kobo.no_name": Problem(400, "A hook needs a name.", "Hook memerlukan nama."),
+    "kobo.bad_form": Problem(400, "No such built-in form.", "Formulir tidak dikenal."),
+    "kobo.bad_user": Problem(400, "The hook submits as a kader, supervisor or admin account.",
+                             "Hook harus mengirim sebagai akun kader, supervisor atau admin."),
+    # ---------------------------------------------------------------- regions
+    "wilayah.not_found": Problem(404, "No such wilayah code.", "Kode wilayah tidak dikenal."),
+    "wilayah.not_kelurahan": Problem(400, "The code is not a kelurahan or desa.",
+                                     "Kode ini bukan kelurahan atau desa."),
+    "wilayah.bad_file": Problem(400, "The region file cannot be read.", "Berkas wilayah tidak "
+                                "terbaca."),
+    "wilayah.bad_row": Problem(400, "A row of the region file is invalid.", "Ada baris berkas "
+                               "wilayah yang tidak valid."),
+    "wilayah.missing_parent": Problem(400, "A region's parent is not in the list.",
+                                      "Induk wilayah belum ada dalam daftar."),
+    # ---------------------------------------------------------------- sync
+    "sync.bad_cursor": Problem(400, "The cursor is not one this server gave.",
+                               "Kursor sinkronisasi tidak valid."),
+    "sync.bad_limit": Problem(400, "The page size is out of range.", "Ukuran halaman di luar "
+                              "batas."),
+}
+
+
+def status_of(code: str) -> int | None:
+    problem = CATALOGUE.get(code)
+    return problem.status if problem else None
+
+
+def pesan(code: str) -> str | None:
+    """The Bahasa Indonesia message for a code, or None."""
+    problem = CATALOGUE.get(code)
+    return problem.pesan if problem else None
