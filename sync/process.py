@@ -380,10 +380,9 @@ def reprocess(engine, *, statuses: tuple[str, ...] = ("failed", "received"),
     (sync.unit_of_work). Idempotent. Returns {status: count}."""
     from sync.unit_of_work import UnitOfWork
 
-    with Session(engine) as session:
-        chosen = submissions.ids_to_reprocess(session, statuses=statuses, ids=ids, limit=limit)
-        session.commit()
     unit_of_work = UnitOfWork(engine)
+    chosen = unit_of_work.read(lambda session: submissions.ids_to_reprocess(
+        session, statuses=statuses, ids=ids, limit=limit))
     counts: dict[str, int] = {}
     for start in range(0, len(chosen), group):
         batch = [ReprocessSubmission(submission_id) for submission_id in chosen[start:start + group]]

@@ -131,6 +131,13 @@ class UnitOfWork:
             raise error
         return result
 
+    def read(self, run: Callable[[Session], Any]) -> Any:
+        """`run` in a transaction that only reads."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            result = run(session)
+            session.commit()  # ends it as a rollback would, keeping prepared statements
+            return result
+
     def _together(self, units: list[Unit]) -> list | None:
         """All units in one transaction, or None if any of them failed (rolled back)."""
         try:

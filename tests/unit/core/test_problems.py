@@ -78,3 +78,14 @@ def test_an_error_carries_its_catalogued_status_and_bahasa_message(code):
 def test_an_uncatalogued_code_is_refused():
     with pytest.raises(ValueError):
         errors.AppError("x", code="nothing.like_this")
+
+
+def test_nothing_in_the_domain_but_the_unit_of_work_commits_or_rolls_back():
+    offenders = []
+    for path in sorted((ROOT / "sync").rglob("*.py")):
+        if path.name == "unit_of_work.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if ".commit()" in line or ".rollback()" in line:
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
