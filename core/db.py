@@ -15,6 +15,8 @@ from sqlmodel import Session, create_engine
 from core.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The submission writer's PostgreSQL settings (see writer_engine).
+WRITER_SETTINGS = ("-c plan_cache_mode=force_generic_plan", "-c enable_seqscan=off")
 READ_ONLY_OPTION = "posyandu_read_only"
 
 
@@ -106,8 +108,10 @@ class _WriterQueue:
 
 def make_engine(url: str | None = None, *, pool_size: int | None = None,
                 max_overflow: int | None = None, generic_plans: bool = False) -> Engine:
-    """`generic_plans` (PostgreSQL): prepared statements always run their generic plan
-    instead of being planned again for each call's parameters (`plan_cache_mode`)."""
+    """`generic_plans` (PostgreSQL, for the submission writer): prepared statements
+    always run their generic plan instead of being planned again for each call's
+    parameters, and that plan is an index scan whatever the statistics say
+    (WRITER_SETTINGS; see writer_engine)."""
     settings = get_settings()
     url = normalise_url(url or settings.database_url)
     if is_sqlite(url):
@@ -134,7 +138,7 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None,
     if generic_plans:  # added to the URL's own `options` (search_path, timeouts), if any
         given = make_url(url).query.get("options")
         given = " ".join(given) if isinstance(given, tuple) else given
-        connect_args["options"] = " ".join(filter(None, [given, "-c plan_cache_mode=force_generic_plan"]))
+        connect_args["options"] = " ".join(filter(None, [given, *WRITER_SETTINGS]))
     return create_engine(url, pool_size=size, max_overflow=size if max_overflow is None
                          else max_overflow, pool_pre_ping=True, connect_args=connect_args)
 
@@ -153,6 +157,13 @@ def writer_engine(engine: Engine) -> Engine:
     statement the writer runs are index scans (tests/integration/foundation/
     test_query_plans.py), and re-planning the identity candidates' UNION ALL for each
     call's parameters cost more than running it.
+
+    And the planner is told not to choose a sequential scan (`enable_seqscan=off`,
+    which only makes one cost more than any alternative: a statement with no index to
+    use still runs). Every statement the writer runs is an indexed lookup, but a
+    generic plan made from the statistics of a tiny table (an ANALYZE on the first
+    day, autovacuum off) is a sequential scan, kept as the table grows to a province
+    (tests/integration/openrosa/test_plans_under_stale_statistics.py).
 
     SQLite: the engine itself, whose writer lock is per engine."""
     if is_sqlite(engine):

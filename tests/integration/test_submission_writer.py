@@ -299,6 +299,7 @@ def test_the_writers_connection_keeps_the_urls_options(db):
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "4321ms"
             assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+            assert conn.exec_driver_sql("SHOW enable_seqscan").scalar() == "off"
     finally:
         engine.dispose()
         app_engine.dispose()
