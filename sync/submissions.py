@@ -1,4 +1,5 @@
-"""Submissions as administrators see them: scoped listing, detail, reprocessing."""
+"""Submissions as administrators see them: scoped listing, detail, reprocessing.
+(The records made from them are read in sync/queries/records.py.)"""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.errors import NotFound
-from models import Attachment, Measurement, Submission
+from models import Attachment, Submission
 from sync.accounts import Principal
 from sync.process import reprocess
 from sync.scope import scope_filter
@@ -46,21 +47,3 @@ def reprocess_one(session: Session, *, principal: Principal, submission_id: int)
     reprocess(session, ids=[row.id])
     session.refresh(row)
     return row
-
-
-def list_measurements(session: Session, *, principal: Principal, kelurahan_code: str | None,
-                      person_id: str | None, current_only: bool, limit: int,
-                      offset: int) -> tuple[list[tuple[Measurement, Submission]], int]:
-    query = (select(Measurement, Submission)
-             .join(Submission, Submission.id == Measurement.submission_id)
-             .where(scope_filter(principal.scope, Measurement.kelurahan_code,
-                                 Measurement.posyandu_id)))
-    if kelurahan_code:
-        query = query.where(Measurement.kelurahan_code == kelurahan_code)
-    if person_id:
-        query = query.where(Measurement.person_id == person_id)
-    if current_only:
-        query = query.where(Measurement.is_current)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Measurement.id).limit(limit).offset(offset)).all()
-    return list(rows), total

@@ -1,4 +1,4 @@
-"""Submissions and measurements (read, scoped), reprocessing (supervisor/admin)."""
+"""Submissions (read, scoped) and reprocessing (supervisor/admin)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel
 
-from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
+from api.deps import ReadSessionDep, SessionDep, SupervisorDep
 from api.pagination import Page, PageDep, RecordId
-from models import Measurement
 from models.intake import SUBMISSION_STATUSES
 from sync import submissions as service
 
@@ -38,17 +37,6 @@ class SubmissionDetail(SubmissionOut):
     attachments: list[str]
 
 
-# Every stored column of a measurement (WHO z-scores, flags, Permenkes categories) except
-# internal links, plus the submission's instanceID: derived from the table so that a
-# column added to the model is never silently left out of the API.
-_MEASUREMENT_INTERNAL = {"submission_id", "created_at"}
-_measurement_fields = {name: (field.annotation, ...)
-                       for name, field in Measurement.model_fields.items()
-                       if name not in _MEASUREMENT_INTERNAL}
-_measurement_fields["id"] = (int, ...)  # always set on a stored row
-MeasurementOut = create_model("MeasurementOut", **_measurement_fields, instance_id=(str, ...))
-
-
 @router.get("/submissions", response_model=Page[SubmissionOut])
 def list_submissions(session: ReadSessionDep, principal: SupervisorDep, page: PageDep,
                      status: Annotated[Literal[SUBMISSION_STATUSES] | None, Query()] = None,
@@ -72,16 +60,3 @@ def reprocess(submission_id: RecordId, session: SessionDep, principal: Superviso
     """Retry turning a stored submission into its record (idempotent)."""
     row = service.reprocess_one(session, principal=principal, submission_id=submission_id)
     return SubmissionOut.model_validate(row, from_attributes=True)
-
-
-@router.get("/measurements", response_model=Page[MeasurementOut])
-def list_measurements(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
-                      kelurahan_code: str | None = None, person_id: str | None = None,
-                      current_only: bool = True) -> Page[MeasurementOut]:
-    """Child measurements with their stored WHO z-scores and categories, in your scope."""
-    rows, total = service.list_measurements(session, principal=principal,
-                                            kelurahan_code=kelurahan_code, person_id=person_id,
-                                            current_only=current_only, limit=page.limit,
-                                            offset=page.offset)
-    items = [MeasurementOut(**m.model_dump(), instance_id=s.instance_id) for m, s in rows]
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
