@@ -177,7 +177,8 @@ class SanitationCheckOut(BaseModel):
 
 # ---------------------------------------------------------------- filters
 
-PosyanduId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+KelurahanCode = Annotated[str | None, Query(description="One kelurahan, e.g. 33.75.01.1002")]
+PosyanduId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="One posyandu's id")]
 CurrentOnly = Annotated[bool, Query(description="Leave out records replaced by an edit")]
 
 
@@ -193,7 +194,7 @@ def _days(
 
 def _measurement_filters(
     days: Annotated[DateRange, Depends(_days)],
-    kelurahan_code: str | None = None,
+    kelurahan_code: KelurahanCode = None,
     person_id: Annotated[str | None, Query(description="A child's registry id")] = None,
     posyandu_id: PosyanduId = None,
     flagged: Annotated[bool | None, Query(
@@ -218,7 +219,7 @@ def _measurement_filters(
 
 def _screening_filters(
     days: Annotated[DateRange, Depends(_days)],
-    kelurahan_code: str | None = None,
+    kelurahan_code: KelurahanCode = None,
     posyandu_id: PosyanduId = None,
     woman_id: Annotated[str | None, Query(description="A woman's registry id")] = None,
     kek: bool | None = None,
@@ -233,7 +234,7 @@ def _screening_filters(
 
 def _sanitation_filters(
     days: Annotated[DateRange, Depends(_days)],
-    kelurahan_code: str | None = None,
+    kelurahan_code: KelurahanCode = None,
     household_id: Annotated[str | None, Query(description="A household's registry id")] = None,
     jamban_sehat: bool | None = None,
     sanitasi_layak: bool | None = None,
