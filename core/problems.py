@@ -221,6 +221,9 @@ CATALOGUE: dict[str, Problem] = {
                                "wilayah yang tidak valid."),
     "wilayah.missing_parent": Problem(400, "A region's parent is not in the list.",
                                       "Induk wilayah belum ada dalam daftar."),
+    # ---------------------------------------------------------------- list filters
+    "filter.date_range": Problem(400, "The date range ends before it starts.",
+                                 "Rentang tanggal berakhir sebelum dimulai."),
     # ---------------------------------------------------------------- sync
     "sync.bad_cursor": Problem(400, "The cursor is not one this server gave.",
                                "Kursor sinkronisasi tidak valid."),

@@ -42,6 +42,12 @@ class AdminClient:
         if response.status_code not in ok:
             raise AdminApiError(f"could not {what}: HTTP {response.status_code} {response.text[:300]}")
 
+    def get(self, path: str, params: dict[str, str] | None = None) -> dict:
+        """A JSON list or record of the API (`path` from /api/v1/...)."""
+        response = self.client.get(f"{self.server}{path}", headers=self.headers, params=params)
+        self._check(response, f"read {path}", ok=(200,))
+        return response.json()
+
     def posyandu_ids(self, kelurahan_code: str) -> dict[str, int]:
         """Existing posyandu of a kelurahan, by name."""
         ids: dict[str, int] = {}

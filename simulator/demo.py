@@ -1,6 +1,7 @@
 """`make demo`: the service on a fresh embedded database, a short simulated city synced to
-it over HTTP, and where to look afterwards. Keeps serving until Ctrl-C (or exits at once
-with `--exit`).
+it over HTTP, where to look afterwards, and what the server stored, read back from its
+API as the demo admin (simulator/server_report.py). Keeps serving until Ctrl-C (or exits
+at once with `--exit`).
 
     python -m simulator.demo [--months 3] [--phones 27] [--scale 0.4] [--port 8765] [--exit]
 
@@ -21,6 +22,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+from simulator.admin import AdminApiError, AdminClient
+from simulator.server_report import collect, render
 
 DEMO_DIR = Path("var/demo")
 
@@ -43,6 +47,20 @@ def _wait_ready(base: str, server: subprocess.Popen, seconds: float = 30.0) -> N
             pass
         time.sleep(0.3)
     raise SystemExit(f"the server did not become ready in {seconds:.0f} s")
+
+
+def server_summary(base: str, username: str, password: str,
+                   client: httpx.Client | None = None) -> str:
+    """What the server stored, from its API; a refusal or a network error is reported as
+    a line of text, not raised (the demo has run by then)."""
+    http = client or httpx.Client(timeout=30.0)
+    try:
+        return render(collect(AdminClient(base, http, username, password)))
+    except (AdminApiError, httpx.HTTPError) as error:
+        return f"could not read the server's results: {error}"
+    finally:
+        if client is None:
+            http.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,12 +112,11 @@ demo: done in {took:.0f} s (simulate exit code {code}). Where to look:
   sign in               user demo-admin, password {password}
                         curl -s -d username=demo-admin -d password={password} \\
                              {base}/api/v1/auth/token
-  submissions           GET {base}/api/v1/submissions   (Authorization: Bearer <token>)
-  measurements          GET {base}/api/v1/measurements
   ground truth          {truth}/  (persons, submissions, measurements, caseload ...;
                         see simulator/README.md), what the server answered: {truth}/run.csv
   server log            {DEMO_DIR / 'server.log'}
 """)
+        print(server_summary(base, "demo-admin", password))
         if args.exit:
             return code
         print("demo: serving until Ctrl-C")

@@ -1,4 +1,5 @@
-"""Submissions as administrators see them: scoped listing, detail, reprocessing."""
+"""Submissions as administrators see them: scoped listing, detail, reprocessing.
+(The records made from them are read in sync/queries/record_lists.py.)"""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.errors import NotFound
-from models import Attachment, Measurement, Submission
+from models import Attachment, Submission
 from sync.accounts import Principal
 from sync.process import ReprocessSubmission
 from sync.scope import scope_filter
@@ -48,21 +49,3 @@ def reprocess_unit(*, principal: Principal, submission_id: int) -> ReprocessSubm
         get_submission_or_raise(session, principal=principal, submission_id=submission_id)
 
     return ReprocessSubmission(submission_id, visible=visible)
-
-
-def list_measurements(session: Session, *, principal: Principal, kelurahan_code: str | None,
-                      person_id: str | None, current_only: bool, limit: int,
-                      offset: int) -> tuple[list[tuple[Measurement, Submission]], int]:
-    query = (select(Measurement, Submission)
-             .join(Submission, Submission.id == Measurement.submission_id)
-             .where(scope_filter(principal.scope, Measurement.kelurahan_code,
-                                 Measurement.posyandu_id)))
-    if kelurahan_code:
-        query = query.where(Measurement.kelurahan_code == kelurahan_code)
-    if person_id:
-        query = query.where(Measurement.person_id == person_id)
-    if current_only:
-        query = query.where(Measurement.is_current)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Measurement.id).limit(limit).offset(offset)).all()
-    return list(rows), total

@@ -1,4 +1,4 @@
-"""Submissions and measurements (read, scoped), reprocessing (supervisor/admin)."""
+"""Submissions (read, scoped) and reprocessing (supervisor/admin)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import PrincipalDep, ReadSessionDep, SupervisorDep
+from api.deps import ReadSessionDep, SupervisorDep
 from api.pagination import Page, PageDep, RecordId
-from models import Measurement
 from models.intake import SUBMISSION_STATUSES
 from sync import submissions as service
 
@@ -38,17 +37,6 @@ class SubmissionOut(BaseModel):
 class SubmissionDetail(SubmissionOut):
     content: str
     attachments: list[str]
-
-
-# Every stored column of a measurement (WHO z-scores, flags, Permenkes categories) except
-# internal links, plus the submission's instanceID: derived from the table so that a
-# column added to the model is never silently left out of the API.
-_MEASUREMENT_INTERNAL = {"submission_id", "created_at"}
-_measurement_fields = {name: (field.annotation, ...)
-                       for name, field in Measurement.model_fields.items()
-                       if name not in _MEASUREMENT_INTERNAL}
-_measurement_fields["id"] = (int, ...)  # always set on a stored row
-MeasurementOut = create_model("MeasurementOut", **_measurement_fields, instance_id=(str, ...))
 
 
 @router.get("/submissions", response_model=Page[SubmissionOut])
@@ -85,16 +73,3 @@ def _read_submission(request: Request, principal, submission_id: int):
                                               submission_id=submission_id)
         session.commit()
         return row
-
-
-@router.get("/measurements", response_model=Page[MeasurementOut])
-def list_measurements(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
-                      kelurahan_code: str | None = None, person_id: str | None = None,
-                      current_only: bool = True) -> Page[MeasurementOut]:
-    """Child measurements with their stored WHO z-scores and categories, in your scope."""
-    rows, total = service.list_measurements(session, principal=principal,
-                                            kelurahan_code=kelurahan_code, person_id=person_id,
-                                            current_only=current_only, limit=page.limit,
-                                            offset=page.offset)
-    items = [MeasurementOut(**m.model_dump(), instance_id=s.instance_id) for m, s in rows]
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)

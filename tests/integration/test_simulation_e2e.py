@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from simulator.admin import AdminClient
 from simulator.population import CityShape
 from simulator.rates import Rates
 from simulator.run import SimulationConfig, run_against_server
+from simulator.server_report import collect
 from sync.forms import publish_builtin_forms
 from tests.support import ADMIN_PASSWORD
 
@@ -44,16 +46,23 @@ def simulated(db, client, admin_user, tmp_path):
         stored = conn.execute(text(
             "SELECT s.instance_id, s.form_id, s.status, s.error, m.* FROM submission s "
             "LEFT JOIN measurement m ON m.submission_id = s.id")).mappings().all()
-    return summary, tmp_path, [dict(r) for r in stored]
+        counts = {table: dict(conn.execute(text(
+            f"SELECT count(*), sum(CASE WHEN {flag} THEN 1 ELSE 0 END) FROM {table} "
+            "WHERE is_current")).one()._mapping)
+            for table, flag in (("measurement", "stunted"), ("pregnancy_screening", "kek"),
+                                ("sanitation_check", "jamban_sehat"))}
+    report = collect(AdminClient(str(client.base_url), client, "admin", ADMIN_PASSWORD))
+    return summary, tmp_path, [dict(r) for r in stored], (report, counts)
 
 
 def test_a_simulated_city_is_stored_as_its_ground_truth_says(simulated):
-    """One simulation per database backend, checked four ways (it is the slow part)."""
-    summary, out, stored = simulated
+    """One simulation per database backend, checked five ways (it is the slow part)."""
+    summary, out, stored, demo_report = simulated
     every_submission_is_stored_exactly_once(summary, out, stored)
     every_measurement_has_the_sent_values_and_who_z_scores(out, stored)
     each_registry_child_is_one_true_child(out, stored)
     phones_find_the_children_they_registered(out)
+    the_demo_report_counts_what_is_stored(stored, *demo_report)
 
 
 def every_submission_is_stored_exactly_once(summary, out, stored) -> None:
@@ -126,3 +135,18 @@ def phones_find_the_children_they_registered(out):
         s = planned[record["instance_id"]]
         if s["form_id"] == "anthropometry" and not s["deprecated_id"]:
             assert record["new_registration"] == s["expect_new_registration"], (record, s)
+
+
+def the_demo_report_counts_what_is_stored(stored, report, counts):
+    """The end of `make demo` (simulator/server_report.py) reads the same numbers from the
+    API as the tables hold."""
+    assert report.submissions.total == len(stored)
+    by_status = {c.label: c.total for c in report.by_status}
+    assert by_status == {s: sum(r["status"] == s for r in stored) for s in by_status}
+    for whole, first, table in ((report.measurements, report.children[0], "measurement"),
+                                (report.screenings, report.women[0], "pregnancy_screening"),
+                                (report.checks, report.households[0], "sanitation_check")):
+        values = list(counts[table].values())
+        assert (whole.total, first.total) == (values[0], values[1] or 0), table
+        assert whole.total > 0, table
+    assert report.examples and all(m["child_name"] for m in report.examples)
