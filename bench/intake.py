@@ -357,37 +357,130 @@ def count_processed(url: str) -> tuple[int, int, int]:
 
 
 DEFAULT_WORKERS = {"sqlite": 1, "postgres": 2}
+TINY_HOUSEHOLDS = 20  # a registry's first days: what a stale ANALYZE saw
 
 
-def bench_backend(backend: str, args) -> dict:
-    workers = args.workers or DEFAULT_WORKERS[backend]
-    workdir = Path(tempfile.mkdtemp(prefix="posyandu-bench-"))
-    url, drop = make_database(backend, workdir)
+@dataclass
+class Template:
+    """A prepared database (phones, forms, preloaded registry) that each run copies."""
+
+    backend: str
+    persons: int
+    url: str
+    name: str  # PostgreSQL database name or SQLite file path
+    form_xml: bytes
+    phones: list[BenchPhone]
+    preloaded: str
+
+
+def build_template(backend: str, persons: int, args, workdir: Path) -> Template:
+    """Migrate, set up the phones, write the first households, ANALYZE while the tables
+    are that small (autovacuum off), then preload the rest of `persons`."""
+    from bench.preload import preload
+
+    started = time.perf_counter()
+    if backend == "sqlite":
+        name = str(workdir / f"template-{persons}.db")
+        url = f"sqlite:///{name}"
+    else:
+        url, _ = make_database("postgres", workdir)
+        name = url.rsplit("/", 1)[1]
+    form_xml, phones = prepare(url, args.phones)
+    stats = preload(url, persons=persons, months=args.months, seed=args.seed + 1000,
+                    analyse_first=TINY_HOUSEHOLDS, progress=print)
+    if backend == "postgres":
+        _admin_sql(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true')
+    print(f"template {backend} {persons:,}: {stats.line()}; ready in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
+    return Template(backend, persons, url, name, form_xml, phones, stats.line())
+
+
+def _admin_sql(sql: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from core.db import normalise_url
+
+    admin = create_engine(normalise_url(PG_SERVER), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(sql))
+    admin.dispose()
+
+
+def copy_template(template: Template, workdir: Path) -> tuple[str, callable]:
+    """A new database holding what the template holds."""
+    if template.backend == "sqlite":
+        import shutil
+
+        path = workdir / f"run-{uuid.uuid4().hex[:8]}.db"
+        shutil.copyfile(template.name, path)
+        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+    name = f"posyandu_bench_{uuid.uuid4().hex[:10]}"
+    # FILE_COPY: a checkpoint and a file copy, seconds even for gigabytes.
+    _admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template.name}" STRATEGY FILE_COPY')
+    url = template.url.rsplit("/", 1)[0] + "/" + name
+    return url, lambda: _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_template(template: Template) -> None:
+    if template.backend == "sqlite":
+        Path(template.name).unlink(missing_ok=True)
+        return
+    _admin_sql(f'ALTER DATABASE "{template.name}" WITH IS_TEMPLATE false')
+    _admin_sql(f'DROP DATABASE IF EXISTS "{template.name}" WITH (FORCE)')
+
+
+def python_loop_seconds(steps: int = 5_000_000) -> float:
+    """The machine's phase: how long a fixed pure-Python loop takes right now."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(steps):
+        total += i
+    return time.perf_counter() - started
+
+
+def bench_run(template: Template, statistics_state: str, args, workdir: Path) -> dict:
+    """One measured run on a copy of `template`. `statistics_state` "fresh": ANALYZE
+    (and autovacuum on) before the run; "stale": the statistics stay those of the
+    template's first households and autovacuum stays off."""
+    from bench.preload import analyse
+
+    workers = args.workers or DEFAULT_WORKERS[template.backend]
+    url, drop = copy_template(template, workdir)
     try:
-        form_xml, phones = prepare(url, args.phones)
+        if statistics_state == "fresh":
+            analyse(url, autovacuum=True)
         rng = random.Random(args.seed)
         per_phone = max(1, args.submissions // args.phones)
         from simulator.nik import NumberIssuer
 
         issuer = NumberIssuer()
-        bodies = {i: submissions_for(form_xml, p, per_phone, rng, issuer)
-                  for i, p in enumerate(phones)}
+        bodies = {i: submissions_for(template.form_xml, p, per_phone, rng, issuer)
+                  for i, p in enumerate(template.phones)}
+        before = count_processed(url)
+        postgres = template.backend == "postgres"
+        scans_before = sequential_scans(url) if postgres else None
+        loop_s = python_loop_seconds()
         port = _free_port()
         server = start_server(url, port, workers, workdir / "server.log")
         try:
             elapsed, latencies, statuses, memory, cpu = asyncio.run(
-                drive(port, phones, bodies, args.burst, server.pid))
+                drive(port, template.phones, bodies, args.burst, server.pid))
             memory.append((sum(statuses.values()), rss_kb(server.pid)))
         finally:
             server.terminate()
             server.wait(timeout=30)
-        subs, processed, with_z = count_processed(url)
+        # Read the scan counters before counting rows (a count is a scan).
+        seq_scans = ({t: n - scans_before.get(t, 0) for t, n in sequential_scans(url).items()}
+                     if postgres else None)
+        after = count_processed(url)
     finally:
         drop()
+    subs, processed, with_z = (a - b for a, b in zip(after, before))
     latencies.sort()
     total = sum(statuses.values())
     return {
-        "backend": backend, "phones": args.phones, "workers": workers, "sent": total,
+        "backend": template.backend, "preload": template.persons, "stats": statistics_state,
+        "phones": args.phones, "workers": workers, "sent": total,
         "statuses": statuses, "elapsed_s": elapsed,
         "accepted_per_s": statuses.get(201, 0) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
@@ -395,10 +488,30 @@ def bench_backend(backend: str, args) -> dict:
         "p90_ms": latencies[int(len(latencies) * 0.90) - 1] * 1000,
         "max_ms": latencies[-1] * 1000,
         "stored": subs, "processed": processed, "with_zscores": with_z,
-        "memory": memory,
+        "memory": memory, "loop_s": loop_s, "seq_scans": seq_scans,
         # CPU milliseconds per submission: server workers, PostgreSQL, load generator
         "cpu_ms": tuple(seconds * 1000 / max(total, 1) for seconds in cpu),
     }
+
+
+INTAKE_TABLES = ("person", "household", "measurement", "submission", "change_log")
+
+
+def sequential_scans(url: str) -> dict[str, int]:
+    """Sequential scans of the intake tables since the database was made (the copy
+    starts with zero counters)."""
+    from sqlalchemy import text
+
+    from core.db import make_engine
+
+    time.sleep(1.0)  # backends that just ended report their counters within a second
+    engine = make_engine(url, pool_size=1)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT relname, seq_scan FROM pg_stat_user_tables "
+                                 "WHERE relname = ANY(:t)"), {"t": list(INTAKE_TABLES)})
+        out = {name: count for name, count in rows}
+    engine.dispose()
+    return out
 
 
 def memory_profile(memory: list[tuple[int, int]], sent: int) -> str:
@@ -407,6 +520,10 @@ def memory_profile(memory: list[tuple[int, int]], sent: int) -> str:
         target = sent * share
         return next((kb for done, kb in memory if done >= target), memory[-1][1]) / 1024
     return f"{at(0.1):.0f} / {at(0.5):.0f} / {at(1.0):.0f}"
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(float(part.replace("_", ""))) for part in text.split(",") if part]
 
 
 def main() -> int:
@@ -421,23 +538,57 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--burst", type=int, default=10,
                         help="submissions a phone sends per sync (per connection)")
+    parser.add_argument("--preload", type=_numbers, default=[0], metavar="N[,N...]",
+                        help="persons in the registry before the run (e.g. 0,100000,1000000); "
+                        "each size is built once and copied for every run")
+    parser.add_argument("--months", type=int, default=12,
+                        help="months of monthly measurements preloaded per child (default 12)")
+    parser.add_argument("--statistics", default="fresh", metavar="fresh,stale",
+                        help="statistics before each run: fresh (ANALYZE, autovacuum on) "
+                        "and/or stale (ANALYZE ran when the tables were tiny, autovacuum off)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat every (size, statistics) run this many times, interleaved")
     args = parser.parse_args()
+    states = [s for s in args.statistics.split(",") if s]
+    if set(states) - {"fresh", "stale"}:
+        parser.error("--statistics takes fresh and/or stale")
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
-    print(f"{'backend':9} {'phones':>6} {'sent':>7} {'accepted/s':>10} {'p50 ms':>7} "
-          f"{'p99 ms':>7} {'processed':>11}  {'CPU ms/sub: server+db+load':>26}  "
-          "server RSS MB at 10/50/100 %")
-    for backend in backends:
-        r = bench_backend(backend, args)
-        print(f"{r['backend']:9} {r['phones']:>6} {r['sent']:>7} {r['accepted_per_s']:>10.0f} "
-              f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
-              f"{r['processed']:>5}/{r['stored']:<5}  "
-              f"{'{:.2f} + {:.2f} + {:.2f}'.format(*r['cpu_ms']):>26}  "
-              f"{memory_profile(r['memory'], r['sent'])}")
-        print(f"          {r['workers']} worker(s), p90 {r['p90_ms']:.1f} ms, max {r['max_ms']:.1f} ms, "
-              f"{r['elapsed_s']:.1f} s")
-        if set(r["statuses"]) - {201}:
-            print(f"          statuses: {r['statuses']}")
+    workdir = Path(tempfile.mkdtemp(prefix="posyandu-bench-"))
+    templates = []
+    try:
+        for backend in backends:
+            for persons in args.preload:
+                templates.append(build_template(backend, persons, args, workdir))
+        print(f"{'backend':9} {'preload':>9} {'stats':5} {'sent':>6} {'accepted/s':>10} "
+              f"{'p50 ms':>7} {'p99 ms':>7} {'processed':>11}  "
+              f"{'CPU ms/sub: server+db+load':>26}  {'loop s':>6}  server RSS MB at 10/50/100 %",
+              flush=True)
+        for _ in range(args.rounds):
+            for template in templates:
+                for state in states:
+                    print_run(bench_run(template, state, args, workdir))
+    finally:
+        for template in templates:
+            drop_template(template)
     return 0
+
+
+def print_run(r: dict) -> None:
+    print(f"{r['backend']:9} {r['preload']:>9,} {r['stats']:5} {r['sent']:>6} "
+          f"{r['accepted_per_s']:>10.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+          f"{r['processed']:>5}/{r['stored']:<5}  "
+          f"{'{:.2f} + {:.2f} + {:.2f}'.format(*r['cpu_ms']):>26}  {r['loop_s']:>6.2f}  "
+          f"{memory_profile(r['memory'], r['sent'])}")
+    detail = (f"          {r['workers']} worker(s), p90 {r['p90_ms']:.1f} ms, "
+              f"max {r['max_ms']:.1f} ms, {r['elapsed_s']:.1f} s")
+    if r["seq_scans"] is not None:
+        scans = sum(r["seq_scans"].values())
+        detail += f", sequential scans of intake tables: {scans}"
+        if scans:
+            detail += f" {r['seq_scans']}"
+    print(detail, flush=True)
+    if set(r["statuses"]) - {201}:
+        print(f"          statuses: {r['statuses']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from core.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The submission writer's PostgreSQL settings (see writer_engine).
-WRITER_SETTINGS = ("-c plan_cache_mode=force_generic_plan", "-c enable_seqscan=off")
+WRITER_SETTINGS = ("-c plan_cache_mode=force_generic_plan", "-c enable_seqscan=off",
+                   "-c max_parallel_workers_per_gather=0")
 READ_ONLY_OPTION = "posyandu_read_only"
 
 
@@ -164,6 +165,13 @@ def writer_engine(engine: Engine) -> Engine:
     generic plan made from the statistics of a tiny table (an ANALYZE on the first
     day, autovacuum off) is a sequential scan, kept as the table grows to a province
     (tests/integration/openrosa/test_plans_under_stale_statistics.py).
+
+    Nor a parallel plan (`max_parallel_workers_per_gather=0`): stale statistics also
+    make PostgreSQL think a child has thousands of measurements (63 persons seen, 256
+    measurements), and the identity candidates' generic plan became a Gather over
+    two freshly started worker processes, still index scans but 20-35 ms a call
+    instead of a fraction of one (bench/intake.py --statistics stale). A submission
+    touches a handful of rows; starting workers never pays.
 
     SQLite: the engine itself, whose writer lock is per engine."""
     if is_sqlite(engine):
