@@ -13,6 +13,7 @@ Errors are rendered by api.errors exactly as for the other OpenRosa routes.
 from __future__ import annotations
 
 import re
+import time
 
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,7 @@ from api.openrosa_body import read_submission_upload
 from core.errors import AppError
 from sync import intake
 from sync.accounts import Principal
+from sync.writer import last_write_timing
 
 _SUBMISSION_PATH = re.compile(r"(?:/key/(?P<token>[^/]+))?/submission")
 
@@ -38,8 +40,10 @@ async def submit(request: Request) -> Response:
     waits on a slow phone; then the worker's submission writer stores
     and processes it, possibly in one transaction with other phones' submissions
     (sync.writer, sync.unit_of_work), and answers once that transaction is committed."""
+    started = time.perf_counter()
     await require_openrosa_version(request)
     upload = await read_submission_upload(request)
+    received = time.perf_counter()
     # A device token is one indexed query, made in the writer's transaction. HTTP Basic
     # may need argon2 (tens of ms on a cache miss) and fails more often: checked here,
     # so it never holds up, or fails, a group of other phones' submissions.
@@ -47,10 +51,27 @@ async def submit(request: Request) -> Response:
     known = None if token is not None else await _authenticated(request)
     result = await request.app.state.submission_writer.store(intake.OpenRosaSubmission(
         upload.xml, upload.files, principal=known, device_token=token))
+    headers = {"Server-Timing": server_timing(started, received)}
     if result.created:
         return wire.message(wire.RECEIVED_NOT_PROCESSED if result.status == "failed"
-                            else wire.RECEIVED, status_code=201)
-    return wire.message(wire.ALREADY_RECEIVED, status_code=202)
+                            else wire.RECEIVED, status_code=201, headers=headers)
+    return wire.message(wire.ALREADY_RECEIVED, status_code=202, headers=headers)
+
+
+def server_timing(started: float, received: float) -> str:
+    """The Server-Timing header (W3C) of a stored submission: reading the body (and
+    Basic auth), queueing for the worker's writer, the writer group's transaction (its
+    size as desc), the event loop picking the answer up, and the whole handler. What a
+    client measures beyond `total` is the connection, uvicorn and the event loop
+    before the handler ran (bench/intake.py reports this breakdown)."""
+    timing = last_write_timing.get()
+    parts = [f"read;dur={(received - started) * 1000:.1f}"]
+    if timing is not None:
+        parts += [f"queue;dur={timing.queue_ms:.1f}",
+                  f'write;dur={timing.write_ms:.1f};desc="{timing.group}"',
+                  f"wake;dur={timing.wake_ms:.1f}"]
+    parts.append(f"total;dur={(time.perf_counter() - started) * 1000:.1f}")
+    return ", ".join(parts)
 
 
 async def preflight(request: Request) -> Response:

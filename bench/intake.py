@@ -249,9 +249,25 @@ def multipart(xml: bytes) -> tuple[bytes, str]:
 # ---------------------------------------------------------------- load
 
 
-async def _exchange(reader, writer, request: bytes) -> tuple[int, bool]:
+def parse_server_timing(value: bytes) -> dict[str, float]:
+    """`read;dur=1.2, write;dur=8.0;desc="6"` -> {"read": 1.2, "write": 8.0, "group": 6}."""
+    out = {}
+    for metric in value.decode("latin-1").split(","):
+        name, *params = (p.strip() for p in metric.split(";"))
+        for param in params:
+            key, _, number = param.partition("=")
+            if key == "dur":
+                out[name] = float(number)
+            elif key == "desc" and name == "write":
+                out["group"] = float(number.strip('"'))
+    return out
+
+
+async def _exchange(reader, writer, request: bytes,
+                    timing: dict | None = None) -> tuple[int, bool]:
     """Send one request; returns the status and whether the server keeps the
-    connection open (it may answer `Connection: close`)."""
+    connection open (it may answer `Connection: close`). The server's Server-Timing
+    header, if any, goes into `timing`."""
     writer.write(request)
     await writer.drain()
     status_line = await reader.readline()
@@ -269,13 +285,15 @@ async def _exchange(reader, writer, request: bytes) -> tuple[int, bool]:
             length = int(value.strip())
         elif name == b"connection" and value.strip().lower() == b"close":
             keep_alive = False
+        elif name == b"server-timing" and timing is not None:
+            timing.update(parse_server_timing(value.strip()))
     if length:
         await reader.readexactly(length)
     return status, keep_alive
 
 
 async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies: list[float],
-                    statuses: dict[int, int], burst: int) -> None:
+                    statuses: dict[int, int], burst: int, timings: list | None = None) -> None:
     """One phone: each sync opens a connection, asks HEAD /submission, then POSTs a
     burst of finished forms over keep-alive, and closes (as Collect does between
     syncs). New connections let the kernel spread phones over the server's workers."""
@@ -300,8 +318,11 @@ async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies
             started = time.perf_counter()
             if reader is None:  # the server closed the last one: open a new connection
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            status, keep_alive = await _exchange(reader, writer, request)
+            timing: dict = {}
+            status, keep_alive = await _exchange(reader, writer, request, timing)
             latencies.append(time.perf_counter() - started)
+            if timings is not None:
+                timings.append((latencies[-1] * 1000, timing))
             statuses[status] = statuses.get(status, 0) + 1
             if not keep_alive:
                 writer.close()
@@ -319,6 +340,7 @@ async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[byte
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     memory: list[tuple[int, int]] = []
+    timings: list = []
     started = time.perf_counter()
 
     async def sample_memory():
@@ -330,12 +352,32 @@ async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[byte
     server = _process_tree(server_pid) if server_pid else []
     cpu_before = cpu_seconds(server), cpu_seconds(postgres_pids()), time.process_time()
     sampler = asyncio.create_task(sample_memory())
-    await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses, burst)
+    await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses, burst, timings)
                            for i, p in enumerate(phones)))
     sampler.cancel()
     cpu = (cpu_since(cpu_before[0], server), cpu_since(cpu_before[1], postgres_pids()),
            time.process_time() - cpu_before[2])
+    drive.timings = timings  # the last run's (latency ms, Server-Timing) pairs
     return time.perf_counter() - started, latencies, statuses, memory, cpu
+
+
+PHASES = ("outside", "read", "queue", "write", "wake")
+
+
+def latency_breakdown(timings: list) -> dict[str, dict[str, float]]:
+    """Mean milliseconds per phase for all POSTs and for the slowest 1 %: `outside` is
+    what the client measured beyond the handler's `total` (connection, uvicorn, the
+    event loop before the handler ran); `group` is the writer group's size."""
+    def mean(rows, name):
+        values = [t.get(name, 0.0) for _, t in rows]
+        return sum(values) / max(len(values), 1)
+
+    rows = [(latency, dict(t, outside=max(latency - t.get("total", latency), 0.0)))
+            for latency, t in timings if t]
+    rows.sort(key=lambda r: r[0])
+    slowest = rows[int(len(rows) * 0.99):] or rows[-1:]
+    return {label: {name: mean(part, name) for name in (*PHASES, "group")}
+            for label, part in (("all", rows), ("p99+", slowest))}
 
 
 def count_processed(url: str) -> tuple[int, int, int]:
@@ -465,6 +507,7 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
         try:
             elapsed, latencies, statuses, memory, cpu = asyncio.run(
                 drive(port, template.phones, bodies, args.burst, server.pid))
+            breakdown = latency_breakdown(drive.timings)
             memory.append((sum(statuses.values()), rss_kb(server.pid)))
         finally:
             server.terminate()
@@ -488,7 +531,7 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
         "p90_ms": latencies[int(len(latencies) * 0.90) - 1] * 1000,
         "max_ms": latencies[-1] * 1000,
         "stored": subs, "processed": processed, "with_zscores": with_z,
-        "memory": memory, "loop_s": loop_s, "seq_scans": seq_scans,
+        "memory": memory, "loop_s": loop_s, "seq_scans": seq_scans, "breakdown": breakdown,
         # CPU milliseconds per submission: server workers, PostgreSQL, load generator
         "cpu_ms": tuple(seconds * 1000 / max(total, 1) for seconds in cpu),
     }
@@ -587,6 +630,9 @@ def print_run(r: dict) -> None:
         if scans:
             detail += f" {r['seq_scans']}"
     print(detail, flush=True)
+    for label, phases in r["breakdown"].items():
+        print(f"          {label:4} ms: " + ", ".join(f"{name} {phases[name]:.1f}" for name in PHASES)
+              + f", group of {phases['group']:.1f}", flush=True)
     if set(r["statuses"]) - {201}:
         print(f"          statuses: {r['statuses']}", flush=True)
 

@@ -16,8 +16,10 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -29,11 +31,32 @@ from sync.unit_of_work import Tx, Unit, UnitOfWork, as_unit
 log = logging.getLogger("posyandu.writer")
 
 
+@dataclass(frozen=True)
+class WriteTiming:
+    """Where a stored unit's time went, in milliseconds: waiting in the writer's queue
+    (behind the group being written), its group's transaction (its size: `group`),
+    and the wait for the request's event loop to pick the answer up."""
+
+    queue_ms: float
+    write_ms: float
+    wake_ms: float
+    group: int
+
+
+#: The timing of the last unit this task stored (set by SubmissionWriter.store).
+last_write_timing: ContextVar[WriteTiming | None] = ContextVar("last_write_timing",
+                                                               default=None)
+
+
 @dataclass
 class _Job:
     unit: Unit
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
+    queued: float = field(default_factory=time.perf_counter)
+    started: float = 0.0
+    committed: float = 0.0
+    group: int = 0
 
 
 def _settle(future: asyncio.Future, result, error: BaseException | None) -> None:
@@ -73,7 +96,13 @@ class SubmissionWriter:
         job = _Job(as_unit(unit), loop.create_future(), loop)
         with self._lock:  # never into the queue of a thread that has stopped
             self._running().jobs.put(job)
-        return await job.future
+        try:
+            return await job.future
+        finally:
+            if job.committed:
+                last_write_timing.set(WriteTiming(
+                    (job.started - job.queued) * 1000, (job.committed - job.started) * 1000,
+                    (time.perf_counter() - job.committed) * 1000, job.group))
 
     @property
     def unit_of_work(self) -> UnitOfWork:
@@ -157,8 +186,11 @@ class _Thread:
                     break
                 jobs.append(job)
             self.in_flight = jobs
+            started = time.perf_counter()
             outcomes = self.unit_of_work.run([job.unit for job in jobs])
+            committed = time.perf_counter()
             for job, (result, error) in zip(jobs, outcomes):
+                job.started, job.committed, job.group = started, committed, len(jobs)
                 _answer(job, result, error)
             self.in_flight = []
             if stop:

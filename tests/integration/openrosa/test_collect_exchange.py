@@ -496,3 +496,19 @@ def test_json_errors_are_english_unless_indonesian_is_preferred(client):
         assert r.json()["detail"] == CATALOGUE["auth.missing"].pesan, header
     r = client.get("/api/v1/auth/me", headers={"Accept-Language": "en-US,en;q=0.9,id;q=0.8"})
     assert "Sign in" in r.json()["detail"]
+
+
+def test_a_stored_submission_says_where_its_time_went(client, phone, forms):
+    """Server-Timing (W3C) on POST /submission: read, queue, write (group size as
+    desc), wake and total, which bench/intake.py turns into the p99 breakdown."""
+    import re
+
+    from tests.support import child_values, fill_submission, multipart_files
+
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    r = client.post(f"{phone.prefix}/submission", headers=OPENROSA, files=multipart_files(xml))
+    assert r.status_code == 201
+    metrics = dict(re.findall(r"(\w+);dur=([\d.]+)", r.headers["server-timing"]))
+    assert set(metrics) == {"read", "queue", "write", "wake", "total"}
+    assert 'write;dur=' in r.headers["server-timing"] and 'desc="1"' in r.headers["server-timing"]
+    assert float(metrics["total"]) >= float(metrics["write"])

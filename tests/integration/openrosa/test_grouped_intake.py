@@ -129,3 +129,37 @@ def test_reprocess_goes_through_the_unit_of_work_in_groups(db, make_phone, forms
     assert _one(db, "SELECT count(*) FROM measurement") == 3
     assert _one(db, "SELECT attempts FROM submission WHERE status = 'failed'") == 2
     assert "33.75.01.1096" in _one(db, "SELECT error FROM submission WHERE status = 'failed'")
+
+
+def test_each_unit_learns_its_queue_wait_and_its_groups_size_and_time(db):
+    """sync.writer.last_write_timing: the held first unit makes the others wait in the
+    queue, then they are written as one group of three."""
+    from sync.writer import last_write_timing
+
+    async def stored_with_timing(writer, work):
+        result = await writer.store(work)
+        return result, last_write_timing.get()
+
+    async def run():
+        writer = SubmissionWriter(db, max_batch=16)
+        try:
+            works = [lambda tx: "a", lambda tx: "b", lambda tx: "c"]
+            import threading
+            release = threading.Event()
+            first = asyncio.ensure_future(writer.store(lambda tx: release.wait(10)))
+            await asyncio.sleep(0.05)
+            rest = [asyncio.ensure_future(stored_with_timing(writer, w)) for w in works]
+            await asyncio.sleep(0.2)
+            release.set()
+            await first
+            return await asyncio.gather(*rest)
+        finally:
+            writer.close()
+
+    outcomes = asyncio.run(run())
+    assert [result for result, _ in outcomes] == ["a", "b", "c"]
+    for _, timing in outcomes:
+        assert timing.group == 3
+        assert timing.queue_ms >= 150  # they waited behind the held unit
+        assert 0 <= timing.write_ms < timing.queue_ms
+        assert timing.wake_ms >= 0
