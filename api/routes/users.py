@@ -39,6 +39,20 @@ class UserOut(BaseModel):
     scopes: list[str]
 
 
+class UserUpdate(BaseModel):
+    is_active: bool | None = Field(default=None, description="false: the user's sessions and "
+                                   "device tokens stop working at once")
+    full_name: str | None = Field(default=None, max_length=120)
+
+
+class UserUpdated(UserOut):
+    revoked_tokens: list[int] = Field(description="ids of the device tokens revoked")
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(min_length=8, max_length=256)
+
+
 class AppTokenCreate(BaseModel):
     label: str = Field(default="", max_length=120)
 
@@ -76,6 +90,25 @@ def list_users(session: ReadSessionDep, admin: AdminDep, page: PageDep) -> Page[
     users, total = accounts.list_users(session, limit=page.limit, offset=page.offset)
     return Page(items=[_user_out(session, u) for u in users], total=total, limit=page.limit,
                 offset=page.offset)
+
+
+@router.patch("/users/{username}", response_model=UserUpdated)
+def update_user(username: str, body: UserUpdate, session: SessionDep,
+                admin: AdminDep) -> UserUpdated:
+    """Rename a user, or switch the account off (or on again)."""
+    user = accounts.get_user_by_username_or_raise(session, username)
+    revoked = accounts.update_user(session, user=user, actor_id=admin.user_id,
+                                   is_active=body.is_active, full_name=body.full_name)
+    return UserUpdated(**_user_out(session, user).model_dump(), revoked_tokens=revoked)
+
+
+@router.post("/users/{username}/password", status_code=204)
+def reset_password(username: str, body: PasswordReset, session: SessionDep,
+                   admin: AdminDep) -> Response:
+    """Set a user's password; the sessions they have end (device tokens stay)."""
+    user = accounts.get_user_by_username_or_raise(session, username)
+    accounts.reset_password(session, user=user, password=body.password, actor_id=admin.user_id)
+    return Response(status_code=204)
 
 
 @router.post("/users/{username}/app-tokens", response_model=AppTokenCreated, status_code=201)
