@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from models import Posyandu
+from models import AppToken, Posyandu
+from sync.collect_settings import decode_settings
 from tests.support import OPENROSA, child_values, fill_submission, multipart_files
 
 
@@ -26,3 +27,83 @@ def test_a_submission_to_an_inactive_posyandu_is_refused_and_a_retry_of_one_befo
     assert r.headers["X-Posyandu-Error"] == "posyandu.inactive"
     assert "tidak aktif" in r.text
     assert _post(client, phone, before).status_code in (200, 201, 202)
+
+
+# ---------------------------------------------------------------- Collect QR
+
+def _qr(client, admin_headers, username, query="", **kwargs):
+    return client.post(f"/api/v1/users/{username}/collect-qr{query}", headers=admin_headers,
+                       **kwargs)
+
+
+def _live(client, url: str) -> bool:
+    return client.get(url.replace("http://testserver", "") + "/formList",
+                      headers=OPENROSA).status_code == 200
+
+
+def test_collect_qr_needs_no_body(client, admin_headers, phone):
+    r = _qr(client, admin_headers, phone.username)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png"
+    r = _qr(client, admin_headers, phone.username, "?format=json")
+    assert r.status_code == 200, r.text
+    assert r.json()["settings"]["project"]["name"] == "Posyandu"
+    assert decode_settings(r.json()["qr_payload"]) == r.json()["settings"]
+
+
+def test_a_new_qr_revokes_the_earlier_qr_tokens_but_not_hand_made_ones(
+        client, admin_headers, phone, db):
+    png = _qr(client, admin_headers, phone.username)
+    assert png.headers["X-Posyandu-Revoked-Tokens"] == ""
+    first = _qr(client, admin_headers, phone.username, "?format=json").json()
+    # the PNG's token is gone, the phone fixture's (made by hand, kind api) is not
+    assert len(first["revoked_tokens"]) == 1
+    url = first["settings"]["general"]["server_url"]
+    assert _live(client, url)
+    assert client.get(f"{phone.prefix}/formList", headers=OPENROSA).status_code == 200
+
+    png = _qr(client, admin_headers, phone.username)
+    revoked = png.headers["X-Posyandu-Revoked-Tokens"].split(",")
+    assert len(revoked) == 1
+    assert not _live(client, url)
+    with Session(db) as s:
+        rows = s.exec(select(AppToken).order_by(AppToken.id)).all()
+        assert [t.kind for t in rows] == ["api", "qr", "qr", "qr"]
+        assert [t.revoked_at is None for t in rows] == [True, False, False, True]
+
+
+def test_keep_existing_leaves_the_earlier_qr_tokens_live(client, admin_headers, phone):
+    first = _qr(client, admin_headers, phone.username, "?format=json").json()
+    second = _qr(client, admin_headers, phone.username, "?format=json&keep_existing=true").json()
+    assert second["revoked_tokens"] == []
+    for body in (first, second):
+        assert _live(client, body["settings"]["general"]["server_url"])
+
+
+def test_qr_for_an_unknown_or_disabled_user_is_refused(client, admin_headers, phone):
+    assert _qr(client, admin_headers, "nobody").status_code == 404
+    client.patch(f"/api/v1/users/{phone.username}", json={"is_active": False},
+                 headers=admin_headers)
+    r = _qr(client, admin_headers, phone.username)
+    assert r.status_code == 403 and r.json()["error"] == "user.inactive"
+
+
+def test_a_loopback_server_url_is_warned_about(client, admin_headers, phone, monkeypatch):
+    from core.config import get_settings
+
+    r = _qr(client, admin_headers, phone.username, "?format=json")
+    assert r.json()["warning"] is None and "X-Posyandu-Warning" not in r.headers
+    monkeypatch.setenv("POSYANDU_BASE_URL", "http://127.0.0.1:8000")
+    get_settings.cache_clear()
+    try:
+        r = _qr(client, admin_headers, phone.username, "?format=json")
+        assert "a phone cannot reach it" in r.json()["warning"]
+        assert r.headers["X-Posyandu-Warning"] == r.json()["warning"]
+        png = _qr(client, admin_headers, phone.username)
+        assert "HP kader" in png.headers["X-Posyandu-Warning"]
+        made = client.post(f"/api/v1/users/{phone.username}/app-tokens", json={},
+                           headers=admin_headers).json()
+        assert made["warning"] == r.json()["warning"]
+    finally:
+        monkeypatch.delenv("POSYANDU_BASE_URL")
+        get_settings.cache_clear()
