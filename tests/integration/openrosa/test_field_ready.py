@@ -107,3 +107,41 @@ def test_a_loopback_server_url_is_warned_about(client, admin_headers, phone, mon
     finally:
         monkeypatch.delenv("POSYANDU_BASE_URL")
         get_settings.cache_clear()
+
+
+# ---------------------------------------------------------------- X-OpenRosa-Version
+
+def _gets(phone):
+    return [f"{phone.prefix}/formList", f"{phone.prefix}/forms/anthropometry/form.xml",
+            f"{phone.prefix}/forms/anthropometry/manifest",
+            f"{phone.prefix}/forms/anthropometry/media/children.csv"]
+
+
+def test_every_openrosa_get_accepts_a_missing_version_header(client, phone):
+    for url in _gets(phone):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.text)
+        assert r.headers["X-OpenRosa-Version"] == "1.0"
+
+
+def test_every_openrosa_get_refuses_a_version_other_than_1_0(client, phone):
+    for url in _gets(phone):
+        r = client.get(url, headers={"X-OpenRosa-Version": "2.0"})
+        assert r.status_code == 400, url
+        assert r.headers["X-Posyandu-Error"] == "openrosa.version_unsupported"
+        assert "Versi OpenRosa ini tidak didukung" in r.text
+
+
+def test_a_wrong_version_is_refused_before_asking_for_credentials(client, phone):
+    r = client.get("/formList", headers={"X-OpenRosa-Version": "0.9"})
+    assert r.status_code == 400
+
+
+def test_submissions_still_need_the_version_header(client, phone, forms):
+    assert client.head(f"{phone.prefix}/submission").status_code == 400
+    assert client.head(f"{phone.prefix}/submission", headers=OPENROSA).status_code == 204
+    xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
+    r = client.post(f"{phone.prefix}/submission", headers={"X-OpenRosa-Version": "1.1"},
+                    files=multipart_files(xml))
+    assert r.status_code == 400
+    assert r.headers["X-Posyandu-Error"] == "openrosa.version_unsupported"
