@@ -75,12 +75,22 @@ def _women(session: Session, principal: Principal) -> list[dict]:
     } for w, h in session.exec(query).all()]
 
 
+UNKNOWN_HEAD = "Kepala keluarga belum tercatat"
+
+
+def household_label(head_name: str | None, kk: str | None) -> str:
+    """What the phone lists a household as: its head and KK number; a household whose
+    head is not recorded yet says so (in Bahasa Indonesia) rather than showing '?'."""
+    head = (head_name or "").strip() or UNKNOWN_HEAD
+    return head + (f" (KK {kk})" if kk else "")
+
+
 def _households(session: Session, principal: Principal) -> list[dict]:
     query = (select(Household).where(Household.merged_into_id.is_(None),
                                      scope_filter(principal.scope, Household.kelurahan_code))
              .order_by(Household.head_name, Household.id))
     return [{
-        "name": h.id, "label": (h.head_name or "?") + (f" (KK {h.kk})" if h.kk else ""),
+        "name": h.id, "label": household_label(h.head_name, h.kk),
         "kk": h.kk, "head_name": h.head_name, "kelurahan_code": h.kelurahan_code,
         "address": h.address, "rt": h.rt, "rw": h.rw,
     } for h in session.exec(query).all()]

@@ -145,3 +145,23 @@ def test_submissions_still_need_the_version_header(client, phone, forms):
                     files=multipart_files(xml))
     assert r.status_code == 400
     assert r.headers["X-Posyandu-Error"] == "openrosa.version_unsupported"
+
+
+# ---------------------------------------------------------------- households.csv
+
+def test_a_household_without_a_recorded_head_is_labelled_so_in_the_pick_list(
+        client, phone, db):
+    import csv
+    import io
+
+    from models import Household
+    from tests.support import KELURAHAN
+
+    with Session(db) as s:
+        s.add(Household(kk="3375010101200003", head_name=None, kelurahan_code=KELURAHAN))
+        s.add(Household(kk=None, head_name=None, kelurahan_code=KELURAHAN))
+        s.commit()
+    r = client.get(f"{phone.prefix}/forms/sanitation_check/media/households.csv", headers=OPENROSA)
+    labels = sorted(row["label"] for row in csv.DictReader(io.StringIO(r.text)))
+    assert labels == ["Kepala keluarga belum tercatat",
+                      "Kepala keluarga belum tercatat (KK 3375010101200003)"]
