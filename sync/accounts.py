@@ -357,6 +357,9 @@ def create_app_token(session: Session, *, user: User, label: str = "",
     new QR code replaces (issue_qr_token)."""
     if kind not in APP_TOKEN_KINDS:
         raise ValueError(f"app token kind {kind!r} is not one of {APP_TOKEN_KINDS}")
+    if not user.is_active:
+        raise Forbidden(f"The account {user.username!r} is disabled; enable it first.",
+                        code="user.inactive")
     token = security.new_secret(36)
     row = AppToken(user_id=user.id, token_hash=security.sha256_hex(token), label=label[:120],
                    kind=kind)
@@ -390,8 +393,6 @@ def issue_qr_token(session: Session, *, user: User, label: str, actor_id: int | 
     earlier QR tokens are revoked (a QR fetched twice, as PNG then JSON, would otherwise
     leave two live tokens); tokens made by hand (kind api/cli) stay. Returns the row,
     the token and the ids revoked."""
-    if not user.is_active:
-        raise Forbidden(f"The account {user.username!r} is disabled.", code="user.inactive")
     row, token = create_app_token(session, user=user, label=label, actor_id=actor_id, kind="qr")
     revoked = [] if keep_existing else revoke_app_tokens_of(
         session, user=user, actor_id=actor_id, kind="qr", keep=row.id)

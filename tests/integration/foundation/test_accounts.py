@@ -182,3 +182,9 @@ def test_device_tokens_of_a_disabled_user_are_revoked_in_the_database(client, ad
     client.patch("/api/v1/users/kader-sri", json={"is_active": False}, headers=admin_headers)
     with Session(db) as s:
         assert all(t.revoked_at is not None for t in s.exec(select(AppToken)).all())
+
+
+def test_no_device_token_is_issued_for_a_disabled_user(client, admin_headers, kader):
+    client.patch("/api/v1/users/kader-sri", json={"is_active": False}, headers=admin_headers)
+    r = client.post("/api/v1/users/kader-sri/app-tokens", json={}, headers=admin_headers)
+    assert r.status_code == 403 and r.json()["error"] == "user.inactive"
