@@ -21,14 +21,36 @@ async def mark_openrosa(request: Request) -> None:
     request.scope["auth_challenge"] = BASIC_CHALLENGE
 
 
-async def require_openrosa_version(request: Request) -> None:
+def check_openrosa_version(request: Request, *, required: bool) -> None:
+    """The one X-OpenRosa-Version rule for every OpenRosa endpoint.
+
+    A value other than 1.0 is refused on every path (400 openrosa.version_unsupported:
+    a client speaking another OpenRosa would misread our answers). A missing header is
+    accepted on the GETs (formList, form.xml, manifest, media: reads that answer the
+    same whoever asks, so a browser, curl or an exporter may fetch them), and refused
+    on HEAD/POST /submission (400 openrosa.version_missing), where the Form Submission
+    API says submissions MUST carry the OpenRosa Request headers. ODK Collect and
+    KoboCollect send `X-OpenRosa-Version: 1.0` on every request.
+    """
     version = request.headers.get("X-OpenRosa-Version")
     if version is None:
-        raise InvalidInput("Send the header X-OpenRosa-Version: 1.0 (OpenRosa clients do).",
-                           code="openrosa.version_missing")
+        if required:
+            raise InvalidInput("Send the header X-OpenRosa-Version: 1.0 (OpenRosa clients do).",
+                               code="openrosa.version_missing")
+        return
     if version.strip() != "1.0":
         raise InvalidInput(f"OpenRosa version {version!r} is not supported; use 1.0.",
                            code="openrosa.version_unsupported")
+
+
+async def accept_openrosa_version(request: Request) -> None:
+    """The GETs: the header may be missing, but not wrong (check_openrosa_version)."""
+    check_openrosa_version(request, required=False)
+
+
+async def require_openrosa_version(request: Request) -> None:
+    """HEAD/POST /submission: the header must be there, and 1.0 (check_openrosa_version)."""
+    check_openrosa_version(request, required=True)
 
 
 def authenticate(request: Request, session: Session) -> Principal:

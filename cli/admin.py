@@ -83,14 +83,18 @@ def run_app_token(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from core.errors import AppError
     from sync import accounts
+    from sync.collect_settings import loopback_warning
 
     base = (args.base_url or get_settings().base_url or "http://127.0.0.1:8000").rstrip("/")
     try:
         with session_scope() as session:
             user = accounts.get_user_by_username_or_raise(session, args.username)
-            _, token = accounts.create_app_token(session, user=user, label=args.label)
+            _, token = accounts.create_app_token(session, user=user, label=args.label, kind="cli")
     except AppError as exc:
         return _fail(exc)
+    warning = loopback_warning(base)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{base}/key/{token}")
     return 0
 

@@ -68,6 +68,11 @@ CATALOGUE: dict[str, Problem] = {
     "auth.app_token_account_disabled": Problem(403, "The account behind this device token is "
                                                "disabled.", "Akun untuk perangkat ini sudah "
                                                "dinonaktifkan. " + _ASK),
+    "auth.revoked": Problem(401, "The session was signed out: the password changed or the "
+                            "account was disabled.", "Sesi Anda sudah tidak berlaku karena kata "
+                            "sandi diganti atau akun dinonaktifkan; silakan masuk lagi."),
+    "auth.bad_current_password": Problem(400, "The current password is wrong.",
+                                         "Kata sandi saat ini salah."),
     "auth.forbidden": Problem(403, "Signed in, but not allowed.", "Anda tidak berwenang untuk ini."),
     "auth.role": Problem(403, "The account's role does not allow this.",
                          "Peran akun Anda tidak mengizinkan ini."),
@@ -189,11 +194,23 @@ CATALOGUE: dict[str, Problem] = {
     "user.too_long": Problem(400, "A field is too long.", "Isian terlalu panjang."),
     "user.weak_password": Problem(400, "The password is too short.", "Kata sandi minimal 8 "
                                   "karakter."),
+    "user.inactive": Problem(403, "The account is disabled.", "Akun Anda sudah dinonaktifkan. "
+                             + _ASK),
+    "user.self_deactivate": Problem(403, "An admin cannot disable their own account.",
+                                    "Anda tidak dapat menonaktifkan akun Anda sendiri."),
+    "user.last_admin": Problem(409, "The last active admin cannot be disabled.",
+                               "Admin aktif terakhir tidak dapat dinonaktifkan; aktifkan admin "
+                               "lain terlebih dahulu."),
+    "user.same_password": Problem(400, "The new password is the same as the current one.",
+                                  "Kata sandi baru harus berbeda dari kata sandi saat ini."),
     "app_token.not_found": Problem(404, "No such device token.", "Kode perangkat tidak "
                                    "ditemukan."),
     "posyandu.exists": Problem(409, "That posyandu exists already.", "Posyandu dengan nama ini "
                                "sudah ada di kelurahan tersebut."),
     "posyandu.no_name": Problem(400, "A posyandu needs a name.", "Posyandu memerlukan nama."),
+    "posyandu.not_found": Problem(404, "No such posyandu.", "Posyandu tidak ditemukan."),
+    "posyandu.inactive": Problem(409, "The posyandu is no longer active.", "Posyandu ini sudah "
+                                 "tidak aktif dan tidak menerima data atau kader baru. " + _ASK),
     # ---------------------------------------------------------------- Kobo hooks
     "kobo.hook_not_found": Problem(404, "Unknown Kobo hook.", "Hook Kobo tidak dikenal."),
     "kobo.no_secret": Problem(401, "The hook secret was not sent.", "Rahasia hook tidak dikirim."),

@@ -21,6 +21,9 @@ class User(SQLModel, table=True):
     agency: str | None = Field(default=None, max_length=120)
     full_name: str | None = Field(default=None, max_length=120)
     is_active: bool = Field(default=True)
+    # Carried in every JWT; bumped when a password changes or the account is disabled,
+    # so tokens issued before then stop working at once.
+    credential_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)
 
 
@@ -48,6 +51,9 @@ class AppToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
     token_hash: str = Field(max_length=64, unique=True)
     label: str = Field(default="", max_length=120)
+    # How it was issued: 'qr' (a Collect QR code; a new QR revokes the older ones),
+    # 'api' or 'cli' (kept until revoked by hand).
+    kind: str = Field(default="api", max_length=8, sa_column_kwargs={"server_default": "api"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)
     revoked_at: datetime | None = Field(default=None, sa_type=TZ_DATETIME)
 

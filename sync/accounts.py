@@ -52,6 +52,13 @@ def get_user_by_username_or_raise(session: Session, username: str) -> User:
     return user
 
 
+def get_user_by_id_or_raise(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.", code="user.not_found")
+    return user
+
+
 def create_user(
     session: Session,
     *,
@@ -73,8 +80,7 @@ def create_user(
             raise InvalidInput(f"{label} is at most 120 characters.", code="user.too_long")
     if role not in ROLES:
         raise InvalidInput(f"Role must be one of {', '.join(ROLES)}.", code="user.bad_role")
-    if len(password) < 8:
-        raise InvalidInput("A password needs at least 8 characters.", code="user.weak_password")
+    _check_new_password(password)
     if role == "agency" and not agency:
         raise InvalidInput("An agency user needs the agency's name (e.g. Dinas Kesehatan).", code="user.no_agency")
     try:
@@ -91,8 +97,12 @@ def create_user(
         if session.get(Wilayah, code) is None:
             raise InvalidInput(f"Unknown wilayah code {code!r}.", code="user.bad_scope")
     for pid in posyandu_ids:
-        if session.get(Posyandu, pid) is None:
+        posyandu = session.get(Posyandu, pid)
+        if posyandu is None:
             raise InvalidInput(f"Unknown posyandu id {pid}.", code="user.bad_scope")
+        if not posyandu.is_active:
+            raise Conflict(f"Posyandu {pid} ({posyandu.name}) is no longer active.",
+                           code="posyandu.inactive")
     if get_user_by_username(session, username) is not None:
         raise Conflict(f"A user named {username!r} already exists.", code="user.exists")
     user = User(
@@ -167,23 +177,104 @@ def count_admins(session: Session) -> int:
     return session.exec(select(func.count()).select_from(User).where(User.role == "admin")).one()
 
 
+def count_active_admins(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(User)
+                        .where(User.role == "admin", User.is_active)).one()
+
+
+def _end_sessions(session: Session, user: User) -> None:
+    """Every JWT issued to the user so far stops working (they carry the old version)."""
+    user.credential_version += 1
+    session.add(user)
+
+
+def update_user(session: Session, *, user: User, actor_id: int | None,
+                is_active: bool | None = None, full_name: str | None = None) -> list[int]:
+    """Change a user's name or switch the account off or on; returns the ids of the
+    device tokens revoked. Disabling ends the account's sessions (credential_version)
+    and revokes its device tokens at once; switching it on again revives neither.
+    An admin cannot disable themself, nor anyone the last active admin."""
+    if full_name is not None and len(full_name) > 120:
+        raise InvalidInput("full_name is at most 120 characters.", code="user.too_long")
+    revoked: list[int] = []
+    if is_active is False and user.is_active:
+        if actor_id is not None and actor_id == user.id:
+            raise Forbidden("You cannot disable your own account; ask another admin.",
+                            code="user.self_deactivate")
+        if user.role == "admin" and count_active_admins(session) <= 1:
+            raise Conflict(f"{user.username!r} is the last active admin; enable or create "
+                           "another admin first.", code="user.last_admin")
+    changes: dict = {}
+    if full_name is not None and full_name != user.full_name:
+        changes["full_name"] = full_name
+        user.full_name = full_name.strip() or None
+    if is_active is not None and is_active != user.is_active:
+        changes["is_active"] = is_active
+        user.is_active = is_active
+        if not is_active:
+            _end_sessions(session, user)
+            revoked = revoke_app_tokens_of(session, user=user, actor_id=actor_id)
+    session.add(user)
+    session.flush()
+    if changes:
+        record_audit(session, actor_id=actor_id, action="user.update", entity_type="user",
+                     entity_id=str(user.id), detail={**changes, "revoked_tokens": revoked})
+    return revoked
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < 8:
+        raise InvalidInput("A password needs at least 8 characters.", code="user.weak_password")
+
+
+def reset_password(session: Session, *, user: User, password: str, actor_id: int | None) -> None:
+    """An admin sets a user's password; the user's sessions end (device tokens, which
+    are not passwords, stay)."""
+    _check_new_password(password)
+    user.password_hash = security.hash_password(password)
+    _end_sessions(session, user)
+    session.flush()
+    record_audit(session, actor_id=actor_id, action="user.password_reset", entity_type="user",
+                 entity_id=str(user.id), detail={})
+
+
+def change_own_password(session: Session, *, user: User, current_password: str,
+                        new_password: str) -> None:
+    """A user changes their own password, proving the current one; their other sessions
+    end (the caller gets a new token)."""
+    if not security.verify_password(user.password_hash, current_password):
+        raise InvalidInput("The current password is wrong.", code="auth.bad_current_password")
+    if new_password == current_password:
+        raise InvalidInput("The new password is the same as the current one.",
+                           code="user.same_password")
+    _check_new_password(new_password)
+    user.password_hash = security.hash_password(new_password)
+    _end_sessions(session, user)
+    session.flush()
+    record_audit(session, actor_id=user.id, action="user.password_change", entity_type="user",
+                 entity_id=str(user.id), detail={})
+
+
 # ---------------------------------------------------------------- passwords
 
-_basic_cache: dict[str, tuple[float, int]] = {}
+_basic_cache: dict[str, tuple[float, int, int]] = {}
 _basic_cache_lock = threading.Lock()
 
 
 def authenticate_password(session: Session, username: str, password: str) -> User:
     """Check a username and password (argon2); raise Unauthenticated with one message."""
     user = get_user_by_username(session, username)
-    if user is None or not user.is_active or not security.verify_password(user.password_hash, password):
+    if user is None or not security.verify_password(user.password_hash, password):
         raise Unauthenticated("Wrong username or password.", code="auth.bad_credentials")
+    if not user.is_active:  # said only to whoever knows the password
+        raise Forbidden(f"The account {username!r} is disabled.", code="user.inactive")
     return user
 
 
 def authenticate_basic(session: Session, username: str, password: str) -> User:
     """HTTP Basic for OpenRosa: argon2 is deliberately slow, so a verified pair is
-    remembered (as a SHA-256, in memory) for a short time."""
+    remembered (as a SHA-256, in memory) for a short time, and only while the account's
+    credential_version is the one it was verified with (a password change ends it)."""
     key = security.sha256_hex(f"{username}\0{password}")
     ttl = get_settings().basic_auth_cache_seconds
     now = time.monotonic()
@@ -191,13 +282,14 @@ def authenticate_basic(session: Session, username: str, password: str) -> User:
         hit = _basic_cache.get(key)
     if hit and now - hit[0] < ttl:
         user = session.get(User, hit[1])
-        if user is not None and user.is_active and user.username == username:
+        if (user is not None and user.is_active and user.username == username
+                and user.credential_version == hit[2]):
             return user
     user = authenticate_password(session, username, password)
     with _basic_cache_lock:
         if len(_basic_cache) > 10_000:
             _basic_cache.clear()
-        _basic_cache[key] = (now, user.id)
+        _basic_cache[key] = (now, user.id, user.credential_version)
     return user
 
 
@@ -233,7 +325,7 @@ def issue_access_token(session: Session, user: User) -> str:
         subject=str(user.id),
         secret=jwt_secret(session),
         minutes=settings.access_token_minutes,
-        extra={"role": user.role, "username": user.username},
+        extra={"role": user.role, "username": user.username, "cv": user.credential_version},
     )
 
 
@@ -247,22 +339,64 @@ def user_from_access_token(session: Session, token: str) -> User:
     user = session.get(User, int(claims["sub"])) if str(claims["sub"]).isdigit() else None
     if user is None or not user.is_active:
         raise Unauthenticated("This account no longer exists or is disabled.", code="auth.inactive")
+    if claims.get("cv") != user.credential_version:
+        raise Unauthenticated("This session ended when the password changed or the account "
+                              "was disabled; sign in again.", code="auth.revoked")
     return user
 
 
 # ---------------------------------------------------------------- app tokens
 
+APP_TOKEN_KINDS = ("api", "cli", "qr")
+
+
 def create_app_token(session: Session, *, user: User, label: str = "",
-                     actor_id: int | None = None) -> tuple[AppToken, str]:
+                     actor_id: int | None = None, kind: str = "api") -> tuple[AppToken, str]:
     """Create a per-device token; returns its row and the token itself (shown once;
-    only its hash is kept)."""
+    only its hash is kept). `kind` says how it was issued: 'qr' tokens are the ones a
+    new QR code replaces (issue_qr_token)."""
+    if kind not in APP_TOKEN_KINDS:
+        raise ValueError(f"app token kind {kind!r} is not one of {APP_TOKEN_KINDS}")
+    if not user.is_active:
+        raise Forbidden(f"The account {user.username!r} is disabled; enable it first.",
+                        code="user.inactive")
     token = security.new_secret(36)
-    row = AppToken(user_id=user.id, token_hash=security.sha256_hex(token), label=label[:120])
+    row = AppToken(user_id=user.id, token_hash=security.sha256_hex(token), label=label[:120],
+                   kind=kind)
     session.add(row)
     session.flush()
     record_audit(session, actor_id=actor_id, action="app_token.create", entity_type="app_token",
-                 entity_id=str(row.id), detail={"user": user.username, "label": label})
+                 entity_id=str(row.id), detail={"user": user.username, "label": label,
+                                                "kind": kind})
     return row, token
+
+
+def revoke_app_tokens_of(session: Session, *, user: User, actor_id: int | None,
+                         kind: str | None = None, keep: int | None = None) -> list[int]:
+    """Revoke the user's live device tokens (of one kind, if given; all but `keep`);
+    returns the ids revoked."""
+    query = select(AppToken).where(AppToken.user_id == user.id, AppToken.revoked_at.is_(None))
+    if kind is not None:
+        query = query.where(AppToken.kind == kind)
+    if keep is not None:
+        query = query.where(AppToken.id != keep)
+    revoked = []
+    for row in session.exec(query.order_by(AppToken.id)).all():
+        revoke_app_token(session, token_id=row.id, actor_id=actor_id)
+        revoked.append(row.id)
+    return revoked
+
+
+def issue_qr_token(session: Session, *, user: User, label: str, actor_id: int | None,
+                   keep_existing: bool = False) -> tuple[AppToken, str, list[int]]:
+    """A device token for a new Collect QR code. Unless `keep_existing`, the user's
+    earlier QR tokens are revoked (a QR fetched twice, as PNG then JSON, would otherwise
+    leave two live tokens); tokens made by hand (kind api/cli) stay. Returns the row,
+    the token and the ids revoked."""
+    row, token = create_app_token(session, user=user, label=label, actor_id=actor_id, kind="qr")
+    revoked = [] if keep_existing else revoke_app_tokens_of(
+        session, user=user, actor_id=actor_id, kind="qr", keep=row.id)
+    return row, token, revoked
 
 
 def revoke_app_token(session: Session, *, token_id: int, actor_id: int | None = None) -> AppToken:

@@ -5,8 +5,39 @@ from __future__ import annotations
 
 import base64
 import io
+import ipaddress
 import json
 import zlib
+from urllib.parse import urlsplit
+
+LOOPBACK_WARNING = (
+    "Alamat server {url} hanya dapat dibuka dari komputer ini sendiri; HP kader tidak dapat "
+    "menjangkaunya. Jalankan server dengan POSYANDU_BASE_URL=http://<alamat-LAN>:8000 "
+    "HOST=0.0.0.0 lalu buat kode QR lagi. / The server address {url} is loopback: a phone "
+    "cannot reach it. Serve with POSYANDU_BASE_URL=http://<LAN address>:8000 HOST=0.0.0.0 "
+    "and make the QR code again.")
+
+
+def loopback_warning(server_url: str) -> str | None:
+    """A warning (Bahasa Indonesia, then English) when the base URL given to phones is a
+    loopback address (localhost, 127.0.0.0/8, ::1): Collect on a phone would try to reach
+    itself. None when the address may be reachable."""
+    try:
+        host = (urlsplit(server_url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return None
+    if not host:
+        return None
+    loopback = host == "localhost" or host.endswith(".localhost")
+    if not loopback:
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+    if not loopback:
+        return None
+    parts = urlsplit(server_url)
+    return LOOPBACK_WARNING.format(url=f"{parts.scheme}://{parts.netloc}")
 
 
 def collect_settings(*, server_url: str, project_name: str, kader_name: str) -> dict:

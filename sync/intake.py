@@ -111,6 +111,9 @@ def _may_submit(principal: Principal, form_id: str, context: IntakeContext,
         raise Conflict(f"Form {form_id} is closed and no longer accepts submissions.",
                        code="form.closed")
     _check_scope(principal, fields, context.place.posyandu_kelurahan)
+    if context.place.posyandu_active is False:
+        raise Conflict(f"Posyandu {context.place.posyandu_id} is no longer active; it takes no "
+                       "new submissions.", code="posyandu.inactive")
 
 
 def _already_received(session: Session, stored_id: int, stored_hash: str, stored_status: str,

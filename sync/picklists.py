@@ -1,4 +1,5 @@
-"""Per-kader pick lists (form media): children.csv, women.csv, households.csv.
+"""Per-kader pick lists (form media): children.csv, women.csv, households.csv, and the
+kader's own place, context.csv.
 
 Generated from the registry, restricted to the caller's scope in the query. The column
 lists are the forms' contract (`clients.kobo_forms.build.MEDIA_COLUMNS`).
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 
 from clients.kobo_forms.build import MEDIA_COLUMNS
 from core.errors import NotFound
-from models import Household, Person, PregnancyScreening
+from models import Household, Person, Posyandu, PregnancyScreening, Wilayah
 from models.base import utcnow
 from sync.accounts import Principal
 from sync.scope import scope_filter
@@ -75,18 +76,56 @@ def _women(session: Session, principal: Principal) -> list[dict]:
     } for w, h in session.exec(query).all()]
 
 
+UNKNOWN_HEAD = "Kepala keluarga belum tercatat"
+
+
+def household_label(head_name: str | None, kk: str | None) -> str:
+    """What the phone lists a household as: its head and KK number; a household whose
+    head is not recorded yet says so (in Bahasa Indonesia) rather than showing '?'."""
+    head = (head_name or "").strip() or UNKNOWN_HEAD
+    return head + (f" (KK {kk})" if kk else "")
+
+
 def _households(session: Session, principal: Principal) -> list[dict]:
     query = (select(Household).where(Household.merged_into_id.is_(None),
                                      scope_filter(principal.scope, Household.kelurahan_code))
              .order_by(Household.head_name, Household.id))
     return [{
-        "name": h.id, "label": (h.head_name or "?") + (f" (KK {h.kk})" if h.kk else ""),
+        "name": h.id, "label": household_label(h.head_name, h.kk),
         "kk": h.kk, "head_name": h.head_name, "kelurahan_code": h.kelurahan_code,
         "address": h.address, "rt": h.rt, "rw": h.rw,
     } for h in session.exec(query).all()]
 
 
-GENERATORS = {"children.csv": _children, "women.csv": _women, "households.csv": _households}
+_KELURAHAN_LEVELS = ("kelurahan", "desa")
+
+
+def _context(session: Session, principal: Principal) -> list[dict]:
+    """Exactly one row: the place the caller's forms are filled in for, as far as the
+    scope pins it down. `posyandu_*` is set when the scope is one active posyandu and
+    nothing else; `kelurahan_*` when everything in scope lies in one kelurahan or desa
+    (one posyandu, several posyandu of one kelurahan, or that kelurahan's code). Any
+    other caller (an admin, a supervisor of a kecamatan, an inactive posyandu) gets the
+    row with those values empty, and the forms then ask for them instead of filling
+    them in read-only."""
+    row = dict.fromkeys(("posyandu_id", "posyandu_name", "kelurahan_code", "kelurahan_name"))
+    scope = principal.scope
+    if scope.everything:
+        return [row]
+    places = set(scope.wilayah_codes) | set(scope.posyandu_kelurahan_codes)
+    if len(scope.posyandu_ids) == 1 and not scope.wilayah_codes:
+        posyandu = session.get(Posyandu, scope.posyandu_ids[0])
+        if posyandu is not None and posyandu.is_active:
+            row.update(posyandu_id=posyandu.id, posyandu_name=posyandu.name)
+    if len(places) == 1:
+        kelurahan = session.get(Wilayah, next(iter(places)))
+        if kelurahan is not None and kelurahan.level in _KELURAHAN_LEVELS:
+            row.update(kelurahan_code=kelurahan.code, kelurahan_name=kelurahan.name)
+    return [row]
+
+
+GENERATORS = {"children.csv": _children, "women.csv": _women, "households.csv": _households,
+              "context.csv": _context}
 
 
 def render_media(session: Session, *, principal: Principal, name: str) -> bytes:

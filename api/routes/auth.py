@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, SessionDep
+from core.config import get_settings
 from sync import accounts
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -18,6 +19,11 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
 
 
 class MeOut(BaseModel):
@@ -32,8 +38,10 @@ class MeOut(BaseModel):
 def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     """Exchange a username and password for a bearer token."""
     user = accounts.authenticate_password(session, form.username, form.password)
-    from core.config import get_settings
+    return _token(session, user)
 
+
+def _token(session, user) -> TokenOut:
     return TokenOut(access_token=accounts.issue_access_token(session, user),
                     expires_in=get_settings().access_token_minutes * 60)
 
@@ -44,3 +52,12 @@ def me(principal: PrincipalDep) -> MeOut:
     return MeOut(id=principal.user_id, username=principal.username, role=principal.role,
                  agency=principal.agency, scopes=principal.scope.as_strings()
                  if not principal.scope.everything else ["*"])
+
+
+@router.put("/me/password", response_model=TokenOut)
+def change_password(body: PasswordChange, session: SessionDep, principal: PrincipalDep) -> TokenOut:
+    """Change your own password. Your other sessions end; the answer is a new token."""
+    user = accounts.get_user_by_id_or_raise(session, principal.user_id)
+    accounts.change_own_password(session, user=user, current_password=body.current_password,
+                                 new_password=body.new_password)
+    return _token(session, user)

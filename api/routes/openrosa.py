@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from api import openrosa_wire as wire
 from api.deps import ReadSessionDep
 from api.openrosa_auth import (
+    accept_openrosa_version,
     mark_openrosa,
     openrosa_principal,
-    require_openrosa_version,
     url_prefix,
 )
 from api.urls import base_url
@@ -23,13 +23,14 @@ from sync import picklists
 from sync.accounts import Principal
 from sync.forms import md5_hex
 
-router = APIRouter(dependencies=[Depends(mark_openrosa)], tags=["openrosa"])
+# Every GET here follows one X-OpenRosa-Version rule (api.openrosa_auth.
+# check_openrosa_version): a missing header is accepted, any value but 1.0 refused.
+router = APIRouter(dependencies=[Depends(mark_openrosa), Depends(accept_openrosa_version)],
+                   tags=["openrosa"])
 OpenRosaPrincipal = Annotated[Principal, Depends(openrosa_principal)]
-Versioned = Depends(require_openrosa_version)
 
 
-
-@router.get("/formList", dependencies=[Versioned])
+@router.get("/formList")
 def form_list(request: Request, session: ReadSessionDep, principal: OpenRosaPrincipal,
               formID: str | None = None) -> Response:  # noqa: N803 - OpenRosa spelling
     """OpenRosa xformsList of the open forms."""
@@ -46,7 +47,7 @@ def form_download(form_id: str, session: ReadSessionDep, principal: OpenRosaPrin
     return wire.xml_response(form.xml)
 
 
-@router.get("/forms/{form_id}/manifest", dependencies=[Versioned])
+@router.get("/forms/{form_id}/manifest")
 def manifest(form_id: str, request: Request, session: ReadSessionDep,
              principal: OpenRosaPrincipal) -> Response:
     """OpenRosa xformsManifest; pick lists are generated for the caller's scope."""

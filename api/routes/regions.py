@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, require_role
-from api.pagination import Page, PageDep
+from api.pagination import Page, PageDep, RecordId
 from models.wilayah import LEVELS
 from sync import posyandu as posyandu_service
 from sync import wilayah as wilayah_service
@@ -29,6 +29,12 @@ class PosyanduCreate(BaseModel):
     kelurahan_code: str = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
     name: str = Field(min_length=1, max_length=120)
     rw: str | None = Field(default=None, max_length=8)
+
+
+class PosyanduUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    is_active: bool | None = Field(default=None, description="false: no new submissions or "
+                                   "kaders (what it holds stays)")
 
 
 class PosyanduOut(BaseModel):
@@ -57,6 +63,15 @@ def create_posyandu(body: PosyanduCreate, session: SessionDep,
     row = posyandu_service.create_posyandu(session, principal=principal,
                                            kelurahan_code=body.kelurahan_code, name=body.name,
                                            rw=body.rw)
+    return PosyanduOut.model_validate(row, from_attributes=True)
+
+
+@router.patch("/posyandu/{posyandu_id}", response_model=PosyanduOut)
+def update_posyandu(posyandu_id: RecordId, body: PosyanduUpdate, session: SessionDep,
+                    principal: Annotated[Principal, Depends(require_role("supervisor"))]) -> PosyanduOut:
+    """Rename a posyandu or switch it off (supervisors within their scope, admins)."""
+    row = posyandu_service.update_posyandu(session, principal=principal, posyandu_id=posyandu_id,
+                                           name=body.name, is_active=body.is_active)
     return PosyanduOut.model_validate(row, from_attributes=True)
 
 

@@ -69,13 +69,23 @@ MEDIA_COLUMNS: dict[str, list[str]] = {
         "rt",
         "rw",
     ],
+    # The kader's own place, exactly one row (read with `csv-external` as
+    # `instance('context')/root/item[1]/<column>`): it fills kelurahan_code and posyandu_id
+    # even before the first person is registered. A value the server cannot know for
+    # the caller (several posyandu, or none) is empty, and the form then asks for it.
+    "context.csv": [
+        "posyandu_id",
+        "posyandu_name",
+        "kelurahan_code",
+        "kelurahan_name",
+    ],
 }
 
 #: Media files each form references (what `BuiltForm.media` will list).
 FORM_MEDIA: dict[str, list[str]] = {
-    "anthropometry": ["children.csv"],
-    "pregnancy_screening": ["women.csv"],
-    "sanitation_check": ["households.csv"],
+    "anthropometry": ["children.csv", "context.csv"],
+    "pregnancy_screening": ["context.csv", "women.csv"],
+    "sanitation_check": ["context.csv", "households.csv"],
 }
 
 XFORMS_NS = "http://www.w3.org/2002/xforms"

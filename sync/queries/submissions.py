@@ -25,6 +25,7 @@ class PlaceFacts:
     posyandu_id: int | None
     level: str | None  # the wilayah level of kelurahan_code; None: no such code
     posyandu_kelurahan: str | None  # the posyandu's kelurahan; None: no such posyandu
+    posyandu_active: bool | None = None  # None: no such posyandu (or not looked up)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ _CONTEXT = Prepared(
            select(_WILAYAH.c.level).where(_WILAYAH.c.code == bindparam("kelurahan_code"))
            .scalar_subquery().label("kelurahan_level"),
            select(_POSYANDU.c.kelurahan_code).where(_POSYANDU.c.id == bindparam("posyandu_id"))
-           .scalar_subquery().label("posyandu_kelurahan"))
+           .scalar_subquery().label("posyandu_kelurahan"),
+           select(_POSYANDU.c.is_active).where(_POSYANDU.c.id == bindparam("posyandu_id"))
+           .scalar_subquery().label("posyandu_active"))
     .select_from(_FORM_VERSION.outerjoin(_STORED, (_STORED.c.form_id == _FORM_VERSION.c.form_id)
                                          & (_STORED.c.instance_id == bindparam("instance_id"))))
     .where(_FORM_VERSION.c.form_id == bindparam("form_id"),
@@ -76,7 +79,9 @@ def intake_context(session: Session, *, form_id: str, version: str, instance_id:
         return None
     return IntakeContext(row.state, row.id, row.content_hash, row.status, row.edited_by,
                          PlaceFacts(kelurahan_code, posyandu_id, row.kelurahan_level,
-                                    row.posyandu_kelurahan))
+                                    row.posyandu_kelurahan,
+                                    None if row.posyandu_active is None
+                                    else bool(row.posyandu_active)))
 
 
 def place_facts(session: Session, kelurahan_code: str | None,

@@ -35,6 +35,20 @@ def test_create_user_and_app_token(cli_db, capsys):
         assert s.exec(select(AppToken).where(AppToken.user_id == user.id)).one()
 
 
+def test_app_token_for_a_loopback_base_url_warns_on_stderr(cli_db, capsys):
+    assert main(["create-user", "--username", "bu-sri", "--password", "rahasia-123",
+                 "--role", "kader", "--scope", KELURAHAN]) == 0
+    capsys.readouterr()
+    assert main(["app-token", "--username", "bu-sri", "--base-url", "http://127.0.0.1:8000"]) == 0
+    out = capsys.readouterr()
+    assert out.out.strip().startswith("http://127.0.0.1:8000/key/")
+    assert out.err.startswith("warning: ") and "HP" in out.err and "phone" in out.err
+    assert main(["app-token", "--username", "bu-sri", "--base-url", "http://192.168.1.10:8000"]) == 0
+    assert capsys.readouterr().err == ""
+    with Session(cli_db) as s:
+        assert {t.kind for t in s.exec(select(AppToken)).all()} == {"cli"}
+
+
 def test_create_user_with_unknown_role_scope_fails_cleanly(cli_db, capsys):
     assert main(["create-user", "--username", "x", "--password", "rahasia-123",
                  "--role", "kader", "--scope", "12.34.56.7890"]) == 1

@@ -69,3 +69,31 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path):
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
     finally:
         eng.dispose()
+
+
+def test_0005_gives_existing_users_and_tokens_defaults_and_downgrades(database_url_factory,
+                                                                       database_url):
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgres"
+    url = database_url_factory(backend)
+    upgrade(url, "0004")
+    eng = make_engine(url, pool_size=1)
+    try:
+        with eng.begin() as conn:
+            conn.execute(text("INSERT INTO user_account (username, password_hash, role, "
+                              "is_active, created_at) VALUES ('old', 'x', 'admin', true, "
+                              "CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO app_token (user_id, token_hash, label, created_at) "
+                              "SELECT id, 'h', 'old phone', CURRENT_TIMESTAMP FROM user_account"))
+        upgrade(url, "0005")  # on SQLite, a batch (copy-and-drop) migration would cascade
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT credential_version FROM user_account")).scalar_one() == 1
+            assert conn.execute(text("SELECT kind FROM app_token")).scalar_one() == "api"
+        downgrade(url, "0004")
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT label FROM app_token")).scalar_one() == "old phone"
+        columns = {c["name"] for c in inspect(eng).get_columns("app_token")}
+        assert "kind" not in columns
+        assert "credential_version" not in {c["name"] for c in inspect(eng).get_columns("user_account")}
+        upgrade(url)
+    finally:
+        eng.dispose()

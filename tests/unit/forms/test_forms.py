@@ -541,7 +541,7 @@ def test_media_match_media_columns(form_id):
 @pytest.mark.parametrize("form_id", FORM_IDS)
 def test_pick_list_prefills_identity(form_id):
     new_flag, pick, id_field, prefill = PICK_LISTS[form_id]
-    (media,) = FORM_MEDIA[form_id]
+    (media,) = [name for name in FORM_MEDIA[form_id] if name != "context.csv"]
     instance_id = media.removesuffix(".csv")
     p = paths(form_id)
 
@@ -575,7 +575,8 @@ def test_media_templates_have_exactly_the_columns():
             rows = list(csv.reader(f))
         assert rows[0] == columns
         assert all(len(r) == len(columns) for r in rows[1:])
-    assert sorted(n for fs in FORM_MEDIA.values() for n in fs) == sorted(MEDIA_COLUMNS)
+    assert {n for fs in FORM_MEDIA.values() for n in fs} == set(MEDIA_COLUMNS)
+    assert all("context.csv" in names for names in FORM_MEDIA.values())
 
 
 # --------------------------------------------------------------------------- sources
@@ -739,3 +740,30 @@ def test_unknown_form_id():
 @pytest.mark.parametrize("form_id", FORM_IDS)
 def test_odk_validate_accepts_the_forms(form_id):
     assert build_xform(form_id, validate=True).xml == built(form_id).xml
+
+
+# --------------------------------------------------------------------------- context.csv
+
+_CONTEXT_ROW = {"posyandu_id": "7", "posyandu_name": "Melati 1",
+                "kelurahan_code": "33.75.01.1002", "kelurahan_name": "Medono"}
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_the_place_comes_from_context_csv_read_only_when_known(form_id):
+    from tests.xform_eval import FormEval
+
+    new_flag = PICK_LISTS[form_id][0]
+    (pick_list,) = [name for name in FORM_MEDIA[form_id] if name != "context.csv"]
+    place = [f for f in ("kelurahan_code", "posyandu_id") if f in paths(form_id)]
+    form = FormEval(built(form_id).xml, {"context.csv": [_CONTEXT_ROW], pick_list: []})
+    for name in place:  # already when the form opens (a dynamic default) ...
+        assert form.value(name) == _CONTEXT_ROW[name]
+        assert form.is_readonly(name)
+    form.answer(new_flag, "yes")  # ... and after the new-person answer
+    assert [form.value(name) for name in place] == [_CONTEXT_ROW[name] for name in place]
+
+    # a header-only context.csv (a KoboToolbox upload): empty, and the kader types them
+    form = FormEval(built(form_id).xml, {"context.csv": [], pick_list: []})
+    form.answer(new_flag, "yes")
+    for name in place:
+        assert form.value(name) == "" and not form.is_readonly(name)
