@@ -4,6 +4,7 @@ measurements, pregnancy screenings, household sanitation checks."""
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -180,6 +181,9 @@ class SanitationCheckOut(BaseModel):
 KelurahanCode = Annotated[str | None, Query(description="One kelurahan, e.g. 33.75.01.1002")]
 PosyanduId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="One posyandu's id")]
 CurrentOnly = Annotated[bool, Query(description="Leave out records replaced by an edit")]
+#: every value of the four Permenkes categories, for `?category=`
+AnyCategory = StrEnum("AnyCategory", {v.value: v.value for enum in (BbuCategory, TbuCategory,
+                                                                     GiziCategory) for v in enum})
 
 
 def _days(
@@ -208,13 +212,17 @@ def _measurement_filters(
     tbu_category: TbuCategory | None = None,
     bbtb_category: GiziCategory | None = None,
     imtu_category: GiziCategory | None = None,
+    category: Annotated[AnyCategory | None, Query(
+        description="Rows where any of the four Permenkes categories (BB/U, PB/U or TB/U, "
+        "BB/PB or BB/TB, IMT/U) has this value, e.g. pendek or gizi_buruk")] = None,
     current_only: CurrentOnly = True,
 ) -> MeasurementFilters:
     return MeasurementFilters(
         kelurahan_code=kelurahan_code, posyandu_id=posyandu_id, person_id=person_id, days=days,
         flagged=flagged, stunted=stunted, wasted=wasted, underweight=underweight,
         bbu_category=bbu_category, tbu_category=tbu_category, bbtb_category=bbtb_category,
-        imtu_category=imtu_category, current_only=current_only)
+        imtu_category=imtu_category, category=category and category.value,
+        current_only=current_only)
 
 
 def _screening_filters(

@@ -74,6 +74,7 @@ class MeasurementFilters:
     tbu_category: str | None = None
     bbtb_category: str | None = None
     imtu_category: str | None = None
+    category: str | None = None  # any of the four Permenkes categories
     current_only: bool = True
 
 
@@ -132,6 +133,9 @@ def list_measurements(session: Session, *, scope: Scope, filters: MeasurementFil
                            (M.imtu_category, f.imtu_category)])]
     if f.flagged is not None:
         conditions.append(is_flagged() if f.flagged else not_(is_flagged()))
+    if f.category is not None:
+        conditions.append(or_(M.bbu_category == f.category, M.tbu_category == f.category,
+                              M.bbtb_category == f.category, M.imtu_category == f.category))
     if f.current_only:
         conditions.append(M.is_current)
     query = (select(*M.__table__.columns, Submission.instance_id,
