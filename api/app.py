@@ -16,6 +16,7 @@ from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.openrosa_submission import OpenRosaSubmissionMiddleware
 from api.routes import auth, health, kobo, openrosa, records, regions, submissions, users
+from api.routes.docs import install_docs
 from core.config import get_settings
 from core.db import get_engine, is_sqlite, read_only
 from indicators.anthro import growth_standards
@@ -55,6 +56,8 @@ def warm_up(app: FastAPI, connections: int | None = None) -> None:
 def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         lifespan=_lifespan,
+        docs_url=None,  # FastAPI's pages load their assets from a CDN: see api/routes/docs.py
+        redoc_url=None,
         title="posyandu-sync",
         version="0.1.0",
         summary="Sync backend for posyandu kader phones (OpenRosa, Kobo, JSON) with WHO "
@@ -81,6 +84,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for module in (auth, users, regions, submissions, kobo):
         app.include_router(module.router, responses=JSON_ERRORS)
     app.include_router(records.router, responses=JSON_ERRORS)
+    install_docs(app)
     return app
 
 
