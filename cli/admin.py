@@ -29,9 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("wilayah", help="region list")
     wsub = p.add_subparsers(dest="wilayah_command", metavar="ACTION", required=True)
-    imp = wsub.add_parser("import", help="import region CSVs (code,<parent>_code,name)")
-    imp.add_argument("files", nargs="+", type=Path, metavar="FILE.csv",
-                     help="provinces/regencies/districts/villages files, in any order")
+    imp = wsub.add_parser("import", help="load the national Kemendagri list shipped with the "
+                          "package (no FILE), or import region CSVs (code,<parent>_code,name)")
+    imp.add_argument("files", nargs="*", type=Path, metavar="FILE.csv",
+                     help="provinces/regencies/districts/villages files, in any order; "
+                     "none: the whole national list (38 provinsi, 83,762 kelurahan/desa)")
+    imp.add_argument("--province", action="append", dest="provinces", metavar="CODE",
+                     help="with no FILE: only this province, e.g. 33 (repeatable)")
     imp.set_defaults(func=run_wilayah_import)
 
     p = sub.add_parser("reprocess", help="retry stored submissions that failed to process "
@@ -54,6 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bootstrap", help="first-run set-up: publish the built-in forms and "
                        "create the first admin if there is none (prints its password once)")
     p.add_argument("--admin-username", default="admin")
+    p.add_argument("--wilayah", choices=("pekalongan", "all"), default="pekalongan",
+                   help="regions to make sure exist: Kota Pekalongan (default) or the whole "
+                   "national list")
     p.set_defaults(func=run_bootstrap)
 
 
@@ -102,8 +109,22 @@ def run_app_token(args: argparse.Namespace) -> int:
 def run_wilayah_import(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from core.errors import AppError
-    from sync.wilayah import import_regions, read_region_csv
+    from sync.wilayah import ATTRIBUTION, import_national, import_regions, read_region_csv
 
+    if not args.files:
+        try:
+            with session_scope() as session:
+                counts = import_national(session, provinces=args.provinces)
+        except AppError as exc:
+            return _fail(exc)
+        print("wilayah: national list (Kepmendagri 300.2.2-2138/2025)")
+        for line in counts.lines():
+            print(f"  {line}")
+        print(f"  {ATTRIBUTION}.")
+        return 0
+    if args.provinces:
+        print("error: --province only applies to the national list (no FILE)", file=sys.stderr)
+        return 1
     try:
         rows = []
         for path in args.files:
@@ -123,8 +144,16 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from core.security import new_secret
     from sync import accounts
+    from sync.wilayah import import_national
 
     with session_scope() as session:
+        if args.wilayah == "all":
+            counts = import_national(session)
+        else:
+            counts = import_national(session, regencies=["33.75"])
+        added = sum(counts.added.values())
+        print(f"wilayah ({'national list' if args.wilayah == 'all' else 'Kota Pekalongan'}): "
+              + (f"{added} regions added" if added else "already loaded"))
         published = _publish_forms(session)
         if published:
             print(f"forms published: {', '.join(published)}")
