@@ -18,6 +18,7 @@ from api.openrosa_submission import OpenRosaSubmissionMiddleware
 from api.routes import auth, health, kobo, openrosa, records, regions, submissions, users
 from core.config import get_settings
 from core.db import get_engine, is_sqlite, read_only
+from core.version import app_version
 from indicators.anthro import growth_standards
 from sync.writer import SubmissionWriter
 
@@ -56,7 +57,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         lifespan=_lifespan,
         title="posyandu-sync",
-        version="0.1.0",
+        version=app_version(),
         summary="Sync backend for posyandu kader phones (OpenRosa, Kobo, JSON) with WHO "
         "growth indicators and a person registry.",
     )

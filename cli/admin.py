@@ -12,7 +12,11 @@ from core.roles import ROLES
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("create-user", help="create a user account")
     p.add_argument("--username", required=True)
-    p.add_argument("--password", required=True)
+    secret = p.add_mutually_exclusive_group()
+    secret.add_argument("--password", help="discouraged: argv is visible to other users (ps, "
+                        "shell history); without it you are prompted")
+    secret.add_argument("--password-stdin", action="store_true",
+                        help="read the password from stdin (one line), for scripts")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--scope", action="append", default=[], metavar="CODE",
                    help="wilayah code (e.g. 33.75.01.1002) or posyandu:<id>; repeatable")
@@ -69,11 +73,33 @@ def _fail(exc: Exception) -> int:
     return 1
 
 
+def _read_password(args: argparse.Namespace) -> str | None:
+    """The new account's password from stdin, a prompt (twice) or argv (with a warning)."""
+    import getpass
+
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    if args.password is not None:
+        print("warning: a password given with --password is visible to other users (ps, shell "
+              "history); prefer the prompt or --password-stdin", file=sys.stderr)
+        return args.password
+    first = getpass.getpass(f"password for {args.username}: ")
+    if getpass.getpass("again: ") != first:
+        print("error: the passwords do not match; nothing created", file=sys.stderr)
+        return None
+    return first
+
+
 def run_create_user(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from core.errors import AppError
     from sync import accounts
 
+    password = _read_password(args)
+    if password is None:
+        return 1
+    args.password = password
     try:
         with session_scope() as session:
             user = accounts.create_user(session, username=args.username, password=args.password,
@@ -144,6 +170,7 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from core.security import new_secret
     from sync import accounts
+    from sync.forms import current_forms
     from sync.wilayah import import_national
 
     with session_scope() as session:
@@ -157,12 +184,20 @@ def run_bootstrap(args: argparse.Namespace) -> int:
         published = _publish_forms(session)
         if published:
             print(f"forms published: {', '.join(published)}")
-        if accounts.count_admins(session) == 0:
+        else:
+            current = ", ".join(f"{f.form_id} v{f.version}" for f in current_forms(session))
+            print(f"forms already published: {current or 'none'}")
+        admins = accounts.count_admins(session)
+        if admins == 0:
             password = new_secret(12)
             accounts.create_user(session, username=args.admin_username, password=password,
                                  role="admin")
             print(f"first admin created: username {args.admin_username!r}, password {password!r}")
             print("  (shown once; sign in and create the other accounts)")
+        else:
+            print(f"admin exists ({admins} admin account{'s' if admins > 1 else ''}): none "
+                  "created; reset a password with the API or create-user")
+    print("bootstrap: done")
     return 0
 
 
