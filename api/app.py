@@ -19,6 +19,7 @@ from api.routes import auth, health, kobo, openrosa, records, regions, submissio
 from api.routes.docs import install_docs
 from core.config import get_settings
 from core.db import get_engine, is_sqlite, read_only
+from core.version import app_version
 from indicators.anthro import growth_standards
 from sync.writer import SubmissionWriter
 
@@ -59,7 +60,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         docs_url=None,  # FastAPI's pages load their assets from a CDN: see api/routes/docs.py
         redoc_url=None,
         title="posyandu-sync",
-        version="0.1.0",
+        version=app_version(),
         summary="Sync backend for posyandu kader phones (OpenRosa, Kobo, JSON) with WHO "
         "growth indicators and a person registry.",
     )

@@ -12,7 +12,11 @@ from core.roles import ROLES
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("create-user", help="create a user account")
     p.add_argument("--username", required=True)
-    p.add_argument("--password", required=True)
+    secret = p.add_mutually_exclusive_group()
+    secret.add_argument("--password", help="discouraged: argv is visible to other users (ps, "
+                        "shell history); without it you are prompted")
+    secret.add_argument("--password-stdin", action="store_true",
+                        help="read the password from stdin (one line), for scripts")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--scope", action="append", default=[], metavar="CODE",
                    help="wilayah code (e.g. 33.75.01.1002) or posyandu:<id>; repeatable")
@@ -29,9 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("wilayah", help="region list")
     wsub = p.add_subparsers(dest="wilayah_command", metavar="ACTION", required=True)
-    imp = wsub.add_parser("import", help="import region CSVs (code,<parent>_code,name)")
-    imp.add_argument("files", nargs="+", type=Path, metavar="FILE.csv",
-                     help="provinces/regencies/districts/villages files, in any order")
+    imp = wsub.add_parser("import", help="load the national Kemendagri list shipped with the "
+                          "package (no FILE), or import region CSVs (code,<parent>_code,name)")
+    imp.add_argument("files", nargs="*", type=Path, metavar="FILE.csv",
+                     help="provinces/regencies/districts/villages files, in any order; "
+                     "none: the whole national list (38 provinsi, 83,762 kelurahan/desa)")
+    imp.add_argument("--province", action="append", dest="provinces", metavar="CODE",
+                     help="with no FILE: only this province, e.g. 33 (repeatable)")
     imp.set_defaults(func=run_wilayah_import)
 
     p = sub.add_parser("reprocess", help="retry stored submissions that failed to process "
@@ -54,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bootstrap", help="first-run set-up: publish the built-in forms and "
                        "create the first admin if there is none (prints its password once)")
     p.add_argument("--admin-username", default="admin")
+    p.add_argument("--wilayah", choices=("pekalongan", "all"), default="pekalongan",
+                   help="regions to make sure exist: Kota Pekalongan (default) or the whole "
+                   "national list")
     p.set_defaults(func=run_bootstrap)
 
 
@@ -62,11 +73,33 @@ def _fail(exc: Exception) -> int:
     return 1
 
 
+def _read_password(args: argparse.Namespace) -> str | None:
+    """The new account's password from stdin, a prompt (twice) or argv (with a warning)."""
+    import getpass
+
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    if args.password is not None:
+        print("warning: a password given with --password is visible to other users (ps, shell "
+              "history); prefer the prompt or --password-stdin", file=sys.stderr)
+        return args.password
+    first = getpass.getpass(f"password for {args.username}: ")
+    if getpass.getpass("again: ") != first:
+        print("error: the passwords do not match; nothing created", file=sys.stderr)
+        return None
+    return first
+
+
 def run_create_user(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from core.errors import AppError
     from sync import accounts
 
+    password = _read_password(args)
+    if password is None:
+        return 1
+    args.password = password
     try:
         with session_scope() as session:
             user = accounts.create_user(session, username=args.username, password=args.password,
@@ -102,8 +135,22 @@ def run_app_token(args: argparse.Namespace) -> int:
 def run_wilayah_import(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from core.errors import AppError
-    from sync.wilayah import import_regions, read_region_csv
+    from sync.wilayah import ATTRIBUTION, import_national, import_regions, read_region_csv
 
+    if not args.files:
+        try:
+            with session_scope() as session:
+                counts = import_national(session, provinces=args.provinces)
+        except AppError as exc:
+            return _fail(exc)
+        print("wilayah: national list (Kepmendagri 300.2.2-2138/2025)")
+        for line in counts.lines():
+            print(f"  {line}")
+        print(f"  {ATTRIBUTION}.")
+        return 0
+    if args.provinces:
+        print("error: --province only applies to the national list (no FILE)", file=sys.stderr)
+        return 1
     try:
         rows = []
         for path in args.files:
@@ -123,17 +170,34 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from core.security import new_secret
     from sync import accounts
+    from sync.forms import current_forms
+    from sync.wilayah import import_national
 
     with session_scope() as session:
+        if args.wilayah == "all":
+            counts = import_national(session)
+        else:
+            counts = import_national(session, regencies=["33.75"])
+        added = sum(counts.added.values())
+        print(f"wilayah ({'national list' if args.wilayah == 'all' else 'Kota Pekalongan'}): "
+              + (f"{added} regions added" if added else "already loaded"))
         published = _publish_forms(session)
         if published:
             print(f"forms published: {', '.join(published)}")
-        if accounts.count_admins(session) == 0:
+        else:
+            current = ", ".join(f"{f.form_id} v{f.version}" for f in current_forms(session))
+            print(f"forms already published: {current or 'none'}")
+        admins = accounts.count_admins(session)
+        if admins == 0:
             password = new_secret(12)
             accounts.create_user(session, username=args.admin_username, password=password,
                                  role="admin")
             print(f"first admin created: username {args.admin_username!r}, password {password!r}")
             print("  (shown once; sign in and create the other accounts)")
+        else:
+            print(f"admin exists ({admins} admin account{'s' if admins > 1 else ''}): none "
+                  "created; reset a password with the API or create-user")
+    print("bootstrap: done")
     return 0
 
 

@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="posyandu-sync",
         description="Sync backend for posyandu kader phones.",
     )
+    from core.version import app_version
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {app_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

@@ -7,8 +7,11 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="run the HTTP service (uvicorn)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only; "
+                       "0.0.0.0 for phones on the LAN, with POSYANDU_BASE_URL set to the LAN "
+                       "address)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     serve.add_argument("--workers", type=int, default=1,
                        help="worker processes (stateless; share the database)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
@@ -16,6 +19,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     migrate = sub.add_parser("migrate", help="upgrade the database schema to the latest migration")
     migrate.set_defaults(func=run_migrate)
+
+
+def cli_name() -> str:
+    """How to call this CLI from a shell: `posyandu-sync` when on PATH, else its full path."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    if shutil.which("posyandu-sync"):
+        return "posyandu-sync"
+    beside = Path(sys.executable).parent / "posyandu-sync"
+    return str(beside) if beside.exists() else "posyandu-sync"
+
+
+def cli_hint() -> str | None:
+    """Where the CLI lives when `posyandu-sync` is not on PATH (e.g. the venv is not active)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    if shutil.which("posyandu-sync"):
+        return None
+    bindir = Path(sys.executable).parent
+    return (f"`posyandu-sync` is not on PATH: it lives in {bindir}/posyandu-sync "
+            f"(or activate the venv: source {bindir}/activate)")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -37,7 +65,10 @@ def run_serve(args: argparse.Namespace) -> int:
     print(f"  API docs:        {base}/docs")
     print(f"  health:          {base}/healthz   readiness: {base}/readyz")
     print(f"  sign in:         POST {base}/api/v1/auth/token")
-    print("  phone set-up:    posyandu-sync app-token --username <kader>  (URL for ODK Collect)")
+    print(f"  phone set-up:    {cli_name()} app-token --username <kader>  (URL for ODK Collect)")
+    hint = cli_hint()
+    if hint:
+        print(f"  note: {hint}")
     if is_sqlite(engine) and args.workers > 1:
         print("  note: several workers on SQLite share one writer; use PostgreSQL to scale out.")
     uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers,

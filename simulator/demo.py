@@ -29,9 +29,10 @@ from simulator.server_report import collect, render
 DEMO_DIR = Path("var/demo")
 
 
-def _cli(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+def _cli(*args: str, env: dict[str, str], check: bool = True,
+         stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, check=check,
-                          text=True, capture_output=True)
+                          text=True, capture_output=True, input=stdin)
 
 
 def _wait_ready(base: str, server: subprocess.Popen, seconds: float = 30.0) -> None:
@@ -88,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(f"demo: fresh database {DEMO_DIR / 'demo.db'}")
     _cli("migrate", env=env)
-    _cli("create-user", "--username", "demo-admin", "--password", password, "--role", "admin",
-         env=env)
+    _cli("create-user", "--username", "demo-admin", "--password-stdin", "--role", "admin",
+         env=env, stdin=password + "\n")
     _cli("bootstrap", env=env)
     log = (DEMO_DIR / "server.log").open("w")
     server = subprocess.Popen(

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from core.errors import InvalidInput, NotFound
@@ -78,6 +83,85 @@ def import_regions(session: Session, rows: Iterable[tuple[str, str]]) -> tuple[i
             session.add(row)
             updated += 1
     return inserted, updated
+
+
+# The national list shipped with the package (sync/data/wilayah, ODbL: see SOURCE.md).
+NATIONAL_FILES = (("provinsi", "provinces.csv.gz"), ("kabkota", "regencies.csv.gz"),
+                  ("kecamatan", "districts.csv.gz"), ("kelurahan/desa", "villages.csv.gz"))
+ATTRIBUTION = "Contains information from idn-area-data 4.0.1, made available under ODbL 1.0"
+
+
+@dataclass
+class NationalImport:
+    """Per level (provinsi, kabkota, kecamatan, kelurahan/desa): rows added, renamed, unchanged."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    renamed: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    def total(self, level: str) -> int:
+        return self.added[level] + self.renamed[level] + self.unchanged[level]
+
+    def lines(self) -> list[str]:
+        return [f"{level:15} {self.total(level):6}  ({self.added[level]} added, "
+                f"{self.renamed[level]} renamed, {self.unchanged[level]} unchanged)"
+                for level, _ in NATIONAL_FILES]
+
+
+def read_national(level_file: str) -> list[tuple[str, str]]:
+    """(code, name) rows of one shipped file, e.g. "villages.csv.gz"."""
+    raw = resources.files("sync").joinpath("data", "wilayah", level_file).read_bytes()
+    text = io.StringIO(gzip.decompress(raw).decode("utf-8-sig"), newline="")
+    return [(row["code"], row["name"]) for row in csv.DictReader(text)]
+
+
+def import_national(target: Session | Engine | Connection,
+                    provinces: Sequence[str] | None = None,
+                    regencies: Sequence[str] | None = None) -> NationalImport:
+    """Load the shipped national list (or only some province / regency codes, e.g. ["33"]).
+
+    Idempotent upsert: new codes are bulk-inserted, renamed ones updated, the rest left alone.
+    With an Engine it commits; with a Session or Connection the caller's transaction holds it.
+    """
+    if isinstance(target, Engine):
+        with target.begin() as conn:
+            return import_national(conn, provinces, regencies)
+    conn = target.connection() if isinstance(target, Session) else target
+    wanted = tuple(provinces or ()) + tuple(regencies or ())
+    if wanted and not all(CODE_PATTERN.match(c) and c.count(".") <= 1 for c in wanted):
+        raise InvalidInput(f"Not province/regency codes: {list(wanted)}.", code="wilayah.bad_code")
+
+    def keep(code: str) -> bool:
+        if not wanted:
+            return True
+        # A row is kept when it is inside a wanted area, or is an ancestor of one.
+        return any(code == w or code.startswith(w + ".") or w.startswith(code + ".")
+                   for w in wanted)
+
+    table = Wilayah.__table__
+    existing = dict(conn.execute(select(table.c.code, table.c.name)).all())
+    result = NationalImport()
+    for level, filename in NATIONAL_FILES:
+        new, renamed, same = [], [], 0
+        for code, name in read_national(filename):
+            if not keep(code):
+                continue
+            known = existing.get(code)
+            if known is None:
+                new.append({"code": code, "name": name, "level": level_of(code),
+                            "parent_code": parent_of(code)})
+            elif known != name:
+                renamed.append({"b_code": code, "b_name": name})
+            else:
+                same += 1
+        for start in range(0, len(new), 5000):
+            conn.execute(insert(table), new[start:start + 5000])
+        if renamed:
+            conn.execute(update(table).where(table.c.code == bindparam("b_code"))
+                         .values(name=bindparam("b_name")), renamed)
+        result.added[level], result.renamed[level], result.unchanged[level] = (
+            len(new), len(renamed), same)
+    return result
 
 
 def get_wilayah_or_raise(session: Session, code: str) -> Wilayah:

@@ -82,3 +82,91 @@ def test_wilayah_import_rejects_orphans_and_changes_nothing(cli_db, tmp_path, ca
     assert "no parent" in capsys.readouterr().err
     with Session(cli_db) as s:
         assert s.get(Wilayah, "11.01.01.2001") is None
+
+
+def test_a_second_bootstrap_says_what_it_found(cli_db, capsys):
+    assert main(["bootstrap"]) == 0
+    first = capsys.readouterr().out
+    assert "forms published:" in first and "first admin created" in first
+    assert main(["bootstrap"]) == 0
+    second = capsys.readouterr().out
+    assert "forms already published: anthropometry v" in second
+    assert "admin exists (1 admin account)" in second and "first admin created" not in second
+
+
+def test_version_comes_from_the_installed_distribution(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"posyandu-sync {metadata.version('posyandu-sync')}"
+
+
+def test_serve_host_and_port_have_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert "0.0.0.0 for phones on the LAN" in out and "TCP port (default 8000)" in out
+
+
+def test_the_banner_says_where_the_cli_lives_when_it_is_not_on_path(monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from cli import serve
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    hint = serve.cli_hint()
+    assert hint and f"{Path(sys.executable).parent}/posyandu-sync" in hint and "activate" in hint
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert serve.cli_hint() is None and serve.cli_name() == "posyandu-sync"
+
+
+def _users(db) -> list[str]:
+    with Session(db) as s:
+        return [u.username for u in s.exec(select(User)).all()]
+
+
+def _can_sign_in(db, username, password) -> bool:
+    from core.security import verify_password
+
+    with Session(db) as s:
+        user = s.exec(select(User).where(User.username == username)).one()
+        return verify_password(user.password_hash, password)
+
+
+def test_create_user_prompts_twice_for_the_password(cli_db, monkeypatch, capsys):
+    answers = iter(["rahasia-123", "rahasia-123"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["create-user", "--username", "bu-sri", "--role", "kader",
+                 "--scope", KELURAHAN]) == 0
+    assert capsys.readouterr().err == ""
+    assert _can_sign_in(cli_db, "bu-sri", "rahasia-123")
+
+
+def test_create_user_with_mismatched_prompts_creates_nothing(cli_db, monkeypatch, capsys):
+    answers = iter(["rahasia-123", "rahasia-124"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["create-user", "--username", "bu-sri", "--role", "kader",
+                 "--scope", KELURAHAN]) == 1
+    assert "do not match" in capsys.readouterr().err
+    assert _users(cli_db) == []
+
+
+def test_create_user_reads_one_line_from_stdin(cli_db, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("rahasia 123\nnot this\n"))
+    assert main(["create-user", "--username", "bu-sri", "--password-stdin", "--role", "kader",
+                 "--scope", KELURAHAN]) == 0
+    assert capsys.readouterr().err == ""
+    assert _can_sign_in(cli_db, "bu-sri", "rahasia 123")
+
+
+def test_create_user_with_password_on_argv_warns(cli_db, capsys):
+    assert main(["create-user", "--username", "bu-sri", "--password", "rahasia-123",
+                 "--role", "kader", "--scope", KELURAHAN]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "ps, shell history" in err
+    assert _can_sign_in(cli_db, "bu-sri", "rahasia-123")
