@@ -9,7 +9,7 @@ import uuid
 from sqlmodel import Session, select
 
 from models import AuditLog, Person
-from tests.support import KELURAHAN, OTHER_KELURAHAN, add_posyandu, bearer
+from tests.support import KELURAHAN, add_posyandu, bearer
 
 
 def _setup(client, make_user, db):
