@@ -228,3 +228,19 @@ def test_devices_show_last_pull_and_push_and_pending_conflicts(client, make_user
     assert devices["hp-ani"]["pending_conflicts"] == 1 and devices["hp-ani"]["last_pull_at"]
     assert devices["hp-sri"]["last_pull_at"] is None and devices["hp-sri"]["last_push_at"]
     assert client.get("/api/v1/devices", headers=h["sri"]).status_code == 403
+
+
+def test_a_record_that_moves_away_leaves_a_tombstone_for_the_old_scope(client, make_user, db):
+    _, other, h = _setup(client, make_user, db)
+    pid = str(uuid.uuid4())
+    _push(client, h["sri"], _create(pid))
+    _, sri_cursor = _all_changes(client, h["sri"])
+    [moved] = _push(client, h["spv"], _update(pid, 1, posyandu_id=other))
+    assert moved["status"] == "applied"
+    gone, _ = _all_changes(client, h["sri"], since=sri_cursor)
+    assert [(c["id"], c["op"], c["data"]) for c in gone] == [(pid, "delete", None)]
+    arrived, _ = _all_changes(client, h["budi"])
+    assert [(c["id"], c["op"], c["version"]) for c in arrived] == [(pid, "upsert", 2)]
+    # The supervisor of the kelurahan sees both: the move, then the record at its place.
+    both, _ = _all_changes(client, h["spv"])
+    assert [c["op"] for c in both] == ["upsert", "delete", "upsert"]
