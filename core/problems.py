@@ -246,6 +246,19 @@ CATALOGUE: dict[str, Problem] = {
                                "Kursor sinkronisasi tidak valid."),
     "sync.bad_limit": Problem(400, "The page size is out of range.", "Ukuran halaman di luar "
                               "batas."),
+    "sync.reset_required": Problem(410, "The cursor can no longer be served (another scope, "
+                                   "or not from this server): download the snapshot again.",
+                                   "Data di HP perlu diunduh ulang dari awal."),
+    "sync.bad_push": Problem(400, "The push envelope is malformed.", "Data sinkronisasi tidak "
+                             "terbaca. " + _ASK),
+    "conflict.not_found": Problem(404, "No such conflict in your scope.",
+                                  "Konflik data tidak ditemukan di wilayah Anda."),
+    "conflict.resolved": Problem(409, "The conflict is already resolved.",
+                                 "Konflik data ini sudah diselesaikan."),
+    "conflict.record_moved": Problem(409, "The record changed since you looked at it.",
+                                     "Data sudah berubah sejak Anda membukanya; periksa lagi."),
+    "conflict.bad_resolution": Problem(400, "The resolution is malformed.",
+                                       "Pilihan penyelesaian konflik tidak valid."),
 }
 
 

@@ -158,6 +158,19 @@ def _write_version(session: Session, entity: Entity, row: dict, provenance: Prov
         changed_at=row["updated_at"]))
 
 
+def _left_place(session: Session, entity: Entity, row: dict, diffs: dict) -> None:
+    """A record that moves to another kelurahan or posyandu leaves the scope of those who
+    saw it there: a tombstone in the change log at its old place (sync.offline's feed)."""
+    moved = [name for name in ("kelurahan_code", "posyandu_id") if name in diffs
+             and (name != "posyandu_id" or entity.has_posyandu)]
+    if moved:
+        add_change(session, dict(
+            entity_type=entity.kind, entity_id=row["id"], version=row["version"], op="delete",
+            kelurahan_code=row["kelurahan_code"],
+            posyandu_id=row.get("posyandu_id") if entity.has_posyandu else None,
+            changed_at=utcnow()))
+
+
 def _create(session: Session, entity: Entity, entity_id: str | None, data: dict,
             provenance: Provenance) -> ApplyResult:
     now = utcnow()
@@ -215,6 +228,7 @@ def apply(session: Session, entity: str, entity_id: str | None, base_version: in
                                                 _jsonable(diffs.pop(name)))
     if diffs:
         read_version = row["version"]
+        _left_place(session, kind, row, diffs)
         row.update(diffs)
         row.update(version=read_version + 1, updated_at=utcnow(), **kind.derived(row))
         kind.rows.update(session, row["id"], read_version, {

@@ -1,0 +1,151 @@
+"""The JSON sync API for apps and integrations: the change feed, the snapshot, pushes,
+conflict review and the devices that sync (logic in sync.offline)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
+from api.pagination import Page, PageDep, RecordId
+from sync import offline
+
+router = APIRouter(prefix="/api/v1", tags=["sync"])
+
+
+def _reset(detail: str) -> JSONResponse:
+    return JSONResponse(status_code=410, content={
+        "error": "sync.reset_required", "detail": f"{detail}: download GET /api/v1/sync/snapshot "
+        "again"})
+
+
+async def _touch(request: Request, principal, device_id: str | None, app: str | None, **what) -> None:
+    if device_id:
+        await request.app.state.submission_writer.store(lambda tx: offline.touch_device(
+            tx.session, principal=principal, device_id=device_id[:64], app=app, **what))
+
+
+@router.get("/sync/changes")
+async def changes(request: Request, principal: PrincipalDep,
+                  since: Annotated[str | None, Query(max_length=80)] = None,
+                  limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+                  device_id: Annotated[str | None, Query(max_length=64)] = None,
+                  user_agent: Annotated[str | None, Header()] = None) -> Any:
+    """The changes to records in your scope after `since` (none: from the beginning), in
+    commit-safe order: `{"changes", "next_cursor", "more"}`. 410 `sync.reset_required`:
+    download the snapshot again."""
+    from starlette.concurrency import run_in_threadpool
+
+    def read():
+        from sqlmodel import Session
+        with Session(request.app.state.read_engine) as session:
+            page = offline.feed(session, scope=principal.scope, since=since, limit=limit)
+            session.commit()
+            return page
+    try:
+        page = await run_in_threadpool(read)
+    except offline.ResetRequired as exc:
+        return _reset(str(exc))
+    await _touch(request, principal, device_id, user_agent, pulled=True)
+    return {"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more}
+
+
+@router.get("/sync/snapshot")
+def snapshot(session: ReadSessionDep, principal: PrincipalDep,
+             page: Annotated[str | None, Query(max_length=200)] = None,
+             limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> Any:
+    """Every current person and household in your scope, a page at a time (`next_page`);
+    then follow the feed from `cursor`."""
+    try:
+        result = offline.snapshot_page(session, scope=principal.scope, page=page, limit=limit)
+    except offline.ResetRequired as exc:
+        return _reset(str(exc))
+    return {"records": result.records, "cursor": result.cursor, "next_page": result.next_page,
+            "more": result.next_page is not None}
+
+
+@router.post("/sync/push")
+async def push(request: Request, principal: PrincipalDep, body: Annotated[Any, Body()],
+               user_agent: Annotated[str | None, Header()] = None) -> Any:
+    """Versioned mutations, each in its own transaction with its own result, in order:
+    `applied`, `merged` (stale base, no overlap), `conflict` (overlapping fields kept as
+    they are, `conflict_id`), `rejected` (`reason`). A replayed mutation_id returns the
+    stored result."""
+    device_id, mutations = offline.validate_envelope(body)
+    writer = request.app.state.submission_writer
+    results = await asyncio.gather(*(writer.store(offline.PushMutation(principal, device_id, m))
+                                     for m in mutations))
+    await _touch(request, principal, device_id, user_agent, pushed=True)
+    return {"results": list(results)}
+
+
+class ConflictOut(BaseModel):
+    id: int
+    entity: str
+    entity_id: str
+    kelurahan_code: str
+    posyandu_id: int | None
+    base_version: int
+    version: int
+    fields: dict
+    status: str
+    incoming_by: int | None
+    device_id: str | None
+    mutation_id: str | None
+    submission_id: int | None
+    created_at: datetime
+    resolved_by: int | None
+    resolved_at: datetime | None
+    resolution: dict | None
+
+
+class ConflictDetail(ConflictOut):
+    sources: dict
+
+
+class Resolution(BaseModel):
+    choose: Literal["incoming", "current"] | None = None
+    values: dict | None = None
+    expected_version: int | None = None
+
+
+@router.get("/conflicts", response_model=Page[ConflictOut])
+def list_conflicts(session: ReadSessionDep, principal: SupervisorDep, page: PageDep,
+                   status: Literal["open", "resolved"] | None = None,
+                   kelurahan_code: Annotated[str | None, Query(max_length=13)] = None,
+                   entity: Literal["person", "household"] | None = None) -> Page[ConflictOut]:
+    rows, total = offline.list_conflicts(session, principal=principal, status=status,
+                                         kelurahan_code=kelurahan_code, entity=entity,
+                                         limit=page.limit, offset=page.offset)
+    return Page(items=[ConflictOut.model_validate(r, from_attributes=True) for r in rows],
+                total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/conflicts/{conflict_id}", response_model=ConflictDetail)
+def get_conflict(conflict_id: RecordId, session: ReadSessionDep,
+                 principal: SupervisorDep) -> ConflictDetail:
+    row = offline.get_conflict_or_raise(session, principal=principal, conflict_id=conflict_id)
+    return ConflictDetail(**ConflictOut.model_validate(row, from_attributes=True).model_dump(),
+                          sources=offline.conflict_detail(session, row))
+
+
+@router.post("/conflicts/{conflict_id}/resolve", response_model=ConflictOut)
+def resolve_conflict(conflict_id: RecordId, resolution: Resolution, session: SessionDep,
+                     principal: SupervisorDep) -> ConflictOut:
+    """Pick `incoming` or `current` for every field, or type `values`; writes a new
+    version, an audit entry and a change-log row. 409 if `expected_version` is stale."""
+    row, _ = offline.resolve_conflict(session, principal=principal, conflict_id=conflict_id,
+                                      choose=resolution.choose, values=resolution.values,
+                                      expected_version=resolution.expected_version)
+    return ConflictOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/devices")
+def list_devices(session: ReadSessionDep, principal: SupervisorDep) -> Any:
+    items = offline.list_devices(session, principal=principal)
+    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}

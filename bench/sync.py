@@ -1,0 +1,211 @@
+"""The offline sync API at a kader's scope of 100,000 people, on PostgreSQL (or SQLite).
+
+Builds a scratch database with one posyandu holding `--people` persons (rows, first
+versions and change-log rows), then prints:
+- a changes page of 10,000 (GET /api/v1/sync/changes?limit=5000, two pages, and the
+  domain function alone for one page of 10,000 rows read in two calls);
+- push throughput: batches of 500 mutations (creates, then updates of them) through
+  POST /api/v1/sync/push, each mutation its own unit of work;
+- the size and time of the kader's children pick list (children.csv) and of the full
+  JSON snapshot at that scope;
+- the bytes a phone downloads after one change: the feed delta vs the whole snapshot.
+
+    python bench/sync.py --backend postgres --people 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+KELURAHAN = "33.75.01.1002"
+
+
+def _database(backend: str):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    if backend == "sqlite":
+        import tempfile
+        return f"sqlite:///{tempfile.mkdtemp()}/bench.db", lambda: None
+    name = f"posyandu_bench_sync_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return make_url(PG).set(database=name).render_as_string(hide_password=False), drop
+
+
+def _load(engine, posyandu_id: int, people: int) -> None:
+    from sqlalchemy import insert
+
+    from models import ChangeLog, Person, PersonVersion
+    from models.base import utcnow
+    now = utcnow()
+    today = date.today()
+    for start in range(0, people, 10_000):
+        persons, versions, changes = [], [], []
+        for i in range(start, min(people, start + 10_000)):
+            pid = str(uuid.UUID(int=i + 1))
+            name = f"Anak Nomor {i}"
+            born = today - timedelta(days=30 + i % 1800)
+            persons.append(dict(id=pid, name=name, name_key=name.lower(), sex="male" if i % 2 else "female",
+                                birth_date=born, birth_date_estimated=False,
+                                kelurahan_code=KELURAHAN, posyandu_id=posyandu_id, version=1,
+                                created_at=now, updated_at=now))
+            versions.append(dict(person_id=pid, version=1, changed_at=now, reason="bench", data={
+                "name": name, "sex": persons[-1]["sex"], "birth_date": born.isoformat(), "nik": None,
+                "mother_id": None, "household_id": None, "kelurahan_code": KELURAHAN,
+                "posyandu_id": posyandu_id, "birth_date_estimated": False}))
+            changes.append(dict(entity_type="person", entity_id=pid, version=1, op="upsert",
+                                kelurahan_code=KELURAHAN, posyandu_id=posyandu_id, changed_at=now))
+        with engine.begin() as conn:
+            conn.execute(insert(Person.__table__), persons)
+            conn.execute(insert(PersonVersion.__table__), versions)
+            conn.execute(insert(ChangeLog.__table__), changes)
+
+
+def run(args) -> None:
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session
+
+    from api.app import create_app
+    from core.db import make_engine
+    from core.migrate import upgrade
+    from models import Posyandu
+    from sync import accounts, picklists
+    from sync.accounts import Principal
+    from sync.changes import ChangeCursor
+    from sync.offline import encode_cursor, feed
+    from sync.scope import Scope
+
+    url, drop = _database(args.backend)
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        with Session(engine, expire_on_commit=False) as s:
+            posyandu = Posyandu(kelurahan_code=KELURAHAN, name="Melati Bench")
+            s.add(posyandu)
+            s.commit()
+            accounts.create_user(s, username="sri", password="password-123", role="kader",
+                                 scopes=[f"posyandu:{posyandu.id}"])
+            s.commit()
+        t = time.perf_counter()
+        _load(engine, posyandu.id, args.people)
+        if args.backend == "postgres":
+            with engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
+        print(f"backend {args.backend}: loaded {args.people:,} persons in {time.perf_counter() - t:.1f} s")
+        scope = Scope(posyandu_ids=(posyandu.id,), posyandu_kelurahan_codes=(KELURAHAN,))
+        with TestClient(create_app(engine)) as client:
+            token = client.post("/api/v1/auth/token", data={"username": "sri",
+                                                            "password": "password-123"}).json()
+            h = {"Authorization": f"Bearer {token['access_token']}"}
+            # 1. a changes page of 10,000
+            http, domain = [], []
+            for _ in range(args.rounds):
+                t = time.perf_counter()
+                since, got = None, 0
+                while got < 10_000:
+                    body = client.get("/api/v1/sync/changes", headers=h, params={
+                        "limit": 5000, **({"since": since} if since else {})}).json()
+                    got += len(body["changes"])
+                    since = body["next_cursor"]
+                http.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                with Session(engine) as s:
+                    page = feed(s, scope=scope, since=None, limit=5000)
+                    feed(s, scope=scope, since=page.next_cursor, limit=5000)
+                    s.commit()
+                domain.append(time.perf_counter() - t)
+            print(f"changes page of 10,000: HTTP (2 x 5,000, JSON) median "
+                  f"{statistics.median(http) * 1000:.0f} ms (min {min(http) * 1000:.0f}); "
+                  f"query + data alone {statistics.median(domain) * 1000:.0f} ms")
+            # 2. push throughput, batches of 500
+            created, rates = [], []
+            for batch in range(args.batches):
+                ids = [str(uuid.uuid4()) for _ in range(500)]
+                mutations = [{"mutation_id": str(uuid.uuid4()), "entity": "person", "id": pid,
+                              "op": "create", "base_version": 0,
+                              "changes": {"name": f"Baru {batch}-{i}", "sex": "female",
+                                          "birth_date": "2025-01-01", "kelurahan_code": KELURAHAN}}
+                             for i, pid in enumerate(ids)]
+                if created:  # every other batch: updates of the last batch
+                    mutations = [{"mutation_id": str(uuid.uuid4()), "entity": "person", "id": pid,
+                                  "op": "update", "base_version": 1, "changes": {"name": f"Ubah {i}"}}
+                                 for i, pid in enumerate(created)]
+                t = time.perf_counter()
+                answer = client.post("/api/v1/sync/push", headers=h,
+                                     json={"device_id": "bench", "mutations": mutations})
+                elapsed = time.perf_counter() - t
+                assert answer.status_code == 200, answer.text
+                statuses = {r["status"] for r in answer.json()["results"]}
+                assert statuses == {"applied"}, statuses
+                rates.append(500 / elapsed)
+                created = [] if created else ids
+            print(f"push, batches of 500 (creates and updates alternating), {args.batches} batches: "
+                  f"median {statistics.median(rates):,.0f} mutations/s "
+                  f"(min {min(rates):,.0f}, max {max(rates):,.0f})")
+            # 3. the kader's pick list and snapshot at this scope
+            principal = Principal(user_id=0, username="sri", role="kader", scope=scope)
+            t = time.perf_counter()
+            with Session(engine) as s:
+                csv_bytes = picklists.render_media(s, principal=principal, name="children.csv")
+                s.commit()
+            csv_time = time.perf_counter() - t
+            t = time.perf_counter()
+            snapshot_bytes, page = 0, None
+            while True:
+                answer = client.get("/api/v1/sync/snapshot", headers=h, params={
+                    "limit": 5000, **({"page": page} if page else {})})
+                snapshot_bytes += len(answer.content)
+                body = answer.json()
+                page = body["next_page"]
+                if page is None:
+                    break
+            snapshot_time = time.perf_counter() - t
+            print(f"children.csv pick list at {args.people:,} in scope: {len(csv_bytes) / 1e6:.1f} MB "
+                  f"in {csv_time:.2f} s; full JSON snapshot {snapshot_bytes / 1e6:.1f} MB in "
+                  f"{snapshot_time:.2f} s")
+            # 4. one change: what a phone downloads
+            cursor = body["cursor"]
+            while True:
+                page_body = client.get("/api/v1/sync/changes", headers=h,
+                                       params={"since": cursor, "limit": 5000}).json()
+                cursor = page_body["next_cursor"]
+                if not page_body["more"]:
+                    break
+            client.post("/api/v1/sync/push", headers=h, json={"device_id": "bench", "mutations": [{
+                "mutation_id": str(uuid.uuid4()), "entity": "person", "id": str(uuid.UUID(int=1)),
+                "op": "update", "base_version": 1, "changes": {"name": "Anak Satu"}}]})
+            t = time.perf_counter()
+            delta = client.get("/api/v1/sync/changes", headers=h, params={"since": cursor})
+            print(f"after one change: the feed delta is {len(delta.content):,} bytes "
+                  f"({len(delta.json()['changes'])} change, {(time.perf_counter() - t) * 1000:.0f} ms) "
+                  f"vs {len(csv_bytes):,} bytes of pick list / {snapshot_bytes:,} of snapshot")
+            print(json.dumps({"encode_cursor_example": encode_cursor(ChangeCursor(1, 2), scope)}))
+        engine.dispose()
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
+    run(parser.parse_args())

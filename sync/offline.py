@@ -1,0 +1,512 @@
+"""Offline sync for apps: the scoped change feed with record data, the snapshot to
+start from, versioned pushes, conflicts and their resolution, and the devices that sync.
+
+A push is a list of mutations; each is its own unit of work (sync.unit_of_work), so
+each gets its own result, and all of them write through sync.apply, the registry's one
+versioned write: a stale base version whose fields the server did not change since is
+merged, overlapping fields open a conflict (the current values stay until a person
+resolves it), nothing is overwritten silently. Every result is stored under
+(user, mutation_id): a replay returns the stored result and changes nothing.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, func, or_, select
+from sqlmodel import Session
+
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models import ChangeLog, Household, HouseholdVersion, Person, PersonVersion, UserScope
+from models.base import utcnow
+from models.offline import SyncConflict, SyncDevice, SyncMutation
+from sync.accounts import Principal, record_audit
+from sync.apply import ENTITIES, PERSON_FIELDS, Provenance, Status, apply, snapshot
+from sync.changes import _FINISHED_BELOW, ChangeCursor, changes_since
+from sync.scope import Scope, scope_filter
+
+# The field names a push sends and the feed shows (the issue's public contract).
+PUSH_FIELDS = {
+    "person": tuple(f for f in PERSON_FIELDS if f != "birth_date_estimated"),
+    "household": ENTITIES["household"].fields,
+}
+_TABLES = {"person": (Person, PersonVersion, "person_id"),
+           "household": (Household, HouseholdVersion, "household_id")}
+MAX_MUTATIONS = 1000
+
+
+# ---------------------------------------------------------------- cursors
+
+def _scope_tag(scope: Scope) -> str:
+    """A short fingerprint of a scope: a cursor is only good for the scope it was read in."""
+    if scope.everything:
+        return "all"
+    text = "|".join(sorted(scope.as_strings()) + sorted(scope.posyandu_kelurahan_codes))
+    return format(zlib.crc32(text.encode()), "x")
+
+
+class ResetRequired(Exception):
+    """The cursor cannot be served any more (another scope, or not from this server)."""
+
+
+def encode_cursor(cursor: ChangeCursor, scope: Scope) -> str:
+    return f"{cursor}.{_scope_tag(scope)}"
+
+
+def decode_cursor(text: str | None, scope: Scope) -> ChangeCursor:
+    """The feed position of an opaque cursor. Raises InvalidInput for text this server
+    never gave out, ResetRequired for a cursor of another scope."""
+    if text is None or not text.strip():
+        return ChangeCursor()
+    position, _, tag = text.strip().rpartition(".")
+    cursor = ChangeCursor.parse(position or "x")
+    if tag != _scope_tag(scope):
+        raise ResetRequired("this cursor was given for another scope")
+    return cursor
+
+
+def _in_scope(scope: Scope, table):
+    """Persons by posyandu or wilayah; rows without a posyandu (households) also by the
+    kelurahan of the caller's posyandu (as sync.changes)."""
+    return or_(scope_filter(scope, table.c.kelurahan_code, table.c.posyandu_id),
+               and_(table.c.posyandu_id.is_(None), scope_filter(scope, table.c.kelurahan_code)))
+
+
+# ---------------------------------------------------------------- pull
+
+def _record(kind: str, data: dict, version: int) -> dict:
+    out = {name: data.get(name) for name in PUSH_FIELDS[kind]}
+    out["version"] = version
+    return out
+
+
+def _version_data(session: Session, kind: str, pairs: list[tuple[str, int]]) -> dict:
+    if not pairs:
+        return {}
+    _, versions, key = _TABLES[kind]
+    table = versions.__table__
+    # By id alone, then the versions wanted: a row-value IN of thousands of pairs is
+    # planned as thousands of ORs (3.5 s for 5,000 on PostgreSQL), an id IN is one index scan.
+    wanted = set(pairs)
+    rows = session.execute(select(table.c[key], table.c.version, table.c.data).where(
+        table.c[key].in_(sorted({pid for pid, _ in pairs})),
+        table.c.version.in_(sorted({v for _, v in pairs})))).all()
+    return {(row[0], row[1]): row[2] for row in rows if (row[0], row[1]) in wanted}
+
+
+def _merged_into(session: Session, kind: str, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    table = _TABLES[kind][0].__table__
+    rows = session.execute(select(table.c.id, table.c.merged_into_id).where(
+        table.c.id.in_(ids), table.c.merged_into_id.is_not(None))).all()
+    return dict(rows)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    changes: list[dict]
+    next_cursor: str
+    more: bool
+
+
+def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> FeedPage:
+    """The changes in `scope` after `since`, each with the record as of its version."""
+    cursor = decode_cursor(since, scope)
+    page = changes_since(session, cursor, scope=scope, limit=limit)
+    wanted: dict[str, list] = {"person": [], "household": []}
+    for change in page.changes:
+        if change["entity_type"] in wanted and change["op"] == "upsert":
+            wanted[change["entity_type"]].append((change["entity_id"], change["version"]))
+    data = {kind: _version_data(session, kind, pairs) for kind, pairs in wanted.items()}
+    merged = {kind: _merged_into(session, kind, sorted({p[0] for p in pairs}))
+              for kind, pairs in wanted.items()}
+    out = []
+    for change in page.changes:
+        kind, entity_id, version = change["entity_type"], change["entity_id"], change["version"]
+        item = {"seq": encode_cursor(ChangeCursor(change["txid"], change["seq"]), scope),
+                "entity": kind, "id": entity_id, "version": version, "op": change["op"],
+                "data": None, "merged_into": None}
+        if change["op"] == "upsert" and kind in data:
+            snap = data[kind].get((entity_id, version))
+            item["data"] = None if snap is None else _record(kind, snap, version)
+            if entity_id in merged[kind]:  # merged away since: a phone needs the survivor
+                item.update(op="merge", merged_into=merged[kind][entity_id])
+        elif change["op"] == "merge":
+            item["merged_into"] = merged.get(kind, {}).get(entity_id)
+        out.append(item)
+    return FeedPage(out, encode_cursor(page.cursor, scope), page.more)
+
+
+def _feed_position(session: Session) -> ChangeCursor:
+    c = ChangeLog.__table__.c
+    row = session.execute(select(c.txid, c.seq).where(c.txid < _FINISHED_BELOW)
+                          .order_by(c.txid.desc(), c.seq.desc()).limit(1)).first()
+    return ChangeCursor(row[0], row[1]) if row else ChangeCursor()
+
+
+@dataclass(frozen=True)
+class SnapshotPage:
+    records: list[dict]
+    cursor: str  # the feed position to continue from once every page is read
+    next_page: str | None
+
+
+def snapshot_page(session: Session, *, scope: Scope, page: str | None, limit: int) -> SnapshotPage:
+    """Every current person and household in scope, by (entity, id), `limit` a page.
+
+    The feed position is taken before the first page is read and carried in the page
+    token: a record changed while the pages are read comes again in the feed after it
+    (an upsert a client applies twice is the same record)."""
+    if not 1 <= limit <= 5000:
+        raise InvalidInput("limit must be between 1 and 5000.", code="sync.bad_limit")
+    if page:
+        try:
+            position, kind, after = page.split("|", 2)
+            cursor = decode_cursor(position, scope)
+        except ValueError as exc:
+            raise InvalidInput("This snapshot page token is not one this server gave out.",
+                               code="sync.bad_cursor") from exc
+        if kind not in _TABLES:
+            raise InvalidInput("This snapshot page token is not one this server gave out.",
+                               code="sync.bad_cursor")
+    else:
+        cursor, kind, after = _feed_position(session), "household", ""
+    records: list[dict] = []
+    kinds = ["household", "person"]
+    for current in kinds[kinds.index(kind):]:
+        table = _TABLES[current][0].__table__
+        where = [table.c.merged_into_id.is_(None), table.c.id > after,
+                 _in_scope(scope, table) if current == "person"
+                 else scope_filter(scope, table.c.kelurahan_code)]
+        rows = session.execute(select(table).where(*where).order_by(table.c.id)
+                               .limit(limit - len(records))).mappings().all()
+        records += [{"entity": current, "id": row["id"], "version": row["version"],
+                     "data": _record(current, snapshot(dict(row), PUSH_FIELDS[current]),
+                                     row["version"])} for row in rows]
+        if len(records) >= limit:
+            last = records[-1]
+            token = f"{encode_cursor(cursor, scope)}|{last['entity']}|{last['id']}"
+            return SnapshotPage(records, encode_cursor(cursor, scope), token)
+        after = ""
+    return SnapshotPage(records, encode_cursor(cursor, scope), None)
+
+
+# ---------------------------------------------------------------- push
+
+def _coerce(kind: str, changes: dict) -> tuple[dict, str | None]:
+    """JSON values -> the registry's types, or the reason they cannot be."""
+    allowed = PUSH_FIELDS[kind]
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        return {}, f"unknown field(s): {', '.join(unknown)}"
+    out = dict(changes)
+    if isinstance(out.get("birth_date"), str):
+        try:
+            out["birth_date"] = date.fromisoformat(out["birth_date"])
+        except ValueError:
+            return {}, "birth_date must be a date (YYYY-MM-DD)"
+    if "posyandu_id" in out and isinstance(out["posyandu_id"], bool):
+        return {}, "posyandu_id must be a posyandu's id"
+    return out, None
+
+
+def _result(mutation_id, status, *, version=None, id=None, conflict_id=None, reason=None,
+            redirected_from=None) -> dict:
+    result = {"mutation_id": mutation_id, "status": status, "version": version,
+              "conflict_id": conflict_id, "reason": reason}
+    if id is not None:
+        result["id"] = id
+    if redirected_from is not None:
+        result["redirected_from"] = redirected_from
+    return result
+
+
+def _survivor(session: Session, kind: str, entity_id: str) -> dict | None:
+    """The row of `entity_id`, or of the record it was merged into (followed to the end)."""
+    rows = ENTITIES[kind].rows
+    row = rows.get_for_update(session, entity_id)
+    for _ in range(16):
+        if row is None or not row["merged_into_id"]:
+            return row
+        row = rows.get_for_update(session, row["merged_into_id"])
+    return row
+
+
+def open_conflict(session: Session, *, kind: str, row: dict, base_version: int, fields: dict,
+                  incoming_by: int | None, device_id: str | None = None,
+                  mutation_id: str | None = None, submission_id: int | None = None) -> int:
+    """Record the overlapping fields of an edit (sync.apply left them as they are)."""
+    conflict = SyncConflict(
+        entity=kind, entity_id=row["id"], kelurahan_code=row["kelurahan_code"],
+        posyandu_id=row.get("posyandu_id") if kind == "person" else None,
+        base_version=base_version, version=row["version"],
+        fields={name: {"base": f.base, "current": f.current, "incoming": f.incoming}
+                for name, f in fields.items()},
+        incoming_by=incoming_by, device_id=device_id, mutation_id=mutation_id,
+        submission_id=submission_id)
+    session.add(conflict)
+    session.flush()
+    return conflict.id
+
+
+def apply_mutation(session: Session, principal: Principal, device_id: str, mutation: dict) -> dict:
+    """One mutation, in the caller's transaction; returns its result (stored with it)."""
+    mutation_id = mutation["mutation_id"]
+    stored = session.execute(select(SyncMutation.result).where(
+        SyncMutation.user_id == principal.user_id,
+        SyncMutation.mutation_id == mutation_id)).scalar()
+    if stored is not None:
+        return stored
+    result = _apply_mutation(session, principal, device_id, mutation)
+    session.add(SyncMutation(user_id=principal.user_id, device_id=device_id,
+                             mutation_id=mutation_id, result=result))
+    session.flush()
+    return result
+
+
+def _apply_mutation(session: Session, principal: Principal, device_id: str, m: dict) -> dict:
+    mid, kind, op = m["mutation_id"], m["entity"], m["op"]
+    changes, problem = _coerce(kind, m.get("changes") or {})
+    if problem:
+        return _result(mid, "rejected", reason=problem)
+    provenance = Provenance(actor_id=principal.user_id, submission_id=None,
+                            reason=f"sync:{op}", scope=principal.scope)
+    if op == "delete":
+        return _result(mid, "rejected", reason="records are not deleted: ask a supervisor to "
+                       "merge a duplicate")
+    if op == "create":
+        if kind == "person" and changes.get("posyandu_id") is None and \
+                len(principal.scope.posyandu_ids) == 1 and not principal.scope.wilayah_codes:
+            changes["posyandu_id"] = principal.scope.posyandu_ids[0]
+        if not changes.get("kelurahan_code"):
+            return _result(mid, "rejected", reason="kelurahan_code is required")
+        if not principal.scope.covers_kelurahan(changes["kelurahan_code"],
+                                                changes.get("posyandu_id")):
+            return _result(mid, "rejected", reason="outside your scope")
+        if (existing := ENTITIES[kind].rows.get(session, m["id"])) is not None:
+            return _result(mid, "rejected", version=existing["version"],
+                           reason=f"{kind} {m['id']} exists already")
+        outcome = apply(session, kind, m["id"], 0, changes, provenance)
+        if outcome.status is Status.REJECTED:
+            return _result(mid, "rejected", reason=outcome.reason)
+        return _result(mid, "applied", id=outcome.id, version=outcome.version)
+    row = _survivor(session, kind, m["id"])
+    if row is None or not principal.scope.covers_kelurahan(
+            row["kelurahan_code"], row.get("posyandu_id") if kind == "person" else None):
+        return _result(mid, "rejected", reason=f"no {kind} {m['id']} in your scope")
+    redirected = m["id"] if row["id"] != m["id"] else None
+    target = {**row, **changes}
+    if not principal.scope.covers_kelurahan(target["kelurahan_code"],
+                                            target.get("posyandu_id") if kind == "person" else None):
+        return _result(mid, "rejected", reason="the change would move it outside your scope")
+    base = m.get("base_version")
+    if redirected:  # the base was a version of the merged-away record, not of the survivor
+        base = None if base is None else _base_on_survivor(session, kind, row, base)
+    outcome = apply(session, kind, row["id"], base, changes, provenance, current=row)
+    extra = {"id": row["id"], "redirected_from": redirected} if redirected else {}
+    if outcome.status is Status.REJECTED:
+        return _result(mid, "rejected", version=outcome.version, reason=outcome.reason, **extra)
+    if outcome.status is Status.CONFLICT:
+        conflict_id = open_conflict(session, kind=kind, row=outcome.row, base_version=base,
+                                    fields=outcome.conflicts, incoming_by=principal.user_id,
+                                    device_id=device_id, mutation_id=mid)
+        return _result(mid, "conflict", version=outcome.version, conflict_id=conflict_id, **extra)
+    status = "merged" if outcome.merged else "applied"
+    return _result(mid, status, version=outcome.version, **extra)
+
+
+def _base_on_survivor(session: Session, kind: str, row: dict, base: int) -> int:
+    """An edit of a merged-away record is based on the survivor as it was at the merge
+    (its version then is unknown here): treat it as based on version 1, so any field the
+    survivor changed since is a conflict to review, never an overwrite."""
+    return 1
+
+
+def validate_envelope(body: object) -> tuple[str, list[dict]]:
+    """(device_id, mutations) of a push body, or InvalidInput (a malformed envelope)."""
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.", code="sync.bad_push")
+    device_id, mutations = body.get("device_id"), body.get("mutations")
+    if not isinstance(device_id, str) or not 1 <= len(device_id) <= 64:
+        raise InvalidInput("device_id must be text of 1-64 characters.", code="sync.bad_push")
+    if not isinstance(mutations, list) or len(mutations) > MAX_MUTATIONS:
+        raise InvalidInput(f"mutations must be a list of at most {MAX_MUTATIONS}.",
+                           code="sync.bad_push")
+    for i, m in enumerate(mutations):
+        ok = (isinstance(m, dict) and isinstance(m.get("mutation_id"), str)
+              and 1 <= len(m["mutation_id"]) <= 64 and m.get("entity") in PUSH_FIELDS
+              and isinstance(m.get("id"), str) and 1 <= len(m["id"]) <= 36
+              and m.get("op") in ("create", "update", "delete")
+              and isinstance(m.get("changes", {}), dict)
+              and (m.get("base_version") is None or (isinstance(m["base_version"], int)
+                                                     and not isinstance(m["base_version"], bool))))
+        if not ok:
+            raise InvalidInput(f"mutations[{i}] needs mutation_id, entity (person or household), "
+                               "id, op (create, update or delete), changes (an object) and "
+                               "base_version (a number).", code="sync.bad_push")
+    return device_id, mutations
+
+
+@dataclass
+class PushMutation:
+    """A unit of work (sync.unit_of_work): one mutation in its own transaction."""
+
+    principal: Principal
+    device_id: str
+    mutation: dict
+    device_token: str | None = None
+
+    def store(self, tx) -> dict:
+        # The same mutation sent twice at once: the second fails on (user, mutation_id)
+        # and its client's retry gets the stored result.
+        return apply_mutation(tx.session, self.principal, self.device_id, self.mutation)
+
+
+def touch_device(session: Session, *, principal: Principal, device_id: str, app: str | None,
+                 pulled: bool = False, pushed: bool = False) -> None:
+    device = session.get(SyncDevice, (device_id, principal.user_id))
+    if device is None:
+        device = SyncDevice(device_id=device_id, user_id=principal.user_id)
+    device.app = (app or device.app or "")[:120] or None
+    now = utcnow()
+    if pulled:
+        device.last_pull_at = now
+    if pushed:
+        device.last_push_at = now
+    session.add(device)
+
+
+# ---------------------------------------------------------------- conflicts
+
+def _conflicts_in_scope(scope: Scope):
+    t = SyncConflict.__table__
+    return _in_scope(scope, t)
+
+
+def list_conflicts(session: Session, *, principal: Principal, status: str | None,
+                   kelurahan_code: str | None, entity: str | None, limit: int,
+                   offset: int) -> tuple[list[SyncConflict], int]:
+    where = [_conflicts_in_scope(principal.scope)]
+    if status:
+        where.append(SyncConflict.status == status)
+    if kelurahan_code:
+        where.append(SyncConflict.kelurahan_code == kelurahan_code)
+    if entity:
+        where.append(SyncConflict.entity == entity)
+    total = session.execute(select(func.count()).select_from(SyncConflict).where(*where)).scalar()
+    rows = session.execute(select(SyncConflict).where(*where).order_by(SyncConflict.id)
+                           .limit(limit).offset(offset)).scalars().all()
+    return list(rows), total
+
+
+def get_conflict_or_raise(session: Session, *, principal: Principal, conflict_id: int,
+                          for_update: bool = False) -> SyncConflict:
+    query = select(SyncConflict).where(SyncConflict.id == conflict_id,
+                                       _conflicts_in_scope(principal.scope))
+    row = session.execute(query.with_for_update() if for_update else query).scalar()
+    if row is None:
+        raise NotFound(f"No conflict {conflict_id} in your scope.", code="conflict.not_found")
+    return row
+
+
+def conflict_detail(session: Session, conflict: SyncConflict) -> dict:
+    """Base, current and incoming value per field, with who sent each, when and from where."""
+    _, versions, key = _TABLES[conflict.entity]
+    vt = versions.__table__
+
+    def who(version: int) -> dict | None:
+        row = session.execute(select(vt.c.changed_by, vt.c.changed_at, vt.c.reason).where(
+            vt.c[key] == conflict.entity_id, vt.c.version == version)).first()
+        return None if row is None else {"version": version, "user_id": row[0],
+                                         "at": row[1].isoformat(), "reason": row[2]}
+
+    return {"base": who(conflict.base_version), "current": who(conflict.version),
+            "incoming": {"user_id": conflict.incoming_by, "device_id": conflict.device_id,
+                         "mutation_id": conflict.mutation_id,
+                         "submission_id": conflict.submission_id,
+                         "at": conflict.created_at.isoformat()}}
+
+
+def resolve_conflict(session: Session, *, principal: Principal, conflict_id: int,
+                     choose: str | None, values: dict | None,
+                     expected_version: int | None) -> tuple[SyncConflict, int]:
+    """Write the chosen values as a new version (through sync.apply), mark the conflict
+    resolved and audit it. Returns the conflict and the record's version."""
+    if principal.role not in ("supervisor", "admin"):
+        raise Forbidden("Only a supervisor resolves conflicts.", code="auth.role")
+    if (choose is None) == (values is None):
+        raise InvalidInput('Send either {"choose": "incoming" | "current"} or {"values": {...}}.',
+                           code="conflict.bad_resolution")
+    conflict = get_conflict_or_raise(session, principal=principal, conflict_id=conflict_id,
+                                     for_update=True)
+    if conflict.status != "open":
+        raise Conflict(f"Conflict {conflict_id} is already resolved.", code="conflict.resolved")
+    if choose is not None:
+        if choose not in ("incoming", "current"):
+            raise InvalidInput('choose is "incoming" or "current".', code="conflict.bad_resolution")
+        chosen = {} if choose == "current" else {f: v["incoming"] for f, v in conflict.fields.items()}
+    else:
+        unknown = sorted(set(values) - set(PUSH_FIELDS[conflict.entity]))
+        if unknown or not values:
+            raise InvalidInput(f"values may only name the record's fields ({', '.join(unknown)}).",
+                               code="conflict.bad_resolution")
+        chosen = dict(values)
+    changes, problem = _coerce(conflict.entity, chosen)
+    if problem:
+        raise InvalidInput(problem, code="conflict.bad_resolution")
+    row = ENTITIES[conflict.entity].rows.get_for_update(session, conflict.entity_id)
+    if row is None:
+        raise NotFound(f"No {conflict.entity} {conflict.entity_id}.", code="conflict.not_found")
+    if expected_version is not None and row["version"] != expected_version:
+        raise Conflict(f"The record is at version {row['version']}, not {expected_version}: "
+                       "look at it again.", code="conflict.record_moved")
+    version = row["version"]
+    if changes:
+        outcome = apply(session, conflict.entity, row["id"], None, changes,
+                        Provenance(actor_id=principal.user_id, submission_id=None,
+                                   reason="conflict:resolve", scope=principal.scope), current=row)
+        if outcome.status is Status.REJECTED:
+            raise InvalidInput(outcome.reason or "rejected", code="conflict.bad_resolution")
+        version = outcome.version
+    conflict.status = "resolved"
+    conflict.resolved_by = principal.user_id
+    conflict.resolved_at = utcnow()
+    conflict.resolution = {"choose": choose, "values": snapshot(changes, tuple(changes)),
+                           "version": version}
+    session.add(conflict)
+    record_audit(session, actor_id=principal.user_id, action="conflict.resolve",
+                 entity_type=conflict.entity, entity_id=conflict.entity_id,
+                 detail={"conflict_id": conflict.id, **conflict.resolution})
+    session.flush()
+    return conflict, version
+
+
+# ---------------------------------------------------------------- devices
+
+def list_devices(session: Session, *, principal: Principal) -> list[dict]:
+    """Each phone's user, app, last pull and push, and its open conflicts (scoped by the
+    scopes of the phone's user)."""
+    us = UserScope.__table__
+    query = select(SyncDevice)
+    if not principal.scope.everything:
+        from models import Posyandu
+        pt = Posyandu.__table__
+        place = func.coalesce(us.c.wilayah_code, select(pt.c.kelurahan_code).where(
+            pt.c.id == us.c.posyandu_id).scalar_subquery())
+        query = query.where(select(us.c.id).where(
+            us.c.user_id == SyncDevice.user_id,
+            or_(scope_filter(principal.scope, place, us.c.posyandu_id),
+                scope_filter(principal.scope, place))).exists())
+    devices = session.execute(query.order_by(SyncDevice.user_id, SyncDevice.device_id)).scalars().all()
+    pending = dict(session.execute(
+        select(SyncConflict.device_id, func.count()).where(SyncConflict.status == "open")
+        .group_by(SyncConflict.device_id)).all())
+    from models import User
+    names = dict(session.execute(select(User.id, User.username).where(
+        User.id.in_({d.user_id for d in devices}))).all()) if devices else {}
+    return [{"device_id": d.device_id, "user_id": d.user_id, "username": names.get(d.user_id),
+             "app": d.app, "last_pull_at": d.last_pull_at, "last_push_at": d.last_push_at,
+             "pending_conflicts": pending.get(d.device_id, 0)} for d in devices]
