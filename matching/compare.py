@@ -1,0 +1,212 @@
+"""Is this pair of records one person? A Fellegi–Sunter comparison: each field compares
+at a level, each level carries a weight log2(m/u) (how much likelier that level is for
+one person than for two), the weights add up to a score, and thresholds cut the score
+into three bands: auto-link, review, new person.
+
+Family is not identity. Twins share mother, household and birth date but not the given
+name; siblings share mother and household but not the birth date. So mother and
+household only add weight once the person's own fields agree, and two explicit guards
+keep twins and siblings apart whatever the score (a linker that adds "same family"
+weights to "same person" links twins; this one refuses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from matching.names import compare_names, name_tokens, placeholder_mother
+from matching.nik import decode_nik, nik_agrees
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """What a registration says about a person (the anthropometry form's person fields)."""
+
+    record_id: str
+    name: str = ""
+    sex: str | None = None  # "male" | "female"
+    birth_date: date | None = None
+    birth_date_estimated: bool = False
+    nik: str | None = None
+    mother_name: str | None = None
+    mother_nik: str | None = None
+    household_kk: str | None = None
+    kelurahan_code: str | None = None
+    posyandu_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Score cuts (sums of log2 weights). Configurable; defaults tuned on the simulator
+    (bench/matching.py)."""
+
+    auto_link: float = 20.0
+    review: float = 8.0
+
+
+AUTO_LINK, REVIEW, NEW = "auto_link", "review", "new"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    score: float
+    band: str
+    levels: dict[str, str] = field(default_factory=dict)  # field -> level name
+    weights: dict[str, float] = field(default_factory=dict)  # field -> weight
+    guard: str | None = None  # why the band was capped, if it was
+
+    def evidence(self) -> dict:
+        """For the review queue: per-field level and weight, the score, any guard."""
+        return {"score": round(self.score, 2), "band": self.band, "guard": self.guard,
+                "fields": {k: {"level": self.levels[k], "weight": self.weights[k]}
+                           for k in self.levels}}
+
+
+def kecamatan_of(kelurahan_code: str | None) -> str:
+    """'33.75.01.1002' -> '337501' (the kelurahan code's first three parts)."""
+    return (kelurahan_code or "").replace(".", "")[:6]
+
+
+def usable_nik(record: PersonRecord) -> str | None:
+    """The record's NIK if it is well formed and agrees with its birth date and sex (a
+    NIK that contradicts them is someone else's, often the mother's: no evidence)."""
+    nik = record.nik
+    if decode_nik(nik) is None:
+        return None
+    return nik if nik_agrees(nik, birth_date=record.birth_date, sex=record.sex) else None
+
+
+def _nik_level(a: PersonRecord, b: PersonRecord) -> str:
+    na, nb = usable_nik(a), usable_nik(b)
+    if not na or not nb:
+        return "missing"
+    if na == nb:
+        return "exact"
+    if sum(x != y for x, y in zip(na, nb)) == 1 or (sorted(na) == sorted(nb)
+                                                     and sum(x != y for x, y in zip(na, nb)) == 2):
+        return "one_slip"  # a mistyped digit or two swapped
+    return "different"
+
+
+def _name_level(a: PersonRecord, b: PersonRecord) -> str:
+    if not name_tokens(a.name) or not name_tokens(b.name):
+        # A newborn placeholder ("By. Ny. Siti") names the mother, not the child.
+        ma = placeholder_mother(a.name) or a.mother_name
+        mb = placeholder_mother(b.name) or b.mother_name
+        return "placeholder" if ma and mb and compare_names(ma, mb) >= 0.9 else "missing"
+    s = compare_names(a.name, b.name)
+    if s >= 0.99:
+        return "exact"
+    if s >= 0.93:
+        return "variant"
+    if s >= 0.85:
+        return "similar"
+    return "different"
+
+
+def _birth_level(a: PersonRecord, b: PersonRecord) -> str:
+    da, db = a.birth_date, b.birth_date
+    if da is None or db is None:
+        return "missing"
+    if da == db:
+        return "exact"
+    if da.year == db.year and da.day == db.month and da.month == db.day:
+        return "day_month_swap"
+    gap = abs((da - db).days)
+    estimated = a.birth_date_estimated or b.birth_date_estimated
+    if gap <= 3 or (da.year == db.year and da.month == db.month) or (
+            da.day == db.day and da.month == db.month and abs(da.year - db.year) == 1):
+        return "close"  # a typed slip in one part
+    if estimated and gap <= 92:
+        return "estimated"
+    if gap <= 45:
+        return "month"
+    return "different"
+
+
+def _sex_level(a: PersonRecord, b: PersonRecord) -> str:
+    if a.sex not in ("male", "female") or b.sex not in ("male", "female"):
+        return "missing"
+    return "agree" if a.sex == b.sex else "disagree"
+
+
+def _mother_level(a: PersonRecord, b: PersonRecord) -> str:
+    if decode_nik(a.mother_nik) and a.mother_nik == b.mother_nik:
+        return "nik"
+    if a.mother_name and b.mother_name:
+        s = compare_names(a.mother_name, b.mother_name)
+        if s >= 0.93:
+            return "name"
+        return "different" if s < 0.8 else "similar"
+    return "missing"
+
+
+def _household_level(a: PersonRecord, b: PersonRecord) -> str:
+    if not a.household_kk or not b.household_kk:
+        return "missing"
+    return "same" if a.household_kk == b.household_kk else "different"
+
+
+def _place_level(a: PersonRecord, b: PersonRecord) -> str:
+    if a.posyandu_id and a.posyandu_id == b.posyandu_id:
+        return "posyandu"
+    if a.kelurahan_code and a.kelurahan_code == b.kelurahan_code:
+        return "kelurahan"
+    if a.kelurahan_code and kecamatan_of(a.kelurahan_code) == kecamatan_of(b.kelurahan_code):
+        return "kecamatan"
+    return "elsewhere"
+
+
+_LEVELS = {
+    "nik": _nik_level, "name": _name_level, "birth_date": _birth_level, "sex": _sex_level,
+    "mother": _mother_level, "household": _household_level, "place": _place_level,
+}
+
+# log2(m/u) per level, set from the simulator's error rates and a kelurahan's size
+# (bench/matching.py prints how they perform).
+WEIGHTS: dict[str, dict[str, float]] = {
+    "nik": {"exact": 14.0, "one_slip": 4.0, "different": -10.0, "missing": 0.0},
+    "name": {"exact": 9.0, "variant": 7.0, "similar": 3.0, "different": -9.0,
+             "placeholder": 1.0, "missing": 0.0},
+    "birth_date": {"exact": 8.0, "day_month_swap": 5.0, "close": 3.0, "estimated": 2.0,
+                   "month": -2.0, "different": -12.0, "missing": 0.0},
+    "sex": {"agree": 0.5, "disagree": -8.0, "missing": 0.0},
+    "mother": {"nik": 4.0, "name": 3.5, "similar": 1.0, "different": -6.0, "missing": 0.0},
+    "household": {"same": 2.0, "different": -1.5, "missing": 0.0},
+    "place": {"posyandu": 1.5, "kelurahan": 1.0, "kecamatan": 0.0, "elsewhere": -1.0},
+}
+
+
+def compare(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),
+            weights: dict[str, dict[str, float]] = WEIGHTS) -> Comparison:
+    """Score a pair and put it in a band (see the module docstring for the guards)."""
+    levels = {name: level(a, b) for name, level in _LEVELS.items()}
+    field_weights = {name: weights[name][lvl] for name, lvl in levels.items()}
+    score = sum(field_weights.values())
+    band = AUTO_LINK if score >= thresholds.auto_link else REVIEW if score >= thresholds.review else NEW
+    guard = None
+    same_family = levels["mother"] in ("nik", "name") or levels["household"] == "same"
+    if levels["nik"] == "different":
+        guard = "two valid NIKs differ"
+        band = NEW if band == NEW or levels["name"] not in ("exact", "variant") else REVIEW
+    elif same_family and levels["name"] in ("different", "similar"):
+        guard = "same family, different given name (twins or siblings)"
+        band = NEW if levels["name"] == "different" else min(band, REVIEW, key=_rank)
+    elif same_family and levels["birth_date"] in ("different", "month"):
+        guard = "same family, different birth date (siblings)"
+        band = NEW
+    elif band == AUTO_LINK and levels["nik"] != "exact" and (
+            levels["name"] not in ("exact", "variant")
+            or levels["birth_date"] not in ("exact", "day_month_swap")):
+        # Without one NIK, auto-linking needs the person's own name and birth date.
+        guard = "auto-link needs name and birth date to agree (or one NIK)"
+        band = REVIEW
+    elif band == AUTO_LINK and levels["nik"] == "exact" and levels["name"] == "different":
+        guard = "one NIK, different names"
+        band = REVIEW
+    return Comparison(score=score, band=band, levels=levels, weights=field_weights, guard=guard)
+
+
+def _rank(band: str) -> int:
+    return {NEW: 0, REVIEW: 1, AUTO_LINK: 2}[band]

@@ -1,0 +1,145 @@
+"""Indonesian name normalisation. Pure functions, no I/O.
+
+Posyandu registers write the same child many ways: "By. Ny. Siti" for a newborn not yet
+named, "An. Ahmad", "Muhammad"/"Muhamad"/"M.", old spellings ("Abdoel", "Djoko",
+"Tjahjo"), "Nur Aisyah" / "Nuraisyah", upper case, double spaces.
+
+`name_key` is the stored key (column person.name_key, exact lookups): keep it stable.
+`name_tokens` goes further for scoring: spelling variants folded, Muhammad forms one
+token; `compare_names` scores two names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rapidfuzz.distance import JaroWinkler
+
+# Titles and placeholders that are not part of the name (bayi = baby, by = bayi,
+# ny = nyonya (Mrs), an = anak (child), tn = tuan, sdr = saudara, alm = almarhum).
+_TITLES = {"by", "bayi", "ny", "nyonya", "an", "anak", "tn", "sdr", "sdri", "alm", "almh", "bpk",
+           "ibu", "bu", "pak"}
+# Academic and religious titles that follow or precede a name (S.Pd, A.Md, Hj., H.).
+_DEGREE_WORDS = {"spd", "skm", "ssos", "se", "sh", "st", "amd", "amkeb", "amk", "skep", "hj", "h",
+                 "dr", "drs", "ir", "ners"}
+_NON_LETTERS = re.compile(r"[^a-z\s]")
+_SPACES = re.compile(r"\s+")
+_MUHAMMAD = {"muhammad", "muhamad", "muhammed", "mohammad", "mohamad", "mohammed", "mochammad",
+             "mochamad", "muchammad", "muchamad", "moh", "moch", "muh", "much", "mhd", "md", "m"}
+# Old (pre-1972) spellings and common transliteration variants, applied in order.
+_SPELLING = (
+    ("oe", "u"), ("dj", "j"), ("tj", "c"), ("ch", "kh"), ("sj", "sy"), ("nj", "ny"),
+    ("j", "y"), ("kh", "h"), ("sy", "s"), ("dh", "d"), ("q", "k"), ("z", "s"), ("v", "f"),
+    ("y", "i"),
+)
+_DOUBLE = re.compile(r"([a-z])\1+")
+_FINAL_H = re.compile(r"(?<=[aiueo])h$")
+
+
+def _ascii_words(name: str | None) -> list[str]:
+    if not name:
+        return []
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return [w for w in _SPACES.split(_NON_LETTERS.sub(" ", text)) if w]
+
+
+def name_key(name: str | None) -> str:
+    """Lower-case ASCII letters and single spaces, titles removed: 'By. Ny. SITI  A.' -> 'siti a'."""
+    return " ".join(w for w in _ascii_words(name) if w not in _TITLES)
+
+
+def is_placeholder_name(name: str | None) -> bool:
+    """True for newborn placeholders like 'By. Ny. Rina' (baby of Mrs Rina)."""
+    if not name:
+        return True
+    words = _SPACES.split(_NON_LETTERS.sub(" ", name.lower()).strip())
+    return bool(words) and words[0] in {"by", "bayi"}
+
+
+def placeholder_mother(name: str | None) -> str | None:
+    """The mother's name in a newborn placeholder ('By. Ny. Rina Wati' -> 'Rina Wati'),
+    else None."""
+    if not is_placeholder_name(name):
+        return None
+    words = [w for w in _ascii_words(name) if w not in _TITLES]
+    return " ".join(words) or None
+
+
+def fold_spelling(word: str) -> str:
+    """One word in a spelling-neutral form: old spellings (oe→u, dj→j, tj→c), kh/h, sy/s,
+    y/i, doubled letters and a final h after a vowel ('Abdoel' and 'Abdul' agree,
+    'Djoko' and 'Joko', 'Fauziah' and 'Fausia')."""
+    for old, new in _SPELLING:
+        word = word.replace(old, new)
+    word = _DOUBLE.sub(r"\1", word)
+    return _FINAL_H.sub("", word) if len(word) > 2 else word
+
+
+def name_tokens(name: str | None, *, fold: bool = True) -> tuple[str, ...]:
+    """The name as comparable tokens: titles, placeholders and degrees dropped, every form
+    of Muhammad as 'muhammad', spelling folded (`fold=False`: only the old spellings
+    oe/dj/tj). A placeholder name has no tokens of its own (it names the mother)."""
+    if is_placeholder_name(name):
+        return ()
+    tokens = []
+    for word in _ascii_words(name):
+        if word in _TITLES or word in _DEGREE_WORDS:
+            continue
+        if word in _MUHAMMAD:
+            tokens.append("muhammad")
+        elif fold:
+            tokens.append(fold_spelling(word))
+        else:
+            tokens.append(word.replace("oe", "u").replace("dj", "j").replace("tj", "c"))
+    return tuple(tokens)
+
+
+def phonetic_key(name: str | None) -> str:
+    """A blocking key: the folded first token that is not Muhammad, first four letters
+    with vowels after the first dropped ('Rizky' and 'Rizki' -> 'rsk')."""
+    tokens = [t for t in name_tokens(name) if t != "muhammad"] or list(name_tokens(name))
+    if not tokens:
+        return ""
+    word = tokens[0]
+    return (word[0] + re.sub(r"[aiueo]", "", word[1:]))[:4]
+
+
+def _token_similarity(a: tuple[str, str], b: tuple[str, str]) -> float:
+    """Tokens as (folded, lightly normalised): equal when the folded forms are equal (a
+    spelling variant), else Jaro–Winkler on the light forms (folding drops letters that
+    tell names apart: 'Aisyah' and 'Annisa' fold to 'aisa' and 'anisa')."""
+    if a[0] == b[0]:
+        return 1.0
+    return JaroWinkler.normalized_similarity(a[1], b[1])
+
+
+def compare_names(a: str | None, b: str | None) -> float:
+    """Similarity of two names in [0, 1] after normalisation, forgiving what Indonesian
+    registers really do: joined or split names ('Nur Aisyah' / 'Nuraisyah'), a missing
+    middle name or a dropped Muhammad ('Muhammad Rizky Pratama' / 'Rizky Pratama'), and
+    typing slips. Token by token, the weakest token decides: 'Aisyah Putri' and 'Annisa
+    Putri' (twins' names often share a tail) are not one name. 0 when either is empty."""
+    ta, tb = name_tokens(a), name_tokens(b)
+    if not ta or not tb:
+        return 0.0
+    if ta == tb:
+        return 1.0
+    if "".join(ta) == "".join(tb):
+        return 0.98  # split vs joined
+    pa = list(zip(ta, name_tokens(a, fold=False)))
+    pb = list(zip(tb, name_tokens(b, fold=False)))
+    core_a = [t for t in pa if t[0] != "muhammad"] or pa
+    core_b = [t for t in pb if t[0] != "muhammad"] or pb
+    if core_a == core_b:
+        return 0.95  # Muhammad dropped on one side
+    if len(core_a) == len(core_b):
+        in_order = min(_token_similarity(x, y) for x, y in zip(core_a, core_b))
+        swapped = min(_token_similarity(x, y) for x, y in zip(sorted(core_a), sorted(core_b)))
+        return max(in_order, swapped * 0.97) * 0.995
+    short, long_ = (core_a, core_b) if len(core_a) < len(core_b) else (core_b, core_a)
+    found = min(max(_token_similarity(s, t) for t in long_) for s in short)
+    first = _token_similarity(short[0], long_[0])
+    if found >= 0.99:
+        return 0.93 if first >= 0.99 else 0.88  # a missing middle or last name
+    return min(found, first) * 0.95

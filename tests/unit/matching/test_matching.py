@@ -1,0 +1,131 @@
+"""Pure identity matching: name variants, NIK decoding, bands, twins and siblings."""
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matching.batch import link
+from matching.compare import AUTO_LINK, NEW, REVIEW, PersonRecord, compare
+from matching.evaluate import pair_scores
+from matching.names import compare_names, name_key, name_tokens, placeholder_mother
+from matching.nik import decode_nik, valid_nik
+
+KEL = "33.75.01.1002"
+KK = "3375010101100001"
+
+
+@pytest.mark.parametrize("a,b", [
+    ("Muhammad Rizky", "M. Rizki"), ("Muhamad Rizky", "Moh. Rizky"), ("Muh. Rizky", "MUHAMMAD RIZKY"),
+    ("Abdoel Djalil", "Abdul Jalil"), ("Tjahjo", "Cahyo"), ("Nur Aisyah", "Nuraisyah"),
+    ("An. Ahmad Fauzi", "Ahmad  Fauzi,"), ("Dewi Lestari", "Dewi Lestary"),
+])
+def test_name_variants_are_one_name(a, b):
+    assert compare_names(a, b) >= 0.93
+
+
+def test_missing_middle_name_and_dropped_muhammad_are_variants():
+    assert compare_names("Muhammad Rizky Pratama", "Rizky Pratama") >= 0.93
+    assert compare_names("Siti Aminah", "Siti Aminah Putri") >= 0.93
+
+
+@pytest.mark.parametrize("a,b", [
+    ("Aisyah Putri", "Annisa Putri"), ("Hasan", "Husain"), ("Ahmad Fauzi", "Dewi Lestari"),
+])
+def test_different_given_names_are_not_one_name(a, b):
+    assert compare_names(a, b) < 0.85
+
+
+def test_placeholders_name_the_mother():
+    assert name_tokens("By. Ny. Siti Aminah") == ()
+    assert placeholder_mother("Bayi Ny. Siti Aminah") == "siti aminah"
+    assert placeholder_mother("Siti Aminah") is None
+
+
+@given(st.text(max_size=40))
+def test_name_normalisation_is_total_and_idempotent(text):
+    key = name_key(text)
+    assert name_key(key) == key
+    similarity = compare_names(text, text)
+    assert similarity in (0.0, 1.0)
+
+
+@given(st.text(min_size=1, max_size=30), st.text(min_size=1, max_size=30))
+def test_name_similarity_is_symmetric_and_bounded(a, b):
+    s = compare_names(a, b)
+    assert 0.0 <= s <= 1.0
+    assert abs(s - compare_names(b, a)) < 1e-9
+
+
+def test_nik_decoding_region_and_women_plus_forty():
+    nik = decode_nik("3375014403240001")
+    assert (nik.province, nik.regency, nik.district, nik.sex) == ("33", "3375", "337501", "female")
+    assert nik.birth_date(not_after=date(2026, 1, 1)) == date(2024, 3, 4)
+    assert decode_nik("3375010403240001").sex == "male"
+    for bad in ("12345", "0975010403240001", "3375013203240001", "3375010413240001",
+                "337501040324000x", None):
+        assert decode_nik(bad) is None, bad
+    assert valid_nik("3375014403240001", birth_date=date(2024, 3, 4), sex="female")
+    assert not valid_nik("3375014403240001", birth_date=date(2024, 3, 4), sex="male")
+
+
+@given(st.dates(date(1950, 1, 1), date(2025, 12, 31)), st.sampled_from(["male", "female"]))
+def test_nik_round_trips_birth_date_and_sex(born, sex):
+    day = born.day + (40 if sex == "female" else 0)
+    nik = f"337501{day:02d}{born.month:02d}{born.year % 100:02d}0001"
+    decoded = decode_nik(nik)
+    assert decoded.sex == sex
+    assert decoded.birth_date(not_after=date(2026, 1, 1)).replace(year=born.year) == born
+    assert valid_nik(nik, birth_date=born, sex=sex)
+
+
+def child(record_id, name, born, sex="female", **kw):
+    fields = dict(mother_name="Siti Aminah", household_kk=KK, kelurahan_code=KEL)
+    return PersonRecord(record_id, name, sex, born, **(fields | kw))
+
+
+def test_bands():
+    a = child("a", "Aisyah Putri", date(2024, 3, 4))
+    assert compare(a, child("b", "Aisyah Putri", date(2024, 3, 4))).band == AUTO_LINK
+    assert compare(a, child("b", "Aisyah Putri", date(2024, 4, 3))).band in (AUTO_LINK, REVIEW)
+    assert compare(a, child("b", "Aisyah Putri", date(2024, 3, 6), household_kk=None,
+                            mother_name=None)).band == REVIEW
+    assert compare(a, PersonRecord("b", "Budi Santoso", "male", date(2023, 1, 1),
+                                   kelurahan_code=KEL)).band == NEW
+
+
+def test_twins_and_siblings_never_link():
+    a = child("a", "Aisyah Putri", date(2024, 3, 4))
+    twin = child("t", "Annisa Putri", date(2024, 3, 4))
+    sibling = child("s", "Aisyah Putri", date(2022, 7, 9))
+    assert compare(a, twin).band != AUTO_LINK
+    assert compare(a, sibling).band == NEW
+    assert compare(a, child("b", "Hasan", date(2024, 3, 4), sex="male")).band == NEW
+
+
+def test_mothers_nik_typed_for_the_child_is_no_evidence():
+    mother_nik = "3375015507950002"
+    a = child("a", "Aisyah Putri", date(2024, 3, 4), nik=mother_nik)
+    b = child("b", "Rina Wati", date(2023, 5, 1), nik=mother_nik)
+    c = compare(a, b)
+    assert c.levels["nik"] == "missing" and c.band == NEW
+
+
+def test_two_valid_niks_that_differ_keep_people_apart():
+    a = child("a", "Aisyah Putri", date(2024, 3, 4), nik="3375014403240001")
+    b = child("b", "Aisyah Putri", date(2024, 3, 4), nik="3375014403240777")
+    assert compare(a, b).band != AUTO_LINK
+
+
+def test_batch_link_clusters_and_scores():
+    records = [child("a", "Muhammad Rizky", date(2024, 3, 4), sex="male"),
+               child("b", "M. Rizki", date(2024, 3, 4), sex="male"),
+               child("c", "Hasan", date(2024, 3, 4), sex="male"),
+               child("d", "By. Ny. Siti Aminah", date(2024, 3, 4), sex="male")]
+    linkage = link(records)
+    assert linkage.cluster[0] == linkage.cluster[1] != linkage.cluster[2]
+    assert linkage.cluster[3] != linkage.cluster[0]
+    scores = pair_scores(["x", "x", "y", "z"], linkage.cluster)
+    assert scores.precision == 1.0 and scores.recall == 1.0
+    assert pair_scores(["x", "y"], [1, 1]).precision == 0.0
