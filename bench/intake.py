@@ -428,6 +428,16 @@ def build_template(backend: str, persons: int, args, workdir: Path) -> Template:
         url, _ = make_database("postgres", workdir)
         name = url.rsplit("/", 1)[1]
     form_xml, phones = prepare(url, args.phones)
+    if persons:  # a province's registry spreads over the province's villages
+        from core.db import make_engine
+        from sync.wilayah import import_national
+
+        engine = make_engine(url, pool_size=1)
+        loaded = import_national(engine, provinces=["33"])
+        engine.dispose()
+        print(f"template {backend} {persons:,}: Jawa Tengah's regions loaded, "
+              f"{loaded.total('kelurahan'):,} villages",
+              flush=True)
     stats = preload(url, persons=persons, months=args.months, seed=args.seed + 1000,
                     analyse_first=TINY_HOUSEHOLDS, progress=print)
     if backend == "postgres":
