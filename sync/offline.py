@@ -325,8 +325,12 @@ def _base_on_survivor(session: Session, kind: str, row: dict, base: int) -> int:
     return 1
 
 
-def validate_envelope(body: object) -> tuple[str, list[dict]]:
-    """(device_id, mutations) of a push body, or InvalidInput (a malformed envelope)."""
+def validate_envelope(body: object, principal: Principal | None = None) -> tuple[str, list[dict]]:
+    """(device_id, mutations) of a push body, or InvalidInput (a malformed envelope).
+    Agencies read; they do not push."""
+    if principal is not None and principal.role == "agency":
+        raise Forbidden("Agency accounts read the registry; they do not change it.",
+                        code="auth.role")
     if not isinstance(body, dict):
         raise InvalidInput("The body must be a JSON object.", code="sync.bad_push")
     device_id, mutations = body.get("device_id"), body.get("mutations")

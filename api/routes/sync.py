@@ -76,7 +76,7 @@ async def push(request: Request, principal: PrincipalDep, body: Annotated[Any, B
     `applied`, `merged` (stale base, no overlap), `conflict` (overlapping fields kept as
     they are, `conflict_id`), `rejected` (`reason`). A replayed mutation_id returns the
     stored result."""
-    device_id, mutations = offline.validate_envelope(body)
+    device_id, mutations = offline.validate_envelope(body, principal)
     writer = request.app.state.submission_writer
     results = await asyncio.gather(*(writer.store(offline.PushMutation(principal, device_id, m))
                                      for m in mutations))

@@ -173,6 +173,10 @@ def test_bad_mutations_are_rejected_one_by_one_and_a_bad_envelope_is_400(client,
         assert answer.status_code == 400 and answer.json()["error"] == "sync.bad_push"
     assert client.post("/api/v1/sync/push", json={"device_id": "x", "mutations": []}).status_code == 401
     assert client.get("/api/v1/sync/changes").status_code == 401
+    make_user("dinkes", "agency", [KELURAHAN], agency="Dinkes")
+    agency = client.post("/api/v1/sync/push", headers=bearer(client, "dinkes", "password-123"),
+                         json={"device_id": "x", "mutations": [_update(pid, 1, name="Z")]})
+    assert agency.status_code == 403
 
 
 def test_a_mutation_aimed_at_a_merged_record_goes_to_the_survivor(client, make_user, db):
