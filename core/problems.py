@@ -240,6 +240,8 @@ CATALOGUE: dict[str, Problem] = {
                                 "Bukan kode provinsi atau kabupaten/kota (mis. 33 atau 33.75)."),
     "wilayah.missing_parent": Problem(400, "A region's parent is not in the list.",
                                       "Induk wilayah belum ada dalam daftar."),
+    "wilayah.bad_code": Problem(400, "Not a province or regency code (e.g. 33 or 33.75).",
+                                "Bukan kode provinsi atau kabupaten/kota (mis. 33 atau 33.75)."),
     # ---------------------------------------------------------------- list filters
     "filter.date_range": Problem(400, "The date range ends before it starts.",
                                  "Rentang tanggal berakhir sebelum dimulai."),

@@ -123,3 +123,10 @@ def test_bootstrap_wilayah_all_loads_the_country(fresh_cli, capsys):
     assert _levels(fresh_cli)["provinsi"] == 1
     assert main(["bootstrap", "--wilayah", "all"]) == 0
     assert _levels(fresh_cli) == EXPECTED
+
+
+def test_cli_rejects_a_bad_province_code_and_loads_nothing(fresh_cli, capsys):
+    before = _levels(fresh_cli)
+    assert main(["wilayah", "import", "--province", "33.75.01"]) == 1
+    assert "Not province/regency codes" in capsys.readouterr().err
+    assert _levels(fresh_cli) == before
