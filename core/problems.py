@@ -236,8 +236,6 @@ CATALOGUE: dict[str, Problem] = {
                                 "terbaca."),
     "wilayah.bad_row": Problem(400, "A row of the region file is invalid.", "Ada baris berkas "
                                "wilayah yang tidak valid."),
-    "wilayah.bad_code": Problem(400, "Not a province or regency code (e.g. 33 or 33.75).",
-                                "Bukan kode provinsi atau kabupaten/kota (mis. 33 atau 33.75)."),
     "wilayah.missing_parent": Problem(400, "A region's parent is not in the list.",
                                       "Induk wilayah belum ada dalam daftar."),
     "wilayah.bad_code": Problem(400, "Not a province or regency code (e.g. 33 or 33.75).",
