@@ -148,3 +148,35 @@ def test_a_pushed_create_of_a_registered_child_follows_to_that_child(client, db,
     with Session(db) as s:
         assert s.get(Person, second).merged_into_id == first
         assert s.exec(select(RecordMerge)).one().kind == "auto_link"
+
+
+def test_the_batch_scan_opens_what_the_online_path_missed_and_merges_only_when_asked(db):
+    from sync.apply import create_person
+    from sync.dedup import scan_registry
+    from tests.support import OTHER_KELURAHAN
+
+    with Session(db) as s:  # one family registered in two kecamatan (it moved)
+        ids = []
+        for kelurahan in (KELURAHAN, OTHER_KELURAHAN):
+            mother = create_person(s, data={"name": "Siti Aminah", "sex": "female",
+                                            "nik": "3375014708950002",
+                                            "kelurahan_code": kelurahan}, provenance=PROVENANCE)
+            ids.append(create_person(s, data={
+                "name": "Muhammad Rizky", "sex": "male", "birth_date": date(2023, 5, 1),
+                "mother_id": mother["id"], "kelurahan_code": kelurahan},
+                provenance=PROVENANCE)["id"])
+        s.commit()
+    first = scan_registry(db)
+    assert first.opened >= 1 and first.merged == 0
+    with Session(db) as s:
+        assert s.exec(select(RecordMerge)).all() == []
+        child_pair = [p for p in s.exec(select(DuplicatePair)) if {p.a_id, p.b_id} == set(ids)]
+        assert child_pair[0].source == "batch" and child_pair[0].status == "open"
+        s.delete(child_pair[0])
+        s.commit()
+    merged = scan_registry(db, auto_merge=True)
+    assert merged.merged >= 1
+    with Session(db) as s:
+        done = [m for m in s.exec(select(RecordMerge)) if {m.survivor_id, m.absorbed_id} == set(ids)]
+        assert done and done[0].kind == "auto_link"
+    assert scan_registry(db).opened == 0  # nothing found twice
