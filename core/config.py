@@ -42,6 +42,17 @@ class Settings(BaseSettings):
         "(group commit: submissions that arrive together share one commit).",
     )
     basic_auth_cache_seconds: int = 60
+    identity_auto_link_score: float = Field(
+        default=20.0,
+        description="Identity resolution: a candidate scoring at least this (sum of log2 "
+        "weights, matching.compare) is the same person and is linked automatically (the "
+        "twin/sibling guards and scope can still send it to review).",
+    )
+    identity_review_score: float = Field(
+        default=8.0,
+        description="Identity resolution: from this score up to the auto-link score, the "
+        "record is created and a duplicate candidate pair opened for a supervisor.",
+    )
 
 
 @lru_cache
