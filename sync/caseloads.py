@@ -502,13 +502,16 @@ def _target_chain(code: str) -> list[str]:
 
 
 def _targets_section(session: Session, code: str, period: str, current: float | None) -> dict:
+    """The target of the region, else of the nearest region above it that has one, else
+    the national one; of the period's year, else of the latest year before it."""
     year = int(period[:4])
     chain = _target_chain(code)
     found = q.targets(session, chain, year)
     source = next((c for c in chain if c in found), None)
-    target = found.get(source) if source else None
-    return {"year": year, "stunting_prevalence_target": target,
-            "target_set_for": source, "national_target": found.get(NATIONAL),
+    target_year, target = found[source] if source else (None, None)
+    national = found.get(NATIONAL)
+    return {"year": year, "target_year": target_year, "stunting_prevalence_target": target,
+            "target_set_for": source, "national_target": national[1] if national else None,
             "current_stunting_prevalence": current,
             "gap_percentage_points": None if target is None or current is None
             else round((current - target) * 100, 2)}

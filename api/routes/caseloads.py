@@ -130,11 +130,13 @@ class Households(BaseModel):
 
 class Targets(BaseModel):
     year: int
+    target_year: int | None = Field(description="The year the target was set for: the period's "
+                                    "year, else the latest year before it that has a target")
     stunting_prevalence_target: float | None = Field(
         description="The balita stunting prevalence target (fraction) of the region, or of the "
         "nearest region above it that has one, or the national one")
     target_set_for: str | None = Field(description="The region code the target is set for (ID: national)")
-    national_target: float | None
+    national_target: float | None = Field(description="The national target (latest up to the year)")
     current_stunting_prevalence: float | None = Field(description="children.0_59m.stunted_prevalence")
     gap_percentage_points: float | None = Field(description="(current - target) x 100; positive: above target")
 

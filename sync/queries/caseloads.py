@@ -262,10 +262,12 @@ def child_regions(session: Session, code: str) -> list[dict]:
                 .where(WILAYAH.c.parent_code == code).order_by(WILAYAH.c.code))
 
 
-def targets(session: Session, codes: Sequence[str], year: int) -> dict[str, float]:
-    rows = _all(session, select(TARGET.c.wilayah_code, TARGET.c.stunting_prevalence).where(
-        TARGET.c.wilayah_code.in_(list(codes)), TARGET.c.year == year))
-    return {r["wilayah_code"]: r["stunting_prevalence"] for r in rows}
+def targets(session: Session, codes: Sequence[str], year: int) -> dict[str, tuple[int, float]]:
+    """Per region code: the target of the latest year up to `year` (year, prevalence)."""
+    rows = _all(session, select(TARGET.c.wilayah_code, TARGET.c.year, TARGET.c.stunting_prevalence)
+                .where(TARGET.c.wilayah_code.in_(list(codes)), TARGET.c.year <= year)
+                .order_by(TARGET.c.year))
+    return {r["wilayah_code"]: (r["year"], r["stunting_prevalence"]) for r in rows}
 
 
 # ---------------------------------------------------------------- case lists

@@ -62,7 +62,8 @@ def test_a_kelurahan_entry_has_every_figure_the_issue_lists(client, field, admin
     assert (h["checked"], h["no_healthy_latrine"], h["no_handwashing_soap"]) == (1, 1, 1)
     assert h["unimproved_water"] == 1 and "open_defecation" in h and "at_risk_families" in h
     assert e["coverage"]["nutrition"] == {"cases": 1, "covered": 0, "share": 0.0}
-    assert e["targets"]["national_target"] is None  # no national target for 2026
+    assert e["targets"]["national_target"] == 0.14  # 2024's, the latest up to 2026
+    assert e["targets"]["target_year"] == 2024 and e["targets"]["target_set_for"] == KOTA
 
 
 def test_rollups_add_up_and_the_list_pages_regions(client, field, admin_headers):
