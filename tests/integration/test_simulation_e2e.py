@@ -158,8 +158,8 @@ def caseloads_equal_the_truth_for_children_without_errors(out, stored, db):
     (and who did not move), the caseload contributions the server keeps, summed per
     kelurahan and month, equal the simulator's caseload for those children; and every
     aggregate equals a full recompute from the raw records (caseloads verify)."""
-    from sync import caseloads
     from simulator.truth import caseload_rows
+    from sync import caseloads
 
     truth = read(out / "measurements.csv")
     persons = read(out / "persons.csv")
