@@ -16,6 +16,14 @@ SQLModel.metadata.naming_convention = {
 }
 
 from models.auth import AppToken, AuditLog, User, UserScope  # noqa: E402
+from models.caseloads import (  # noqa: E402
+    CASELOAD_AGGREGATE,
+    CaseloadCase,
+    CaseloadContribution,
+    CaseloadTarget,
+    Intervention,
+    UserProgram,
+)
 from models.changes import ChangeLog, ServerSetting  # noqa: E402
 from models.identity import DuplicatePair, IdentityDecision, RecordMerge  # noqa: E402
 from models.intake import Attachment, FormVersion, KoboHook, Submission  # noqa: E402
@@ -39,8 +47,14 @@ __all__ = [
     "AppToken",
     "Attachment",
     "AuditLog",
+    "CASELOAD_AGGREGATE",
+    "CaseloadCase",
+    "CaseloadContribution",
+    "CaseloadTarget",
     "ChangeLog",
     "DuplicatePair",
+    "Intervention",
+    "UserProgram",
     "FormVersion",
     "Household",
     "HouseholdVersion",

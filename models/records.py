@@ -109,6 +109,9 @@ class PregnancyScreening(SQLModel, table=True):
     risk_age_over_35: bool | None = None
     risk_short_stature: bool | None = None
     risk_low_bmi: bool | None = None
+    # Outside pregnancy: a bride-to-be (calon pengantin) and her planned wedding date.
+    catin: bool | None = None
+    planned_marriage_date: date | None = None
     is_current: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)
 

@@ -22,6 +22,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models import ChangeLog, Household, HouseholdVersion, Person, PersonVersion, UserScope
 from models.base import utcnow
 from models.offline import SyncConflict, SyncDevice, SyncMutation
+from sync import touched
 from sync.accounts import Principal, record_audit
 from sync.apply import ENTITIES, PERSON_FIELDS, Provenance, Status, apply, snapshot
 from sync.changes import _FINISHED_BELOW, ChangeCursor, changes_since
@@ -250,7 +251,16 @@ def open_conflict(session: Session, *, kind: str, row: dict, base_version: int, 
         submission_id=submission_id)
     session.add(conflict)
     session.flush()
+    _touch_entity(session, kind, row["id"])
     return conflict.id
+
+
+def _touch_entity(session: Session, kind: str, entity_id: str) -> None:
+    """A conflict opened or resolved changes what the caseloads count (sync.touched)."""
+    if kind == "person":
+        touched.mark(session, persons=[entity_id])
+    elif kind == "household":
+        touched.mark(session, households=[entity_id])
 
 
 def apply_mutation(session: Session, principal: Principal, device_id: str, mutation: dict) -> dict:
@@ -506,6 +516,7 @@ def resolve_conflict(session: Session, *, principal: Principal, conflict_id: int
                  entity_type=conflict.entity, entity_id=conflict.entity_id,
                  detail={"conflict_id": conflict.id, **conflict.resolution})
     session.flush()
+    _touch_entity(session, conflict.entity, conflict.entity_id)
     return conflict, version
 
 

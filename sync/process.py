@@ -25,6 +25,7 @@ from indicators.maternal import screen_woman
 from indicators.plausibility import GrowthPoint, check_series
 from indicators.sanitation import SANITATION_CHOICES, SanitationAnswers, assess_sanitation
 from models.base import utcnow
+from sync import touched
 from sync.accounts import scope_of_user_id
 from sync.apply import Provenance
 from sync.fields import Answers, ProcessingError, flatten_answers
@@ -247,6 +248,8 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
         anaemia_severity=None if result.anaemia is None else str(result.anaemia.value),
         risk_age_under_20=result.too_young, risk_age_over_35=result.too_old,
         risk_short_stature=result.short_stature, risk_low_bmi=result.low_bmi,
+        catin=None if pregnant else a.yes_no("catin"),
+        planned_marriage_date=None if pregnant else a.day("planned_marriage_date"),
         is_current=True, created_at=utcnow())
     return values
 
@@ -283,7 +286,16 @@ PROCESSORS: dict[str, Callable[..., dict]] = {
 }
 
 
+def _touch(session: Session, values: dict) -> None:
+    """The caseloads follow the person or household a record belongs to (sync.touched)."""
+    touched.mark(session, persons=[values.get("person_id") or values.get("woman_id")],
+                 households=[values.get("household_id")])
+
+
 def _mark_superseded(session: Session, form_id: str, submission_id: int) -> None:
+    subject = records.subject_of(session, form_id, submission_id)
+    if subject is not None:
+        _touch(session, subject)
     records.mark_not_current(session, form_id, submission_id)
     submissions.set_values(session, submission_id, status="superseded")
 
@@ -324,6 +336,7 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
                                 reason=f"submission:{form_id}", scope=scope)
         values = PROCESSORS[form_id](session, submission, answers, provenance, context.place)
         records.add_record(session, form_id, values)
+        _touch(session, values)
     if context.edited_by is not None:  # the edit arrived before the original
         _mark_superseded(session, form_id, submission.id)
         return "superseded"

@@ -36,6 +36,10 @@ _RECORD_FOR = {form: Prepared(select(t.c.id).where(t.c.submission_id == bindpara
 _INSERT_RECORD = {form: Prepared(insert(t).inline()) for form, t in RECORD_TABLES.items()}
 _NOT_CURRENT = {form: Prepared(update(t).where(t.c.submission_id == bindparam("_submission_id"))
                                .values(is_current=False)) for form, t in RECORD_TABLES.items()}
+_SUBJECT_COLUMNS = {"anthropometry": ("person_id",), "pregnancy_screening": ("woman_id",),
+                    "sanitation_check": ("household_id",)}
+_SUBJECT_OF = {form: Prepared(select(*(t.c[name] for name in _SUBJECT_COLUMNS[form])).where(
+    t.c.submission_id == bindparam("submission_id"))) for form, t in RECORD_TABLES.items()}
 _HISTORY = Prepared(select(MEASUREMENT.c.measured_on, MEASUREMENT.c.weight_kg,
                            MEASUREMENT.c.clenhei).where(
     MEASUREMENT.c.person_id == bindparam("person_id"), MEASUREMENT.c.is_current))
@@ -56,6 +60,11 @@ def add_record(session: Session, form_id: str, values: dict) -> None:
 
 def mark_not_current(session: Session, form_id: str, submission_id: int) -> None:
     _NOT_CURRENT[form_id].run(session, {"_submission_id": submission_id})
+
+
+def subject_of(session: Session, form_id: str, submission_id: int) -> dict | None:
+    """The person or household of a submission's record ({"person_id": ...}), or None."""
+    return _SUBJECT_OF[form_id].mapping(session, {"submission_id": submission_id})
 
 
 def growth_history(session: Session, person_id: str) -> list[GrowthRecord]:
