@@ -18,7 +18,7 @@ SQLModel.metadata.naming_convention = {
 from models.auth import AppToken, AuditLog, User, UserScope  # noqa: E402
 from models.changes import ChangeLog, ServerSetting  # noqa: E402
 from models.intake import Attachment, FormVersion, KoboHook, Submission  # noqa: E402
-from models.offline import SyncConflict, SyncDevice, SyncMutation  # noqa: E402
+from models.offline import EntityAction, SyncConflict, SyncDevice, SyncMutation  # noqa: E402
 from models.records import (  # noqa: E402
     Measurement,
     Pregnancy,
@@ -38,6 +38,7 @@ __all__ = [
     "AppToken",
     "Attachment",
     "AuditLog",
+    "EntityAction",
     "ChangeLog",
     "FormVersion",
     "Household",

@@ -39,6 +39,11 @@ class PersonClaim:
     posyandu_id: int | None = None
     household_id: str | None = None
     mother_id: str | None = None
+    # An ODK entity create: the phone's id for the person, used if none is found.
+    new_id: str | None = None
+    # The claim's own fields were written through sync.apply already (an ODK entity
+    # update, which may have left some in conflict): settling only fills gaps.
+    versioned: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class HouseholdClaim:
     address: str | None = None
     rt: str | None = None
     rw: str | None = None
+    new_id: str | None = None  # as PersonClaim's
+    versioned: bool = False  # as PersonClaim's
 
 
 def _by_id_following_merges(session: Session, kind: str, entity_id: str) -> dict | None:
@@ -135,11 +142,12 @@ def settle_person(session: Session, person: dict | None, claim: PersonClaim,
         "household_id": claim.household_id, "mother_id": claim.mother_id,
     }
     if person is None:
-        return create_person(session, data=data, provenance=provenance)
+        return create_person(session, data=data, provenance=provenance, entity_id=claim.new_id)
     changes = {k: v for k, v in data.items() if person.get(k) in (None, "")}
     if is_placeholder_name(person["name"]) and not is_placeholder_name(claim.name):
         changes["name"] = claim.name  # "By. Ny. Rina" gets her real name
-    if claim.kelurahan_code != person["kelurahan_code"] and claim.registry_id == person["id"]:
+    if (claim.kelurahan_code != person["kelurahan_code"] and claim.registry_id == person["id"]
+            and not claim.versioned):
         changes["kelurahan_code"] = claim.kelurahan_code  # the family moved
         changes["posyandu_id"] = claim.posyandu_id
     # Intake fills gaps and corrects; it never blanks a field.
@@ -169,10 +177,11 @@ def resolve_household(session: Session, claim: HouseholdClaim, provenance: Prove
     data = {"kk": claim.kk, "head_name": claim.head_name, "address": claim.address,
             "rt": claim.rt, "rw": claim.rw, "kelurahan_code": claim.kelurahan_code}
     if household is None:
-        return create_household(session, data=data, provenance=provenance)
+        return create_household(session, data=data, provenance=provenance,
+                                entity_id=claim.new_id)
     changes = {k: v for k, v in data.items()
                if household.get(k) in (None, "") and v not in (None, "")}
-    if (claim.kelurahan_code != household["kelurahan_code"] and claim.kk
+    if (claim.kelurahan_code != household["kelurahan_code"] and claim.kk and not claim.versioned
             and claim.kk == household["kk"] and _in_scope(provenance.scope, household)):
         changes["kelurahan_code"] = claim.kelurahan_code  # moved to another kelurahan
     changes = {k: v for k, v in changes.items() if v not in (None, "")}

@@ -25,8 +25,10 @@ from indicators.maternal import screen_woman
 from indicators.plausibility import GrowthPoint, check_series
 from indicators.sanitation import SANITATION_CHOICES, SanitationAnswers, assess_sanitation
 from models.base import utcnow
+from sync import entities, touched
 from sync.accounts import scope_of_user_id
 from sync.apply import Provenance
+from sync.entities import EntityBlock
 from sync.fields import Answers, ProcessingError, flatten_answers
 from sync.identity import (
     HouseholdClaim,
@@ -111,8 +113,23 @@ def _household_by_kk(session, a: Answers, kelurahan: str, provenance) -> dict | 
                                                      kelurahan_code=kelurahan), provenance)
 
 
+def _entity_ids(session: Session, entity: EntityBlock | None, dataset: str,
+                registry_id: str | None) -> tuple[str | None, str | None, bool]:
+    """(registry id, new id, versioned) of a form's subject with its ODK entity block:
+    an update names the record (its fields were applied already, sync.entities); a
+    create gives the id a new record gets (unless identity finds it registered)."""
+    if entity is None or entity.dataset != dataset:
+        return registry_id, None, False
+    if entity.update and (not entity.create or entities.exists(session, entity)):
+        return registry_id or entity.id, None, True
+    if entities.exists(session, entity):  # the same create again (another instance)
+        return entity.id, None, False
+    return registry_id, entity.id, False
+
+
 def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
-                   provenance: Provenance, place: PlaceFacts) -> dict:
+                   provenance: Provenance, place: PlaceFacts,
+                   entity: EntityBlock | None = None) -> dict:
     kelurahan, posyandu_id = _place(session, a, place)
     measured_on = a.day("measured_on", required=True)
     birth_date = a.day("child_birth_date")
@@ -132,10 +149,13 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     if child_nik and not nik_agrees(child_nik, birth_date=birth_date, sex=child_sex):
         child_nik = None  # e.g. the mother's NIK typed for the child: not identity evidence
         flags.append("child_nik_inconsistent")
+    registry_id, new_id, versioned = _entity_ids(session, entity, "children",
+                                                 a.text("child_id", max_length=36))
     child_claim = PersonClaim(
-        registry_id=a.text("child_id", max_length=36), nik=child_nik,
+        registry_id=registry_id, nik=child_nik,
         name=a.text("child_name", required=True), kelurahan_code=kelurahan,
-        sex=child_sex, birth_date=birth_date, posyandu_id=posyandu_id, household_id=household_id)
+        sex=child_sex, birth_date=birth_date, posyandu_id=posyandu_id, household_id=household_id,
+        new_id=new_id, versioned=versioned)
     mother_claim = PersonClaim(
         registry_id=None, nik=mother_nik, name=mother_name or "", kelurahan_code=kelurahan,
         sex="female", posyandu_id=posyandu_id, household_id=household_id)
@@ -202,7 +222,8 @@ def _pregnancy_id(session: Session, woman_id: str, kelurahan: str, screened_on: 
 
 
 def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers,
-                         provenance: Provenance, place: PlaceFacts) -> dict:
+                         provenance: Provenance, place: PlaceFacts,
+                         entity: EntityBlock | None = None) -> dict:
     kelurahan, posyandu_id = _place(session, a, place)
     screened_on = a.day("screened_on", required=True)
     _not_after(screened_on, submission.received_at.date(), "screened_on")
@@ -211,11 +232,14 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
     woman_nik = a.nik("woman_nik")
     if woman_nik and not nik_agrees(woman_nik, birth_date=birth_date, sex="female"):
         woman_nik = None
+    registry_id, new_id, versioned = _entity_ids(session, entity, "women",
+                                                 a.text("woman_id", max_length=36))
     woman = resolve_person(session, PersonClaim(
-        registry_id=a.text("woman_id", max_length=36), nik=woman_nik,
+        registry_id=registry_id, nik=woman_nik,
         name=a.text("woman_name", required=True), kelurahan_code=kelurahan, sex="female",
         birth_date=birth_date, posyandu_id=posyandu_id,
-        household_id=household["id"] if household else None), provenance)
+        household_id=household["id"] if household else None, new_id=new_id,
+        versioned=versioned), provenance)
     pregnant = bool(a.yes_no("pregnant"))
     born = woman["birth_date"] or birth_date
     age_years = None if born is None else (screened_on - born).days / 365.25
@@ -242,14 +266,18 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
 
 
 def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
-                      provenance: Provenance, place: PlaceFacts) -> dict:
+                      provenance: Provenance, place: PlaceFacts,
+                      entity: EntityBlock | None = None) -> dict:
     kelurahan, _ = _place(session, a, place)
     checked_on = a.day("checked_on", required=True)
     _not_after(checked_on, submission.received_at.date(), "checked_on")
+    registry_id, new_id, versioned = _entity_ids(session, entity, "households",
+                                                 a.text("household_id", max_length=36))
     household = resolve_household(session, HouseholdClaim(
-        registry_id=a.text("household_id", max_length=36), kk=a.nik("household_kk"),
+        registry_id=registry_id, kk=a.nik("household_kk"),
         kelurahan_code=kelurahan, head_name=a.text("head_name"), address=a.text("address"),
-        rt=a.text("rt", max_length=8), rw=a.text("rw", max_length=8)), provenance)
+        rt=a.text("rt", max_length=8), rw=a.text("rw", max_length=8), new_id=new_id,
+        versioned=versioned), provenance)
     answers = {name: a.choice(name, list(SANITATION_CHOICES[name])) for name in _SANITATION_FIELDS}
     result = assess_sanitation(SanitationAnswers(**answers),
                                rural=kelurahan.split(".")[-1].startswith("2"))
@@ -265,6 +293,10 @@ def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
         jamban_sehat=result.jamban_sehat, sanitasi_layak=result.sanitasi_layak,
         air_minum_layak=result.improved_drinking_water, is_current=True, created_at=utcnow())
 
+
+# The registry subject of each form's record (what its entity block is about).
+SUBJECT = {"anthropometry": "person_id", "pregnancy_screening": "woman_id",
+           "sanitation_check": "household_id"}
 
 PROCESSORS: dict[str, Callable[..., dict]] = {
     "anthropometry": _anthropometry,
@@ -312,12 +344,68 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
     if fresh or not records.has_record(session, form_id, submission.id):
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
                                 reason=f"submission:{form_id}", scope=scope)
-        values = PROCESSORS[form_id](session, submission, answers, provenance, context.place)
+        entity = entities.entity_block(submission.content, submission.content_type)
+        if entity is not None and entity.update and (not entity.create
+                                                      or entities.exists(session, entity)):
+            try:
+                entities.apply_update(session, submission_id=submission.id, form_id=form_id,
+                                      form_version=submission.form_version, answers=answers,
+                                      block=entity, provenance=provenance,
+                                      device_id=context_device(submission))
+            except entities.Held as held:
+                # Kept, visible, and applied when its predecessor arrives (in order).
+                submissions.set_values(session, submission.id, status="held",
+                                       error=f"waiting: {held}", processed_at=None)
+                return "held"
+            entity = replace(entity, create=False)
+        values = PROCESSORS[form_id](session, submission, answers, provenance, context.place,
+                                     entity=entity)
         records.add_record(session, form_id, values)
+        subject = values[SUBJECT[form_id]]
+        touched.mark(session, **{"households" if form_id == "sanitation_check" else "persons":
+                                 [subject]})
+        if entity is not None:
+            if entity.create:
+                entities.record_create(session, submission_id=submission.id, form_id=form_id,
+                                       form_version=submission.form_version, answers=answers,
+                                       block=entity, subject_id=subject, provenance=provenance)
+            _release_held(session, entity.id, skip=submission.id)
     if context.edited_by is not None:  # the edit arrived before the original
         _mark_superseded(session, form_id, submission.id)
         return "superseded"
     return "processed"
+
+
+def context_device(submission: SubmissionRef) -> str | None:
+    return getattr(submission, "device_id", None)
+
+
+def _release_held(session: Session, entity_id: str, *, skip: int) -> None:
+    """Process the submissions held for this entity whose predecessor has now arrived,
+    oldest base first; each that applies may release the next (branch order)."""
+    tried = {skip}
+    while True:
+        # Asked again each time: one released may have released others in its turn.
+        waiting = [i for i in entities.held_waiting_on(session, entity_id) if i not in tried]
+        if not waiting:
+            return
+        submission_id = waiting[0]
+        tried.add(submission_id)
+        held = SubmissionRef.load(session, submission_id)
+        answers = answers_of(held)
+        context = submissions.intake_context(
+            session, form_id=held.form_id, version=held.form_version,
+            instance_id=held.instance_id, submitter_id=held.submitter_id,
+            kelurahan_code=answers.text("kelurahan_code", max_length=13),
+            posyandu_id=answers.record_id("posyandu_id"))
+        if context is None:
+            continue
+        status = process_stored(session, held, answers,
+                                scope=scope_of_user_id(session, held.submitter_id),
+                                context=context, fresh=True)
+        if status != "held":
+            submissions.set_values(session, submission_id, status=status, error=None,
+                                   processed_at=utcnow())
 
 
 @dataclass
