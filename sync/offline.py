@@ -117,11 +117,14 @@ def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> Fe
     cursor = decode_cursor(since, scope)
     page = changes_since(session, cursor, scope=scope, limit=limit)
     wanted: dict[str, list] = {"person": [], "household": []}
+    merges: dict[str, set] = {"person": set(), "household": set()}
     for change in page.changes:
         if change["entity_type"] in wanted and change["op"] == "upsert":
             wanted[change["entity_type"]].append((change["entity_id"], change["version"]))
+        elif change["entity_type"] in merges and change["op"] == "merge":
+            merges[change["entity_type"]].add(change["entity_id"])
     data = {kind: _version_data(session, kind, pairs) for kind, pairs in wanted.items()}
-    merged = {kind: _merged_into(session, kind, sorted({p[0] for p in pairs}))
+    merged = {kind: _merged_into(session, kind, sorted({p[0] for p in pairs} | merges[kind]))
               for kind, pairs in wanted.items()}
     out = []
     for change in page.changes:

@@ -72,6 +72,12 @@ def _follow_up(phone, child_id, **overrides):
 
 def test_the_manifest_lists_entity_lists_with_integrity_and_the_csv_has_etag_and_304(
         client, phone, forms):
+    listed = etree.fromstring(client.get(f"{phone.prefix}/formList", headers=OPENROSA).content)
+    urls = {x.findtext("x:formID", namespaces=NS): x.findtext("x:manifestUrl", namespaces=NS)
+            for x in listed.xpath("//x:xform", namespaces=NS)}
+    assert urls["anthropometry"] == f"http://testserver{phone.prefix}/forms/anthropometry/manifest"
+    form = client.get(f"{phone.prefix}/forms/anthropometry/form.xml", headers=OPENROSA).content
+    assert b'entities:entities-version="2024.1.0"' in form and b'dataset="children"' in form
     manifest = _manifest(client, phone)
     children = manifest["children.csv"]
     assert children["type"] == "entityList"
@@ -214,6 +220,11 @@ def test_a_create_identity_finds_registered_is_an_alias_that_integrity_reports_m
     assert _post(client, phone, follow).status_code == 201
     with Session(db) as s:
         assert s.exec(select(Measurement.person_id)).all() == [first] * 3
+    # The JSON feed says the same: the phone's id now lives at the survivor.
+    from tests.support import bearer
+    feed = client.get("/api/v1/sync/changes", headers=bearer(client, phone.username, phone.password))
+    assert [(c["op"], c["merged_into"]) for c in feed.json()["changes"] if c["id"] == second] == [
+        ("merge", first)]
     bad = client.get(f"{phone.prefix}/entity-lists/trees/integrity", headers=OPENROSA,
                      params={"id": first})
     assert bad.status_code == 400
