@@ -41,6 +41,7 @@ from sync.identity import (
 )
 from sync.names import nik_agrees
 from sync.queries import records, submissions
+from sync.queries.changes import add_change
 from sync.queries.records import MEASUREMENT_COLUMNS
 from sync.queries.submissions import IntakeContext, PlaceFacts
 from sync.scope import Scope
@@ -305,9 +306,24 @@ PROCESSORS: dict[str, Callable[..., dict]] = {
 }
 
 
+def record_change(session: Session, form_id: str, submission_id: int, *, version: int,
+                  op: str = "upsert", place: tuple[str, int | None] | None = None) -> None:
+    """A change-log row for a submission's record (its feed id is the submission's id):
+    phones and integrations pull measurements, screenings and sanitation checks through
+    the same feed as the registry (sync.offline). `op` delete: it no longer counts."""
+    if place is None:
+        place = records.place_of(session, form_id, submission_id)
+        if place is None:
+            return
+    add_change(session, dict(entity_type=records.RECORD_ENTITIES[form_id],
+                             entity_id=str(submission_id), version=version, op=op,
+                             kelurahan_code=place[0], posyandu_id=place[1], changed_at=utcnow()))
+
+
 def _mark_superseded(session: Session, form_id: str, submission_id: int) -> None:
     records.mark_not_current(session, form_id, submission_id)
     submissions.set_values(session, submission_id, status="superseded")
+    record_change(session, form_id, submission_id, version=2, op="delete")
 
 
 def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
@@ -360,7 +376,11 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
             entity = replace(entity, create=False)
         values = PROCESSORS[form_id](session, submission, answers, provenance, context.place,
                                      entity=entity)
+        if form_id == "anthropometry":
+            _same_day(session, submission, values, provenance)
         records.add_record(session, form_id, values)
+        record_change(session, form_id, submission.id, version=1,
+                      place=(values["kelurahan_code"], values.get("posyandu_id")))
         subject = values[SUBJECT[form_id]]
         touched.mark(session, **{"households" if form_id == "sanitation_check" else "persons":
                                  [subject]})
@@ -374,6 +394,42 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
         _mark_superseded(session, form_id, submission.id)
         return "superseded"
     return "processed"
+
+
+_MEASURED = ("weight_kg", "length_height_cm", "muac_cm", "oedema", "measure_method")
+
+
+def _same_day(session: Session, submission: SubmissionRef, values: dict,
+              provenance: Provenance) -> None:
+    """Another submission measured the same child on the same day. The same values
+    again: one measurement sent twice, counted once (this one is kept, not current,
+    flagged). Different values: a conflict a person resolves (which one is right);
+    until then both carry its id and the caseloads count neither."""
+    from sync.offline import open_measurement_conflict
+
+    others = records.same_day_measurements(session, values["person_id"], values["measured_on"],
+                                           submission.id)
+    if not others:
+        return
+    first = others[0]
+    mine = tuple(values.get(name) for name in _MEASURED)
+    theirs = (first.weight_kg, first.length_height_cm, first.muac_cm, bool(first.oedema),
+              first.measure_method)
+    if mine == theirs and first.conflict_id is None:
+        values["is_current"] = False
+        values["plausibility_flags"] = ";".join(
+            filter(None, [values.get("plausibility_flags"), "same_day_duplicate"]))
+        return
+    conflict_id = open_measurement_conflict(
+        session, person_id=values["person_id"], kelurahan_code=values["kelurahan_code"],
+        posyandu_id=values.get("posyandu_id"), current_submission=first.submission_id,
+        current=dict(zip(_MEASURED, theirs, strict=True)), incoming_submission=submission.id,
+        incoming=dict(zip(_MEASURED, mine, strict=True)), incoming_by=provenance.actor_id)
+    values["conflict_id"] = conflict_id
+    if first.conflict_id is None:
+        records.set_measurement_conflict(session, [first.submission_id], conflict_id)
+        record_change(session, "anthropometry", first.submission_id, version=2)
+    touched.mark(session, persons=[values["person_id"]])
 
 
 def context_device(submission: SubmissionRef) -> str | None:
