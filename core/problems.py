@@ -152,6 +152,16 @@ CATALOGUE: dict[str, Problem] = {
                                      "Ada isian angka yang tidak valid. " + _FIX_FORM),
     "submission.out_of_range": Problem(422, "A number is outside its plausible range.",
                                        "Ada angka di luar batas wajar. " + _FIX_FORM),
+    "submission.bad_entity": Problem(422, "The submission's ODK entity block (meta/entity) cannot "
+                                     "be applied.", "Data orang/rumah tangga di formulir ini tidak "
+                                     "dapat diterapkan; petugas akan memeriksanya."),
+    "submission.entity_scope": Problem(422, "The entity a submission updates is outside the "
+                                       "sender's scope.", "Orang atau rumah tangga ini bukan "
+                                       "wilayah kerja Anda. " + _ASK),
+    "entity.unknown_list": Problem(400, "There is no such entity list.", "Daftar ini tidak ada "
+                                   "di server. Perbarui formulir di ODK Collect."),
+    "entity.bad_ids": Problem(400, "The integrity request names too many ids, or a malformed "
+                              "one.", "Permintaan pemeriksaan daftar tidak valid. " + _ASK),
     "submission.bad_date": Problem(422, "An answer is not a date.", "Ada tanggal yang tidak "
                                    "valid. " + _FIX_FORM),
     "submission.future_date": Problem(422, "A date is in the future.", "Ada tanggal yang "

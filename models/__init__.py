@@ -27,7 +27,7 @@ from models.caseloads import (  # noqa: E402
 from models.changes import ChangeLog, ServerSetting  # noqa: E402
 from models.identity import DuplicatePair, IdentityDecision, RecordMerge  # noqa: E402
 from models.intake import Attachment, FormVersion, KoboHook, Submission  # noqa: E402
-from models.offline import SyncConflict, SyncDevice, SyncMutation  # noqa: E402
+from models.offline import EntityAction, SyncConflict, SyncDevice, SyncMutation  # noqa: E402
 from models.records import (  # noqa: E402
     Measurement,
     Pregnancy,
@@ -51,6 +51,7 @@ __all__ = [
     "CaseloadCase",
     "CaseloadContribution",
     "CaseloadTarget",
+    "EntityAction",
     "ChangeLog",
     "DuplicatePair",
     "Intervention",

@@ -256,12 +256,14 @@ def is_version_race(error: BaseException) -> bool:
     return any(kind.rows.is_race(error) for kind in ENTITIES.values())
 
 
-def create_person(session: Session, *, data: dict, provenance: Provenance) -> dict:
-    return _create(session, ENTITIES["person"], None, data, provenance).row
+def create_person(session: Session, *, data: dict, provenance: Provenance,
+                  entity_id: str | None = None) -> dict:
+    return _create(session, ENTITIES["person"], entity_id, data, provenance).row
 
 
-def create_household(session: Session, *, data: dict, provenance: Provenance) -> dict:
-    return _create(session, ENTITIES["household"], None, data, provenance).row
+def create_household(session: Session, *, data: dict, provenance: Provenance,
+                     entity_id: str | None = None) -> dict:
+    return _create(session, ENTITIES["household"], entity_id, data, provenance).row
 
 
 def update_in_place(session: Session, entity: str, row: dict, *, changes: dict,
