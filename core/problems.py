@@ -47,6 +47,13 @@ CATALOGUE: dict[str, Problem] = {
     "server.busy": Problem(503, "The database is busy.", "Server sedang sibuk. " + _SEND_AGAIN),
     "server.writer_stopped": Problem(503, "The server could not store this submission.",
                                      "Server belum dapat menyimpan data ini. " + _SEND_AGAIN),
+    "server.database_unavailable": Problem(503, "The database does not answer (restarting, "
+                                           "or the connection was lost); try again shortly.",
+                                           "Server belum dapat menyimpan data karena basis data "
+                                           "sedang tidak tersedia. " + _SEND_AGAIN),
+    "server.storage_full": Problem(503, "The server's disk is full; nothing was stored. An "
+                                   "administrator must free space.", "Penyimpanan server "
+                                   "penuh, data belum tersimpan. " + _SEND_AGAIN + " " + _ASK),
     # ---------------------------------------------------------------- auth
     "auth.unauthenticated": Problem(401, "Not signed in.", "Silakan masuk dengan nama pengguna "
                                     "dan kata sandi Anda."),
