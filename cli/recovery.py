@@ -1,4 +1,6 @@
-"""Faults and recovery: `backup` and `restore` (core.backup)."""
+"""Faults, recovery and privacy: `backup` and `restore` (core.backup), data subject
+requests (`person export|correct|erase|hold|release`, sync.subjects) and raw-submission
+retention (`retention run`, sync.retention)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,52 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(stop the service first)")
     p.add_argument("--pg-restore", metavar="PATH", help="the pg_restore to use")
     p.set_defaults(func=run_restore)
+
+    p = sub.add_parser("person", help="data subject requests (UU PDP): export, correct, erase")
+    psub = p.add_subparsers(dest="person_command", metavar="ACTION", required=True)
+    e = psub.add_parser("export", help="everything held about a person, as JSON")
+    e.add_argument("person_id", metavar="ID")
+    e.add_argument("-o", "--out", type=Path, help="write to FILE (default: stdout)")
+    e.add_argument("--attachments", action="store_true",
+                   help="include the attachments' bytes (base64)")
+    e.add_argument("--actor", metavar="USERNAME", help="who asks (recorded in the audit log)")
+    e.set_defaults(func=run_person_export)
+    c = psub.add_parser("correct", help="correct registry fields (a new version, audited)")
+    c.add_argument("person_id", metavar="ID")
+    c.add_argument("--set", action="append", required=True, dest="changes",
+                   metavar="FIELD=VALUE", help="e.g. name='Siti Aminah' (repeatable; empty clears)")
+    c.add_argument("--reason", required=True)
+    c.add_argument("--actor", metavar="USERNAME", required=True)
+    c.set_defaults(func=run_person_correct)
+    x = psub.add_parser("erase", help="anonymise a person not under a legal retention duty "
+                        "(registry, its history, raw submissions, photos); irreversible")
+    x.add_argument("person_id", metavar="ID")
+    x.add_argument("--reason", required=True, help="e.g. the request's reference")
+    x.add_argument("--actor", metavar="USERNAME", required=True)
+    x.add_argument("--yes", action="store_true", help="do it (without: say what would happen)")
+    x.set_defaults(func=run_person_erase)
+    h = psub.add_parser("hold", help="record a legal retention duty (erase refuses while held)")
+    h.add_argument("person_id", metavar="ID")
+    h.add_argument("--reason", required=True)
+    h.add_argument("--actor", metavar="USERNAME", required=True)
+    h.set_defaults(func=run_person_hold)
+    r = psub.add_parser("release", help="end the person's legal holds")
+    r.add_argument("person_id", metavar="ID")
+    r.add_argument("--actor", metavar="USERNAME", required=True)
+    r.set_defaults(func=run_person_release)
+
+    p = sub.add_parser("retention", help="raw submissions past their retention period")
+    rsub = p.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+    run = rsub.add_parser("run", help="anonymise or purge the raw XML and attachments of "
+                          "processed submissions older than the period (records stay)")
+    run.add_argument("--days", type=int, help="default: POSYANDU_RAW_RETENTION_DAYS")
+    run.add_argument("--mode", choices=("anonymise", "purge"),
+                     help="default: POSYANDU_RAW_RETENTION_MODE (anonymise)")
+    run.add_argument("--limit", type=int, default=1000, help="most submissions per transaction")
+    run.add_argument("--dry-run", action="store_true", help="only count them")
+    run.add_argument("--every", type=float, metavar="HOURS",
+                     help="keep running, once every HOURS (a schedule without cron)")
+    run.set_defaults(func=run_retention)
 
 
 def _url(args: argparse.Namespace) -> str:
@@ -71,3 +119,147 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"note: the backup is at migration {done.revision}, this version at "
               f"{head_revision()}: run `posyandu-sync migrate` before serving")
     return 0
+
+
+def _fail(exc: Exception) -> int:
+    print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+    return 1
+
+
+def _actor_id(session, username: str | None) -> int | None:
+    from sync.accounts import get_user_by_username_or_raise
+
+    return None if username is None else get_user_by_username_or_raise(session, username).id
+
+
+def run_person_export(args: argparse.Namespace) -> int:
+    import json
+
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync.accounts import record_audit
+    from sync.subjects import export_person
+
+    try:
+        with session_scope() as session:
+            actor = _actor_id(session, args.actor)
+            data = export_person(session, person_id=args.person_id, attachments=args.attachments)
+            # Giving someone's data out is itself a read of personal data: audited.
+            record_audit(session, actor_id=actor, action="person.export", entity_type="person",
+                         entity_id=args.person_id, detail={
+                             "submissions": len(data["submissions"]),
+                             "attachments": args.attachments})
+    except AppError as exc:
+        return _fail(exc)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+        print(f"everything held about {args.person_id} written to {args.out} "
+              f"({len(data['versions'])} versions, {len(data['measurements'])} measurements, "
+              f"{len(data['pregnancy_screenings'])} screenings, "
+              f"{len(data['submissions'])} submissions)", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def run_person_correct(args: argparse.Namespace) -> int:
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync.subjects import correct_person, parse_changes
+
+    try:
+        with session_scope() as session:
+            outcome = correct_person(session, person_id=args.person_id,
+                                     changes=parse_changes(args.changes),
+                                     actor_id=_actor_id(session, args.actor), reason=args.reason)
+    except AppError as exc:
+        return _fail(exc)
+    print(f"{args.person_id}: {outcome['status']}, version {outcome['version']} "
+          f"({', '.join(outcome['fields']) or 'nothing changed'})")
+    return 0
+
+
+def run_person_erase(args: argparse.Namespace) -> int:
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync.subjects import erase_person
+
+    if not args.yes:
+        print(f"This replaces every personal field of {args.person_id} (name, NIK, family links, "
+              "the identifying answers and photos of the raw submissions that named them) and "
+              "cannot be undone; its measurements and screenings stay, anonymous. Run again "
+              "with --yes.", file=sys.stderr)
+        return 2
+    try:
+        with session_scope() as session:
+            summary = erase_person(session, person_id=args.person_id,
+                                   actor_id=_actor_id(session, args.actor), reason=args.reason)
+    except AppError as exc:
+        return _fail(exc)
+    print(f"{args.person_id} erased: registry version {summary['version']}, "
+          f"{summary['versions']} versions anonymised, {summary['submissions_rewritten']} of "
+          f"{summary['submissions']} submissions rewritten, {summary['attachments_emptied']} "
+          "attachments emptied (audit: person.erase)")
+    return 0
+
+
+def run_person_hold(args: argparse.Namespace) -> int:
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync.subjects import hold_person
+
+    try:
+        with session_scope() as session:
+            hold = hold_person(session, person_id=args.person_id, reason=args.reason,
+                               actor_id=_actor_id(session, args.actor))
+    except AppError as exc:
+        return _fail(exc)
+    print(f"legal hold {hold} on {args.person_id}: erasure refused until released")
+    return 0
+
+
+def run_person_release(args: argparse.Namespace) -> int:
+    from core.db import session_scope
+    from core.errors import AppError
+    from sync.subjects import release_holds
+
+    try:
+        with session_scope() as session:
+            released = release_holds(session, person_id=args.person_id,
+                                     actor_id=_actor_id(session, args.actor))
+    except AppError as exc:
+        return _fail(exc)
+    print(f"{released} legal hold(s) on {args.person_id} released")
+    return 0
+
+
+def run_retention(args: argparse.Namespace) -> int:
+    import time
+
+    from core.config import get_settings
+    from core.db import session_scope
+    from sync.retention import run_retention as retain
+
+    settings = get_settings()
+    days = args.days or settings.raw_retention_days
+    if not days:
+        print("error: no retention period: set POSYANDU_RAW_RETENTION_DAYS or give --days",
+              file=sys.stderr)
+        return 1
+    mode = args.mode or settings.raw_retention_mode
+    while True:
+        total = 0
+        while True:
+            with session_scope() as session:
+                done = retain(session, days=days, mode=mode, limit=args.limit,
+                              dry_run=args.dry_run)
+            total += done["submissions"]
+            if args.dry_run or done["submissions"] < args.limit:
+                break
+        verb = "would be" if args.dry_run else ("anonymised" if mode == "anonymise" else "purged")
+        print(f"{total} submissions received before {done['received_before']} {verb} "
+              f"(raw retention {days} days)", flush=True)
+        if not args.every:
+            return 0
+        time.sleep(args.every * 3600)

@@ -42,6 +42,17 @@ class Settings(BaseSettings):
         "(group commit: submissions that arrive together share one commit).",
     )
     basic_auth_cache_seconds: int = 60
+    raw_retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Days a processed submission's raw XML and attachments are kept; after "
+        "that `posyandu-sync retention run` purges or anonymises them (the records made from "
+        "them stay). Unset: kept until an administrator sets a period.",
+    )
+    raw_retention_mode: str = Field(
+        default="anonymise", pattern="^(anonymise|purge)$",
+        description="anonymise: the identifying answers and the photos go, the measured values "
+        "stay readable; purge: the raw XML and attachments go entirely.",
+    )
 
 
 @lru_cache

@@ -25,6 +25,7 @@ from models.records import (  # noqa: E402
     PregnancyScreening,
     SanitationCheck,
 )
+from models.recovery import LegalHold, SubmissionPurge  # noqa: E402
 from models.registry import (  # noqa: E402
     Household,
     HouseholdVersion,
@@ -43,6 +44,7 @@ __all__ = [
     "Household",
     "HouseholdVersion",
     "KoboHook",
+    "LegalHold",
     "Measurement",
     "Person",
     "PersonVersion",
@@ -55,6 +57,7 @@ __all__ = [
     "SyncMutation",
     "ServerSetting",
     "Submission",
+    "SubmissionPurge",
     "User",
     "UserScope",
     "Wilayah",
