@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import date, datetime
 
 from lxml import etree
@@ -226,29 +227,52 @@ def _scrub_value(value, names: set[str], niks: set[str]) -> bool:
     return value.strip() in niks or value.strip().lower() in names
 
 
+def _mentions_pattern(names: set[str], niks: set[str]) -> re.Pattern | None:
+    """The person's names (as whole words, any case) and NIKs inside free text."""
+    words = [re.escape(n) for n in sorted(names | niks, key=len, reverse=True)]
+    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE) if words else None
+
+
+def _scrub_text(text, names: set[str], niks: set[str], pattern) -> str | None:
+    """ERASED for a value that is one of the names or NIKs; a text that mentions one
+    (a note) with each mention replaced; else None (unchanged)."""
+    if _scrub_value(text, names, niks):
+        return ERASED
+    if pattern is not None and isinstance(text, str):
+        replaced = pattern.sub(ERASED, text)
+        if replaced != text:
+            return replaced
+    return None
+
+
 def scrub_xml(content: bytes, leaves: frozenset[str], names: set[str], niks: set[str]) -> bytes:
-    """The submission with the named leaves, and any leaf holding one of the person's
-    names or NIKs, replaced by ERASED."""
+    """The submission with the named leaves replaced by ERASED, and every mention of the
+    person's names or NIKs in any other leaf too."""
     root = safe_parse(content)
+    pattern = _mentions_pattern(names, niks)
     for element in root.iter():
         if len(element) or not isinstance(element.tag, str):
             continue
         local = etree.QName(element).localname
-        if (local in leaves and (element.text or "").strip()) or _scrub_value(
-                element.text, names, niks):
+        if local in leaves and (element.text or "").strip():
             element.text = ERASED
+        elif (replaced := _scrub_text(element.text, names, niks, pattern)) is not None:
+            element.text = replaced
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 def scrub_json(content: bytes, leaves: frozenset[str], names: set[str], niks: set[str]) -> bytes:
-    def walk(value):
+    pattern = _mentions_pattern(names, niks)
+
+    def walk(value, key=""):
         if isinstance(value, dict):
-            return {k: (ERASED if (k.rsplit("/", 1)[-1] in leaves and v not in (None, "")
-                                   and not isinstance(v, (dict, list)))
-                        or _scrub_value(v, names, niks) else walk(v)) for k, v in value.items()}
+            return {k: walk(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v) for v in value]
-        return ERASED if _scrub_value(value, names, niks) else value
+        if key.rsplit("/", 1)[-1] in leaves and value not in (None, ""):
+            return ERASED
+        replaced = _scrub_text(value, names, niks, pattern)
+        return value if replaced is None else replaced
 
     return json.dumps(walk(json.loads(content)), ensure_ascii=False).encode("utf-8")
 
