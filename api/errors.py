@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import openrosa_wire as wire
@@ -141,6 +141,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _bad_value(request: Request, exc: DataError):
         return app_error_response(request, as_request_error(exc))
+
+    # Handled here rather than by the catch-all below, which Starlette runs outermost
+    # and which logs a traceback for every request while the database is down.
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError):
+        error = as_request_error(exc)
+        if error is not None:
+            return app_error_response(request, error)
+        return unexpected_error_response(request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -13,7 +13,8 @@
   version through sync.apply, so every phone's list gets the anonymised record
   through the change feed), in every earlier version, in the raw submissions that
   named them (the XML leaves that identify them; their photos' bytes), in conflicts
-  and audit entries about them. What anonymous counts need stays: sex, birth date,
+  and audit entries about them, and as the head's name of a household they head. What
+  anonymous counts need stays: sex, birth date,
   kelurahan and posyandu in the registry, and the measurements and screenings with
   their indicators, still linked to the (now anonymous) record, so caseload figures
   (registered children by age group, stunting prevalence, SKDN) are the same after an
@@ -343,10 +344,25 @@ def erase_person(session: Session, *, person_id: str, actor_id: int | None,
         q.set_person_values(session, merged, name=ERASED, name_key="dihapus", nik=None,
                             mother_id=None, household_id=None)
     # Every version, earlier ones included.
-    versions = q.versions(session, ids)
+    versions = q.versions(session, ids)  # read before they are rewritten: household links
     for v in versions:
         q.set_version_data(session, v["person_id"], v["version"], _scrub_dict(v["data"], names,
                                                                               niks))
+    # A household they head keeps its other members, without the head's name.
+    heads = 0
+    for household_id in sorted({v["data"].get("household_id") for v in versions} - {None}):
+        row = q.household(session, household_id)
+        if row is None:
+            continue
+        if _scrub_value(row["head_name"], names, niks):
+            apply(session, "household", household_id, None, {"head_name": None},
+                  Provenance(actor_id=actor_id, submission_id=None, reason="subject:erasure"))
+            touched.mark(session, households=[household_id])
+            heads += 1
+        for hv in q.household_versions(session, household_id):
+            if _scrub_value(hv["data"].get("head_name"), names, niks):
+                q.set_household_version_data(session, household_id, hv["version"],
+                                             {**hv["data"], "head_name": None})
     # Raw submissions that named them, and their photos where they were the subject.
     now = utcnow()
     rewritten, photos = 0, 0
@@ -376,7 +392,8 @@ def erase_person(session: Session, *, person_id: str, actor_id: int | None,
     touched.mark(session, persons=ids)
     summary = {"person": person_id, "version": result.version, "versions": len(versions),
                "submissions": len(roles), "submissions_rewritten": rewritten,
-               "attachments_emptied": photos, "merged_records": len(ids) - 1}
+               "attachments_emptied": photos, "merged_records": len(ids) - 1,
+               "household_heads": heads}
     record_audit(session, actor_id=actor_id, action="person.erase", entity_type="person",
                  entity_id=person_id, detail={"reason": reason[:_AUDIT_REASON_LIMIT], **summary})
     return summary

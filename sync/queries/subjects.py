@@ -13,6 +13,7 @@ from models import (
     Attachment,
     AuditLog,
     Household,
+    HouseholdVersion,
     LegalHold,
     Measurement,
     Person,
@@ -27,7 +28,7 @@ from models import (
 P, PV, M = Person.__table__, PersonVersion.__table__, Measurement.__table__
 PS, PG, S = PregnancyScreening.__table__, Pregnancy.__table__, Submission.__table__
 A, H, C, AU = Attachment.__table__, Household.__table__, SyncConflict.__table__, AuditLog.__table__
-LH, SP = LegalHold.__table__, SubmissionPurge.__table__
+LH, SP, HV = LegalHold.__table__, SubmissionPurge.__table__, HouseholdVersion.__table__
 
 
 def rows(session: Session, query) -> list[dict]:
@@ -54,6 +55,17 @@ def household(session: Session, household_id: str | None) -> dict | None:
         return None
     row = session.execute(select(H).where(H.c.id == household_id)).mappings().first()
     return dict(row) if row else None
+
+
+def household_versions(session: Session, household_id: str) -> list[dict]:
+    return rows(session, select(HV).where(HV.c.household_id == household_id)
+                .order_by(HV.c.version))
+
+
+def set_household_version_data(session: Session, household_id: str, version: int,
+                               data: dict) -> None:
+    session.execute(update(HV).where(HV.c.household_id == household_id, HV.c.version == version)
+                    .values(data=data))
 
 
 def versions(session: Session, ids: list[str]) -> list[dict]:

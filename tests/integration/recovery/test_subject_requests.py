@@ -16,7 +16,15 @@ from sqlmodel import Session, select
 from cli.main import main
 from core.config import get_settings
 from core.db import get_engine
-from models import Attachment, AuditLog, ChangeLog, Person, PersonVersion, Submission
+from models import (
+    Attachment,
+    AuditLog,
+    ChangeLog,
+    Household,
+    Person,
+    PersonVersion,
+    Submission,
+)
 from sync.submission_xml import flatten_leaves, safe_parse
 from tests.support import ADMIN_PASSWORD, OPENROSA, child_values, fill_submission, multipart_files
 
@@ -59,6 +67,14 @@ def family(client, phone, forms, cli_db, make_user):
         "screened_on": "2026-11-02", "muac_cm": "22.9", "hb_g_dl": "10.4", "height_cm": "150",
         "weight_kg": "48"})
     assert _post(client, phone, woman).status_code == 201
+    visit = fill_submission(forms["sanitation_check"], {
+        "is_new_household": "yes", "kelurahan_code": "33.75.01.1002", "household_kk": KK,
+        "head_name": "Rina Wati", "address": "Jl. Melati 3", "rt": "02", "rw": "05",
+        "checked_on": "2026-11-02", "latrine_access": "own", "latrine_type": "gooseneck",
+        "waste_disposal": "septic_tank", "handwashing_soap": "yes",
+        "drinking_water_source": "piped", "water_treated": "boiled", "waste_bin": "yes",
+        "wastewater_drain": "closed_drain"})
+    assert _post(client, phone, visit).status_code == 201
     budi = fill_submission(forms["anthropometry"], child_values(
         posyandu_id=phone.posyandu_id, child_name="Budi Santoso", child_sex="male",
         child_nik="", mother_name="Yuni Lestari", mother_nik="", household_kk=""))
@@ -120,7 +136,7 @@ def test_a_persons_export_holds_every_record_and_submission_that_names_them(fami
     assert [c["name"] for c in rina["children"]] == ["Siti Aminah"]
     assert len(rina["pregnancy_screenings"]) == 1 and rina["pregnancies"]
     roles = sorted(s["role"] for s in rina["submissions"])
-    assert roles == ["mother", "mother", "subject"]
+    assert roles == ["mentioned", "mother", "mother", "subject"]  # the visit names her as head
     capsys.readouterr()
     assert main(["person", "export", family["siti"], "--attachments"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -180,6 +196,9 @@ def test_erasure_replaces_every_personal_field_and_keeps_the_anonymous_counts(
         assert (siti.name, siti.nik, siti.mother_id, siti.household_id) == (
             "[dihapus]", None, None, None)
         assert (siti.sex, siti.birth_date.isoformat()) == ("female", "2024-03-04")
+        # The household she headed keeps its KK and address for its other members.
+        home = s.exec(select(Household).where(Household.kk == KK)).one()
+        assert home.head_name is None and home.address == "Jl. Melati 3"
         assert all(v.data["name"] == "[dihapus]" and v.data["nik"] is None for v in s.exec(
             select(PersonVersion).where(PersonVersion.person_id.in_(
                 [family["siti"], family["rina"]]))).all())
