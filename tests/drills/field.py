@@ -294,6 +294,31 @@ class ServerProcess:
                 if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(
                     errors="replace")]
 
+    def connections_of(self, pid: int) -> int:
+        """Established TCP connections to the server's port held by this process."""
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            if not Path(table).exists():
+                continue
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == self.port and fields[3] == "01" and fields[9] in inodes:
+                    count += 1
+        return count
+
+    def busiest_worker(self) -> int:
+        """The worker holding the most phone connections (killing it is felt)."""
+        return max(self.workers_pids(), key=self.connections_of)
+
     def kill9(self, pid: int | None = None) -> None:
         os.kill(pid or self.process.pid, signal.SIGKILL)
         if pid is None or pid == self.process.pid:
