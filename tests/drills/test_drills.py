@@ -91,7 +91,8 @@ def test_kill_9_of_a_worker_during_a_burst_loses_no_acknowledged_submission(
     finally:
         server.stop()
     print(f"\nDRILL kill-9 {engine.dialect.name}: {total} submissions from {PHONES} phones, "
-          f"kill -9 twice mid-burst (each time the worker holding most phone connections), phones' failed tries {dict(refused)}, "
+          f"kill -9 twice mid-burst (each time the worker holding most phone connections), "
+          f"phones' failed tries {dict(refused)}, "
           f"{fleet.acked_count()} acknowledged, all stored once ({unanswered} committed by a "
           f"killed worker before it answered, 202 on the phone's next try); resend of all: "
           f"{dict(again)}")
