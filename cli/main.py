@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "cli.simulate",
     "cli.dedup",
     "cli.caseloads",
+    "cli.recovery",
 )
 
 

@@ -53,6 +53,17 @@ class Settings(BaseSettings):
         description="Identity resolution: from this score up to the auto-link score, the "
         "record is created and a duplicate candidate pair opened for a supervisor.",
     )
+    raw_retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Days a processed submission's raw XML and attachments are kept; after "
+        "that `posyandu-sync retention run` purges or anonymises them (the records made from "
+        "them stay). Unset: kept until an administrator sets a period.",
+    )
+    raw_retention_mode: str = Field(
+        default="anonymise", pattern="^(anonymise|purge)$",
+        description="anonymise: the identifying answers and the photos go, the measured values "
+        "stay readable; purge: the raw XML and attachments go entirely.",
+    )
 
 
 @lru_cache

@@ -47,6 +47,25 @@ CATALOGUE: dict[str, Problem] = {
     "server.busy": Problem(503, "The database is busy.", "Server sedang sibuk. " + _SEND_AGAIN),
     "server.writer_stopped": Problem(503, "The server could not store this submission.",
                                      "Server belum dapat menyimpan data ini. " + _SEND_AGAIN),
+    "server.database_unavailable": Problem(503, "The database does not answer (restarting, "
+                                           "or the connection was lost); try again shortly.",
+                                           "Server belum dapat menyimpan data karena basis data "
+                                           "sedang tidak tersedia. " + _SEND_AGAIN),
+    "server.storage_full": Problem(503, "The server's disk is full; nothing was stored. An "
+                                   "administrator must free space.", "Penyimpanan server "
+                                   "penuh, data belum tersimpan. " + _SEND_AGAIN + " " + _ASK),
+    # ---------------------------------------------------------------- data subjects
+    "person.merged": Problem(409, "The person was merged into another record; act on that "
+                             "one.", "Data orang ini sudah digabung ke data lain; gunakan data "
+                             "hasil penggabungan."),
+    "person.legal_hold": Problem(409, "The person's data is under a legal retention duty and "
+                                 "cannot be erased.", "Data orang ini wajib disimpan menurut "
+                                 "ketentuan hukum dan tidak dapat dihapus."),
+    "person.bad_change": Problem(400, "The correction is not valid.", "Perbaikan data tidak "
+                                 "valid; periksa nama kolom dan nilainya."),
+    "submission.purged": Problem(409, "The raw content of this submission was purged (retention "
+                                 "period or erasure); its records stay.", "Isi asli kiriman ini "
+                                 "sudah dihapus sesuai masa simpan; data hasilnya tetap ada."),
     # ---------------------------------------------------------------- auth
     "auth.unauthenticated": Problem(401, "Not signed in.", "Silakan masuk dengan nama pengguna "
                                     "dan kata sandi Anda."),

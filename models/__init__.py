@@ -34,6 +34,7 @@ from models.records import (  # noqa: E402
     PregnancyScreening,
     SanitationCheck,
 )
+from models.recovery import LegalHold, SubmissionPurge  # noqa: E402
 from models.registry import (  # noqa: E402
     Household,
     HouseholdVersion,
@@ -61,6 +62,7 @@ __all__ = [
     "HouseholdVersion",
     "IdentityDecision",
     "KoboHook",
+    "LegalHold",
     "Measurement",
     "Person",
     "PersonVersion",
@@ -74,6 +76,7 @@ __all__ = [
     "SyncMutation",
     "ServerSetting",
     "Submission",
+    "SubmissionPurge",
     "User",
     "UserScope",
     "Wilayah",

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from indicators.anthro import SEX_FEMALE, SEX_MALE, age_in_days
 from indicators.child import assess_child
 from indicators.maternal import screen_woman
@@ -504,6 +504,9 @@ class ReprocessSubmission:
         submission = SubmissionRef.load(tx.session, self.submission_id)
         if submission is None:
             raise NotFound(f"No submission {self.submission_id}.", code="submission.not_found")
+        if not submission.content:  # purged after its retention period (sync.retention)
+            raise Conflict(f"Submission {self.submission_id}'s raw content was purged; its "
+                           "records stay as they are.", code="submission.purged")
         return _Reprocessing(submission)
 
 
