@@ -16,8 +16,8 @@ from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.openrosa_submission import OpenRosaSubmissionMiddleware
 from api.routes import auth, health, kobo, openrosa, records, regions, submissions, users
-from api.routes.docs import install_docs
 from api.routes import sync as sync_routes
+from api.routes.docs import install_docs
 from core.config import get_settings
 from core.db import get_engine, is_sqlite, read_only
 from core.version import app_version
