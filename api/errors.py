@@ -31,7 +31,8 @@ class ValidationErrorBody(ErrorBody):
 
 _MEANINGS = {400: "Invalid input", 401: "Not signed in (or wrong credentials)",
              403: "Signed in, but not allowed (role or scope)", 404: "No such resource",
-             409: "Conflicts with the current state"}
+             409: "Conflicts with the current state", 413: "The body is too large",
+             429: "Too many failed sign-ins: locked for a while (Retry-After)"}
 # For OpenAPI: what the JSON API and the OpenRosa endpoints answer when they refuse.
 JSON_ERRORS: dict = {
     **{status: {"model": ErrorBody, "description": meaning} for status, meaning in _MEANINGS.items()},
@@ -83,6 +84,8 @@ def app_error_response(request: Request, exc: AppError) -> Response:
     headers = None
     if exc.status_code == 401:
         headers = dict(request.scope.get("auth_challenge") or {"WWW-Authenticate": "Bearer"})
+    if exc.retry_after is not None:
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
     return render_error(request, exc.status_code, exc.code, exc.message, headers, exc.detail)
 
 

@@ -18,6 +18,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthentic
 from models import AppToken, AuditLog, Posyandu, ServerSetting, User, UserScope, Wilayah
 from models.auth import ROLES
 from models.base import utcnow
+from sync import throttle
 from sync.queries import accounts as queries
 from sync.scope import Scope, parse_scope_strings
 
@@ -233,6 +234,7 @@ def reset_password(session: Session, *, user: User, password: str, actor_id: int
     _check_new_password(password)
     user.password_hash = security.hash_password(password)
     _end_sessions(session, user)
+    throttle.clear_account(session, username=user.username)  # the lock ends with the reset
     session.flush()
     record_audit(session, actor_id=actor_id, action="user.password_reset", entity_type="user",
                  entity_id=str(user.id), detail={})
@@ -264,6 +266,8 @@ _basic_cache_lock = threading.Lock()
 def authenticate_password(session: Session, username: str, password: str) -> User:
     """Check a username and password (argon2); raise Unauthenticated with one message."""
     user = get_user_by_username(session, username)
+    if user is None:
+        security.verify_nothing(password)
     if user is None or not security.verify_password(user.password_hash, password):
         raise Unauthenticated("Wrong username or password.", code="auth.bad_credentials")
     if not user.is_active:  # said only to whoever knows the password
@@ -274,23 +278,34 @@ def authenticate_password(session: Session, username: str, password: str) -> Use
 def authenticate_basic(session: Session, username: str, password: str) -> User:
     """HTTP Basic for OpenRosa: argon2 is deliberately slow, so a verified pair is
     remembered (as a SHA-256, in memory) for a short time, and only while the account's
-    credential_version is the one it was verified with (a password change ends it)."""
+    credential_version is the one it was verified with (a password change ends it).
+    (The HTTP layer counts failures around this: api.login_guard.)"""
+    user = cached_basic(session, username, password)
+    if user is None:
+        user = authenticate_password(session, username, password)
+        remember_basic(user, username, password)
+    return user
+
+
+def cached_basic(session: Session, username: str, password: str) -> User | None:
+    """The account, when this Basic pair was verified within the cache time."""
     key = security.sha256_hex(f"{username}\0{password}")
-    ttl = get_settings().basic_auth_cache_seconds
-    now = time.monotonic()
     with _basic_cache_lock:
         hit = _basic_cache.get(key)
-    if hit and now - hit[0] < ttl:
+    if hit and time.monotonic() - hit[0] < get_settings().basic_auth_cache_seconds:
         user = session.get(User, hit[1])
         if (user is not None and user.is_active and user.username == username
                 and user.credential_version == hit[2]):
             return user
-    user = authenticate_password(session, username, password)
+    return None
+
+
+def remember_basic(user: User, username: str, password: str) -> None:
+    key = security.sha256_hex(f"{username}\0{password}")
     with _basic_cache_lock:
         if len(_basic_cache) > 10_000:
             _basic_cache.clear()
-        _basic_cache[key] = (now, user.id, user.credential_version)
-    return user
+        _basic_cache[key] = (time.monotonic(), user.id, user.credential_version)
 
 
 # ---------------------------------------------------------------- JWT
