@@ -121,7 +121,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code = {404: "resource.not_found", 405: "request.method_not_allowed"}.get(
+        code = {404: "resource.not_found", 405: "request.method_not_allowed",
+                413: "request.json_too_large"}.get(
             exc.status_code, "request.error")
         return render_error(request, exc.status_code, code, str(exc.detail),
                             headers=getattr(exc, "headers", None))
