@@ -88,6 +88,10 @@ CATALOGUE: dict[str, Problem] = {
     "auth.busy": Problem(503, "The server is checking many passwords at once; try again in a "
                          "moment (Retry-After).", "Server sedang memeriksa banyak kata sandi. "
                          "Coba lagi sebentar lagi."),
+    "auth.secret_configured": Problem(409, "The JWT secret is set in the configuration "
+                                      "(POSYANDU_SECRET_KEY); change it there.",
+                                      "Kunci JWT diatur di konfigurasi (POSYANDU_SECRET_KEY); "
+                                      "ubah di sana lalu jalankan ulang server."),
     "auth.forbidden": Problem(403, "Signed in, but not allowed.", "Anda tidak berwenang untuk ini."),
     "auth.role": Problem(403, "The account's role does not allow this.",
                          "Peran akun Anda tidak mengizinkan ini."),

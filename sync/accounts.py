@@ -310,19 +310,25 @@ def remember_basic(user: User, username: str, password: str) -> None:
 
 # ---------------------------------------------------------------- JWT
 
-_secret_cache: dict[str, str] = {}
+# {database url: (the secret, when it was read)}. Re-read after SECRET_TTL seconds, and
+# at once (at most once a second) when a token's signature does not match: a rotation
+# (rotate_jwt_secret) reaches every worker within seconds without a restart.
+_secret_cache: dict[str, tuple[str, float]] = {}
+SECRET_TTL = 30.0
 
 
-def jwt_secret(session: Session) -> str:
+def jwt_secret(session: Session, *, fresh: bool = False) -> str:
     """The configured secret, else one generated on first run and kept in the database
     (so every API worker, on every machine, signs and checks with the same one)."""
     configured = get_settings().secret_key
     if configured:
         return configured
     bind = str(session.get_bind().url)
-    if bind in _secret_cache:
-        return _secret_cache[bind]
-    row = session.get(ServerSetting, JWT_SECRET_KEY)
+    cached = _secret_cache.get(bind)
+    now = time.monotonic()
+    if cached and now - cached[1] < (1.0 if fresh else SECRET_TTL):
+        return cached[0]
+    row = session.get(ServerSetting, JWT_SECRET_KEY, populate_existing=True)
     if row is None:
         try:
             with session.begin_nested():
@@ -330,8 +336,27 @@ def jwt_secret(session: Session) -> str:
         except IntegrityError:
             pass  # another worker created it first
         row = session.get(ServerSetting, JWT_SECRET_KEY)
-    _secret_cache[bind] = row.value
+    _secret_cache[bind] = (row.value, now)
     return row.value
+
+
+def rotate_jwt_secret(session: Session, *, actor_id: int | None = None) -> None:
+    """A new signing secret in the database: every access token issued so far stops
+    working (everyone signs in again; device tokens and hook secrets are not JWTs and
+    keep working). Refused when the secret comes from POSYANDU_SECRET_KEY."""
+    if get_settings().secret_key:
+        raise Conflict("The JWT secret comes from POSYANDU_SECRET_KEY: change it there and "
+                       "restart the workers.", code="auth.secret_configured")
+    row = session.get(ServerSetting, JWT_SECRET_KEY)
+    if row is None:
+        session.add(ServerSetting(key=JWT_SECRET_KEY, value=security.new_secret(48)))
+    else:
+        row.value = security.new_secret(48)
+        session.add(row)
+    session.flush()
+    _secret_cache.pop(str(session.get_bind().url), None)
+    record_audit(session, actor_id=actor_id, action="jwt_secret.rotate", entity_type="server",
+                 entity_id=JWT_SECRET_KEY, detail={})
 
 
 def issue_access_token(session: Session, user: User) -> str:
@@ -346,7 +371,11 @@ def issue_access_token(session: Session, user: User) -> str:
 
 def user_from_access_token(session: Session, token: str) -> User:
     try:
-        claims = security.decode_access_token(token, jwt_secret(session))
+        try:
+            claims = security.decode_access_token(token, jwt_secret(session))
+        except jwt.InvalidSignatureError:
+            # signed after a rotation this worker has not read yet? (else: forged)
+            claims = security.decode_access_token(token, jwt_secret(session, fresh=True))
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("Your session has expired; sign in again.", code="auth.expired") from exc
     except jwt.InvalidTokenError as exc:
