@@ -17,7 +17,17 @@ from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
 from api.http_security import SecurityMiddleware
 from api.middleware import RequestContextMiddleware
 from api.openrosa_submission import OpenRosaSubmissionMiddleware
-from api.routes import auth, health, kobo, openrosa, records, regions, submissions, users
+from api.routes import (
+    access_log,
+    auth,
+    health,
+    kobo,
+    openrosa,
+    records,
+    regions,
+    submissions,
+    users,
+)
 from api.routes import sync as sync_routes
 from api.routes.docs import install_docs
 from core.config import get_settings
@@ -98,6 +108,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(records.router, responses=JSON_ERRORS)
     install_docs(app)
     app.include_router(sync_routes.router, responses=JSON_ERRORS)
+    app.include_router(access_log.router, responses=JSON_ERRORS)
     return app
 
 

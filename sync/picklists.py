@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_
@@ -27,7 +28,10 @@ CHILD_MAX_AGE_DAYS = 6 * 366  # under-fives plus a margin for late measurements
 
 def _csv(name: str, rows: list[dict]) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=MEDIA_COLUMNS[name], lineterminator="\n")
+    # extrasaction: rows carry the registry ids in them (_persons, _households) for the
+    # access log, which are not columns
+    writer = csv.DictWriter(out, fieldnames=MEDIA_COLUMNS[name], lineterminator="\n",
+                            extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
@@ -54,6 +58,8 @@ def _children(session: Session, principal: Principal) -> list[dict]:
             "mother_name": mom.name if mom else None, "mother_nik": mom.nik if mom else None,
             "household_kk": household.kk if household else None,
             "kelurahan_code": child.kelurahan_code, "posyandu_id": child.posyandu_id,
+            "_persons": [child.id] + ([mom.id] if mom else []),
+            "_households": [household.id] if household else [],
         })
     return rows
 
@@ -72,7 +78,7 @@ def _women(session: Session, principal: Principal) -> list[dict]:
         "name": w.id, "label": w.name + (f" (KK {h.kk})" if h and h.kk else ""), "nik": w.nik,
         "full_name": w.name, "birth_date": w.birth_date.isoformat() if w.birth_date else None,
         "household_kk": h.kk if h else None, "kelurahan_code": w.kelurahan_code,
-        "posyandu_id": w.posyandu_id,
+        "posyandu_id": w.posyandu_id, "_persons": [w.id], "_households": [h.id] if h else [],
     } for w, h in session.exec(query).all()]
 
 
@@ -93,7 +99,7 @@ def _households(session: Session, principal: Principal) -> list[dict]:
     return [{
         "name": h.id, "label": household_label(h.head_name, h.kk),
         "kk": h.kk, "head_name": h.head_name, "kelurahan_code": h.kelurahan_code,
-        "address": h.address, "rt": h.rt, "rw": h.rw,
+        "address": h.address, "rt": h.rt, "rw": h.rw, "_households": [h.id],
     } for h in session.exec(query).all()]
 
 
@@ -129,7 +135,24 @@ GENERATORS = {"children.csv": _children, "women.csv": _women, "households.csv": 
 
 
 def render_media(session: Session, *, principal: Principal, name: str) -> bytes:
+    return media_with_ids(session, principal=principal, name=name).content
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    persons: list[str]  # whose personal data the file holds (for the access log)
+    households: list[str]
+
+    @property
+    def personal(self) -> bool:
+        return bool(self.persons or self.households)
+
+
+def media_with_ids(session: Session, *, principal: Principal, name: str) -> Media:
     generator = GENERATORS.get(name)
     if generator is None:
         raise NotFound(f"No media file {name!r}.", code="form.media_not_found")
-    return _csv(name, generator(session, principal))
+    rows = generator(session, principal)
+    return Media(_csv(name, rows), [p for r in rows for p in r.get("_persons", ())],
+                 [h for r in rows for h in r.get("_households", ())])

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from api import access
 from api import openrosa_wire as wire
 from api.deps import ReadSessionDep
 from api.openrosa_auth import (
@@ -60,9 +61,17 @@ def manifest(form_id: str, request: Request, session: ReadSessionDep,
 
 
 @router.get("/forms/{form_id}/media/{name}")
-def media(form_id: str, name: str, session: ReadSessionDep, principal: OpenRosaPrincipal) -> Response:
+def media(form_id: str, name: str, request: Request, session: ReadSessionDep,
+          principal: OpenRosaPrincipal) -> Response:
+    """A form's media file; the pick lists are generated for the caller's scope (their
+    download is in the access log)."""
     form = form_service.get_current_form_or_raise(session, form_id)
     if name not in form.media.split(","):
         raise NotFound(f"Form {form_id} has no media file {name!r}.", code="form.media_not_found")
-    content = picklists.render_media(session, principal=principal, name=name)
-    return Response(content, media_type="text/csv; charset=utf-8", headers=wire.openrosa_headers())
+    media = picklists.media_with_ids(session, principal=principal, name=name)
+    if media.personal:
+        access.log_read(request, principal, resource=f"picklist:{name}", action="download",
+                        persons=media.persons, households=media.households,
+                        subject=("form", form_id))
+    return Response(media.content, media_type="text/csv; charset=utf-8",
+                    headers=wire.openrosa_headers())

@@ -1,11 +1,18 @@
-"""Fixtures for the attack tests: settings changed for one test, published forms."""
+"""Fixtures for the attack tests: settings changed for one test; the OpenRosa fixtures
+(published forms, a posyandu, kader phones) and the field records of two posyandu."""
 
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
 
 from core.config import get_settings
+from tests.integration.openrosa.conftest import (  # noqa: F401 - fixtures, used by name
+    forms,
+    make_phone,
+    phone,
+    posyandu_id,
+)
+from tests.integration.openrosa.field_records import FieldData, send_field_records
 
 
 @pytest.fixture
@@ -23,10 +30,6 @@ def configure(monkeypatch):
 
 
 @pytest.fixture
-def forms(db) -> dict[str, bytes]:
-    from sync.forms import current_forms, publish_builtin_forms
-
-    with Session(db) as s:
-        publish_builtin_forms(s)
-        s.commit()
-        return {f.form_id: f.xml for f in current_forms(s)}
+def field(client, db, forms, phone, make_phone, admin_headers) -> FieldData:  # noqa: F811
+    """Measurements, screenings and sanitation checks in posyandu A (kader_a) and B."""
+    return send_field_records(client, db, forms, phone, make_phone, admin_headers)
