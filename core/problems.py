@@ -197,6 +197,9 @@ CATALOGUE: dict[str, Problem] = {
     "submission.no_form": Problem(422, "The submission's form version is gone.",
                                   "Versi formulir data ini sudah tidak ada di server. " + _ASK),
     # ---------------------------------------------------------------- accounts
+    "user.nik_full_not_agency": Problem(400, "Only agency accounts have NIKs masked; full NIK "
+                                        "access is granted to agency accounts.",
+                                        "Hanya akun instansi yang NIK-nya disamarkan."),
     "user.not_found": Problem(404, "No such user.", "Pengguna tidak ditemukan."),
     "user.exists": Problem(409, "A user of that name exists already.", "Nama pengguna ini sudah "
                            "dipakai."),

@@ -35,6 +35,7 @@ class Principal:
     scope: Scope
     agency: str | None = None
     app_token_id: int | None = None
+    nik_full: bool = False  # an agency granted full NIKs (sync.minimise)
 
 
 # ---------------------------------------------------------------- users
@@ -171,6 +172,7 @@ def principal_for(session: Session, user: User, app_token_id: int | None = None)
         scope=scope_of(session, user),
         agency=user.agency,
         app_token_id=app_token_id,
+        nik_full=bool(user.nik_full),
     )
 
 
@@ -190,7 +192,8 @@ def _end_sessions(session: Session, user: User) -> None:
 
 
 def update_user(session: Session, *, user: User, actor_id: int | None,
-                is_active: bool | None = None, full_name: str | None = None) -> list[int]:
+                is_active: bool | None = None, full_name: str | None = None,
+                nik_full: bool | None = None) -> list[int]:
     """Change a user's name or switch the account off or on; returns the ids of the
     device tokens revoked. Disabling ends the account's sessions (credential_version)
     and revokes its device tokens at once; switching it on again revives neither.
@@ -209,6 +212,12 @@ def update_user(session: Session, *, user: User, actor_id: int | None,
     if full_name is not None and full_name != user.full_name:
         changes["full_name"] = full_name
         user.full_name = full_name.strip() or None
+    if nik_full is not None and nik_full != user.nik_full:
+        if nik_full and user.role != "agency":
+            raise InvalidInput("Only agency accounts have NIKs masked; the others see them "
+                               "already.", code="user.nik_full_not_agency")
+        changes["nik_full"] = nik_full
+        user.nik_full = nik_full
     if is_active is not None and is_active != user.is_active:
         changes["is_active"] = is_active
         user.is_active = is_active
@@ -485,7 +494,7 @@ def principal_from_app_token(session: Session, token: str, rows: list | None = N
     scope = _scope_from_rows(row.role, [(r.wilayah_code, r.posyandu_id, r.kelurahan_code)
                                         for r in rows])
     return Principal(user_id=row.user_id, username=row.username, role=row.role, scope=scope,
-                     agency=row.agency, app_token_id=row.id)
+                     agency=row.agency, app_token_id=row.id, nik_full=bool(row.nik_full))
 
 
 # ---------------------------------------------------------------- audit

@@ -21,6 +21,7 @@ from core.errors import NotFound
 from models import Household, Person, Posyandu, PregnancyScreening, Wilayah
 from models.base import utcnow
 from sync.accounts import Principal
+from sync.minimise import minimise_all
 from sync.scope import scope_filter
 
 CHILD_MAX_AGE_DAYS = 6 * 366  # under-fives plus a margin for late measurements
@@ -153,6 +154,6 @@ def media_with_ids(session: Session, *, principal: Principal, name: str) -> Medi
     generator = GENERATORS.get(name)
     if generator is None:
         raise NotFound(f"No media file {name!r}.", code="form.media_not_found")
-    rows = generator(session, principal)
+    rows = minimise_all(principal, generator(session, principal))
     return Media(_csv(name, rows), [p for r in rows for p in r.get("_persons", ())],
                  [h for r in rows for h in r.get("_households", ())])

@@ -15,6 +15,7 @@ from api.deps import PrincipalDep, ReadSessionDep
 from api.pagination import MAX_ID, Page, PageDep
 from indicators.categories import AgeGroup, BbuCategory, GiziCategory, TbuCategory
 from indicators.maternal import AnaemiaSeverity
+from sync.minimise import minimise_all
 from sync.queries import record_lists as queries
 from sync.queries.record_lists import (
     DateRange,
@@ -297,7 +298,8 @@ def list_sanitation_checks(request: Request, session: ReadSessionDep, principal:
     rows, total = queries.list_sanitation_checks(session, scope=principal.scope,
                                                  filters=filters, limit=page.limit,
                                                  offset=page.offset)
-    items = [SanitationCheckOut.model_validate(r) for r in rows]
+    items = [SanitationCheckOut.model_validate(r)
+             for r in minimise_all(principal, (dict(r) for r in rows))]
     access.log_read(request, principal, resource="sanitation_checks", households=[i.household_id for i in items],
                     rows=len(items))
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

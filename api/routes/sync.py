@@ -15,6 +15,7 @@ from api import access
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
 from api.pagination import Page, PageDep, RecordId
 from sync import offline
+from sync.minimise import minimise_all
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
@@ -58,7 +59,8 @@ async def changes(request: Request, principal: PrincipalDep,
                                     persons=persons, households=households,
                                     rows=len(page.changes))
     await _touch(request, principal, device_id, user_agent, pulled=True)
-    return {"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more}
+    return {"changes": minimise_all(principal, page.changes), "next_cursor": page.next_cursor,
+            "more": page.more}
 
 
 def _ids(items: list[dict]) -> tuple[list[str], list[str]]:
@@ -81,7 +83,7 @@ def snapshot(request: Request, session: ReadSessionDep, principal: PrincipalDep,
     persons, households = _ids(result.records)
     access.log_read(request, principal, resource="sync_snapshot", action="download",
                     persons=persons, households=households, rows=len(result.records))
-    return {"records": result.records, "cursor": result.cursor, "next_page": result.next_page,
+    return {"records": minimise_all(principal, result.records), "cursor": result.cursor, "next_page": result.next_page,
             "more": result.next_page is not None}
 
 
