@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = (
     "cli.serve",
     "cli.admin",
+    "cli.security",
     "cli.zscore",
     "cli.forms",
     "cli.simulate",

@@ -32,6 +32,9 @@ CATALOGUE: dict[str, Problem] = {
     "request.invalid": Problem(400, "The request is invalid.", "Permintaan tidak valid. " + _ASK),
     "request.bad_value": Problem(400, "A value cannot be stored (a number out of range or a NUL "
                                  "character).", "Ada nilai yang tidak dapat disimpan. " + _FIX_FORM),
+    "request.json_too_large": Problem(413, "The JSON or form body is larger than this "
+                                      "endpoint accepts.", "Data yang dikirim terlalu besar "
+                                      "untuk diterima server. Kirim lebih sedikit data sekaligus."),
     "request.too_large": Problem(413, "The request body is larger than the server accepts.",
                                  "Data terlalu besar untuk diterima server. " + _ASK),
     "request.error": Problem(400, "The request could not be served.", "Permintaan tidak dapat "
@@ -92,6 +95,22 @@ CATALOGUE: dict[str, Problem] = {
                             "sandi diganti atau akun dinonaktifkan; silakan masuk lagi."),
     "auth.bad_current_password": Problem(400, "The current password is wrong.",
                                          "Kata sandi saat ini salah."),
+    "auth.locked": Problem(429, "Too many failed sign-ins for this account: it is locked for a "
+                           "while (Retry-After says how long).", "Terlalu banyak percobaan masuk "
+                           "yang gagal untuk akun ini, jadi akun dikunci sementara. Coba lagi "
+                           "beberapa menit lagi, atau minta admin mengatur ulang kata sandi."),
+    "auth.address_locked": Problem(429, "Too many failed sign-ins from this address: it is "
+                                   "locked for a while (Retry-After says how long).",
+                                   "Terlalu banyak percobaan masuk yang gagal dari jaringan "
+                                   "ini, jadi dikunci sementara. Coba lagi beberapa menit lagi. "
+                                   + _ASK),
+    "auth.busy": Problem(503, "The server is checking many passwords at once; try again in a "
+                         "moment (Retry-After).", "Server sedang memeriksa banyak kata sandi. "
+                         "Coba lagi sebentar lagi."),
+    "auth.secret_configured": Problem(409, "The JWT secret is set in the configuration "
+                                      "(POSYANDU_SECRET_KEY); change it there.",
+                                      "Kunci JWT diatur di konfigurasi (POSYANDU_SECRET_KEY); "
+                                      "ubah di sana lalu jalankan ulang server."),
     "auth.forbidden": Problem(403, "Signed in, but not allowed.", "Anda tidak berwenang untuk ini."),
     "auth.role": Problem(403, "The account's role does not allow this.",
                          "Peran akun Anda tidak mengizinkan ini."),
@@ -207,6 +226,9 @@ CATALOGUE: dict[str, Problem] = {
     "submission.no_form": Problem(422, "The submission's form version is gone.",
                                   "Versi formulir data ini sudah tidak ada di server. " + _ASK),
     # ---------------------------------------------------------------- accounts
+    "user.nik_full_not_agency": Problem(400, "Only agency accounts have NIKs masked; full NIK "
+                                        "access is granted to agency accounts.",
+                                        "Hanya akun instansi yang NIK-nya disamarkan."),
     "user.not_found": Problem(404, "No such user.", "Pengguna tidak ditemukan."),
     "user.exists": Problem(409, "A user of that name exists already.", "Nama pengguna ini sudah "
                            "dipakai."),

@@ -42,9 +42,12 @@ from models.registry import (  # noqa: E402
     PersonVersion,
     Posyandu,
 )
+from models.security import AccessLog, AuthThrottle  # noqa: E402
 from models.wilayah import Wilayah  # noqa: E402
 
 __all__ = [
+    "AccessLog",
+    "AuthThrottle",
     "AppToken",
     "Attachment",
     "AuditLog",
