@@ -324,9 +324,9 @@ def settle_identity(session: Session, found: Identified, claim: PersonClaim,
             queries.set_pair(session, pair_id, merge_id=survivor["merge_id"])
         _decide(session, "person", role, claim, found, survivor["id"], provenance)
         return Resolution(survivor, found.outcome, True)
-    for proposal in found.proposals:
+    for proposal in found.proposals:  # a record made just now: no pair of it exists yet
         open_pair(session, "person", created["id"], proposal.row["id"], proposal.comparison,
-                  provenance, cross_scope=proposal.cross_scope)
+                  provenance, cross_scope=proposal.cross_scope, fresh=True)
     _decide(session, "person", role, claim, found, created["id"], provenance)
     return Resolution(created, found.outcome, False)
 
@@ -361,14 +361,17 @@ def _decide(session: Session, entity: str, role: str, claim, found: Identified,
 
 def open_pair(session: Session, entity: str, x: str, y: str, comparison: Comparison | None,
               provenance: Provenance | None, *, cross_scope: bool, source: str = "online",
-              status: str = "open", score: float | None = None, evidence: dict | None = None
-              ) -> int | None:
+              status: str = "open", score: float | None = None, evidence: dict | None = None,
+              fresh: bool = False) -> int | None:
     """Propose x and y as one record (once: an existing pair, and above all a dismissed
-    one, is left as it is). Returns the pair's id, or None if it existed."""
-    if queries.pair_between(session, entity, x, y) is not None:
+    one, is left as it is). Returns the pair's id, or None if it existed. `fresh`: x was
+    created in this transaction, so no pair of it can exist; the pair is queued with the
+    transaction's other writes (no round trip) and its id is not returned."""
+    if not fresh and queries.pair_between(session, entity, x, y) is not None:
         return None
     a_id, b_id = queries.ordered(x, y)
-    return queries.insert_pair(session, dict(
+    insert = queries.queue_pair if fresh else queries.insert_pair
+    return insert(session, dict(
         entity=entity, a_id=a_id, b_id=b_id,
         score=round(comparison.score if comparison is not None else score or 0.0, 2),
         band=comparison.band if comparison is not None else REVIEW,
