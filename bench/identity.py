@@ -147,7 +147,8 @@ def _online(subs) -> tuple[list, list]:
                                        sex="female", household_id=hid)
             mother = None
             if mother_nik:
-                mother = settle_identity(session, identify_person(session, mother_claim, scope),
+                mother = settle_identity(session, identify_person(session, mother_claim, scope,
+                                                                  score=False),
                                          mother_claim, provenance, role="mother").person
             found = identify_person(session, replace(claim, mother_id=mother and mother["id"]),
                                     scope)

@@ -251,12 +251,15 @@ class Identified:
 
 
 def identify_person(session: Session, claim: PersonClaim, scope: Scope,
-                    candidates: Candidates | None = None) -> Identified:
-    """Which record the claim is (see the module docstring); writes nothing."""
+                    candidates: Candidates | None = None, *, score: bool = True
+                    ) -> Identified:
+    """Which record the claim is (see the module docstring); writes nothing.
+    `score` False: the rules only (a mother named on a child's form: she has no birth
+    date to block or score on, and the household rule already finds her there)."""
     found = match_by_rules(session, claim, scope, candidates)
     if found.row is not None:
         return Identified("existing", found.rule, found.row)
-    scored = score_candidates(session, claim, scope)
+    scored = score_candidates(session, claim, scope) if score else []
     proposals = []
     if found.elsewhere is not None:  # a NIK or exact name outside the scope: review
         elsewhere = next((s for s in scored if s.row["id"] == found.elsewhere["id"]), None)
