@@ -154,7 +154,9 @@ def match_by_rules(session: Session, claim: PersonClaim, scope: Scope = Scope(ev
     if claim.nik:
         rules.append(("nik", [row for row in live if row["nik"] == claim.nik
                               and _birth_dates_agree(row["birth_date"], claim.birth_date)]))
-    key = name_key(claim.name)
+    # A newborn placeholder ("By. Ny. Tri") names the mother, not the child: newborn
+    # twins share it with their birth date and mother, so it is scored, never a rule.
+    key = None if is_placeholder_name(claim.name) else name_key(claim.name)
     if key and claim.birth_date is not None:
         rules.append(("name_birth_date", [
             row for row in live if row["kelurahan_code"] == claim.kelurahan_code
