@@ -168,7 +168,8 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     candidates = person_candidates(session, child_claim, mother_claim if mother_nik else None)
     mother = None
     if mother_nik:
-        mother = settle_identity(session, identify_person(session, mother_claim, scope, candidates),
+        mother = settle_identity(session, identify_person(session, mother_claim, scope, candidates,
+                                                          score=False),
                                  mother_claim, provenance, role="mother").person
     found = identify_person(session, replace(child_claim, mother_id=mother and mother["id"]),
                             scope, candidates)
