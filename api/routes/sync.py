@@ -4,18 +4,28 @@ conflict review and the devices that sync (logic in sync.offline)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
 from api.pagination import Page, PageDep, RecordId
 from sync import offline
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
+
+
+def _json(body: dict) -> Response:
+    """The feed's and snapshot's pages are plain JSON values already: encoded once with
+    the standard library. FastAPI's jsonable_encoder walked every value of a 5,000-change
+    page again (about 30 times the cost of the encoding itself)."""
+    return Response(json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+                    media_type="application/json")
 
 
 def _reset(detail: str) -> JSONResponse:
@@ -52,7 +62,7 @@ async def changes(request: Request, principal: PrincipalDep,
     except offline.ResetRequired as exc:
         return _reset(str(exc))
     await _touch(request, principal, device_id, user_agent, pulled=True)
-    return {"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more}
+    return _json({"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more})
 
 
 @router.get("/sync/snapshot")
@@ -65,8 +75,16 @@ def snapshot(session: ReadSessionDep, principal: PrincipalDep,
         result = offline.snapshot_page(session, scope=principal.scope, page=page, limit=limit)
     except offline.ResetRequired as exc:
         return _reset(str(exc))
-    return {"records": result.records, "cursor": result.cursor, "next_page": result.next_page,
-            "more": result.next_page is not None}
+    return _json({"records": result.records, "cursor": result.cursor,
+                  "next_page": result.next_page, "more": result.next_page is not None})
+
+
+def _stored(request: Request, principal, mutation_ids: list[str]) -> dict:
+    from sqlmodel import Session
+    with Session(request.app.state.read_engine) as session:
+        found = offline.stored_results(session, principal, mutation_ids)
+        session.commit()
+        return found
 
 
 @router.post("/sync/push")
@@ -78,8 +96,14 @@ async def push(request: Request, principal: PrincipalDep, body: Annotated[Any, B
     stored result."""
     device_id, mutations = offline.validate_envelope(body, principal)
     writer = request.app.state.submission_writer
-    results = await asyncio.gather(*(writer.store(offline.PushMutation(principal, device_id, m))
-                                     for m in mutations))
+    stored = await run_in_threadpool(_stored, request, principal,
+                                     [m["mutation_id"] for m in mutations])
+
+    async def one(m: dict):
+        if m["mutation_id"] in stored:  # a replay: its stored result, nothing written
+            return stored[m["mutation_id"]]
+        return await writer.store(offline.PushMutation(principal, device_id, m, known_new=True))
+    results = await asyncio.gather(*(one(m) for m in mutations))
     await _touch(request, principal, device_id, user_agent, pushed=True)
     return {"results": list(results)}
 
