@@ -62,7 +62,7 @@ async def changes(request: Request, principal: PrincipalDep,
     except offline.ResetRequired as exc:
         return _reset(str(exc))
     await _touch(request, principal, device_id, user_agent, pulled=True)
-    return _json({"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more})
+    return Response(page.to_json(), media_type="application/json")
 
 
 @router.get("/sync/snapshot")
@@ -79,12 +79,15 @@ def snapshot(session: ReadSessionDep, principal: PrincipalDep,
                   "next_page": result.next_page, "more": result.next_page is not None})
 
 
-def _stored(request: Request, principal, mutation_ids: list[str]) -> dict:
+def _stored(request: Request, principal, mutations: list[dict]) -> tuple[dict, set]:
+    """What the push's units need not look up again in the writer: the results stored
+    for its mutation ids, and which of its creates' ids exist (sync.offline)."""
     from sqlmodel import Session
     with Session(request.app.state.read_engine) as session:
-        found = offline.stored_results(session, principal, mutation_ids)
+        found = offline.stored_results(session, principal, [m["mutation_id"] for m in mutations])
+        existing = offline.existing_ids(session, mutations)
         session.commit()
-        return found
+        return found, existing
 
 
 @router.post("/sync/push")
@@ -96,13 +99,13 @@ async def push(request: Request, principal: PrincipalDep, body: Annotated[Any, B
     stored result."""
     device_id, mutations = offline.validate_envelope(body, principal)
     writer = request.app.state.submission_writer
-    stored = await run_in_threadpool(_stored, request, principal,
-                                     [m["mutation_id"] for m in mutations])
+    stored, existing = await run_in_threadpool(_stored, request, principal, mutations)
 
     async def one(m: dict):
         if m["mutation_id"] in stored:  # a replay: its stored result, nothing written
             return stored[m["mutation_id"]]
-        return await writer.store(offline.PushMutation(principal, device_id, m, known_new=True))
+        return await writer.store(offline.PushMutation(
+            principal, device_id, m, known_new=(m["entity"], m["id"]) not in existing))
     results = await asyncio.gather(*(one(m) for m in mutations))
     await _touch(request, principal, device_id, user_agent, pushed=True)
     return {"results": list(results)}
