@@ -44,27 +44,32 @@ def _csv(name: str, rows: list[dict], *, entity_list: bool = False) -> bytes:
 
 
 def _children(session: Session, principal: Principal) -> list[dict]:
-    mother = aliased(Person)
+    # Columns, not ORM objects: a kader's list can hold 100,000 children.
+    child, mom, household = (Person.__table__.c, aliased(Person.__table__).c,
+                             Household.__table__.c)
     cutoff = utcnow().date() - timedelta(days=CHILD_MAX_AGE_DAYS)
-    query = (select(Person, mother, Household)
-             .join(mother, Person.mother_id == mother.id, isouter=True)
-             .join(Household, Person.household_id == Household.id, isouter=True)
-             .where(Person.merged_into_id.is_(None), Person.birth_date.is_not(None),
-                    Person.birth_date >= cutoff,
-                    scope_filter(principal.scope, Person.kelurahan_code, Person.posyandu_id))
-             .order_by(Person.name_key, Person.id))
+    query = (select(child.id, child.name, child.version, child.nik, child.sex, child.birth_date,
+                    child.kelurahan_code, child.posyandu_id, mom.name.label("mother_name"),
+                    mom.nik.label("mother_nik"), mom.id.label("mother_id"), household.kk,
+                    household.id.label("household_id"))
+             .select_from(Person.__table__
+                          .outerjoin(mom.id.table, child.mother_id == mom.id)
+                          .outerjoin(Household.__table__, child.household_id == household.id))
+             .where(child.merged_into_id.is_(None), child.birth_date.is_not(None),
+                    child.birth_date >= cutoff,
+                    scope_filter(principal.scope, child.kelurahan_code, child.posyandu_id))
+             .order_by(child.name_key, child.id))
     rows = []
-    for child, mom, household in session.exec(query).all():
-        born = child.birth_date.strftime("%d-%m-%Y")
-        label = f"{child.name} ({born})" + (f" - {mom.name}" if mom else "")
+    for r in session.execute(query).all():
+        born = r.birth_date.strftime("%d-%m-%Y")
+        label = f"{r.name} ({born})" + (f" - {r.mother_name}" if r.mother_name else "")
         rows.append({
-            "name": child.id, "label": label, "__version": child.version, "nik": child.nik, "full_name": child.name,
-            "sex": child.sex, "birth_date": child.birth_date.isoformat(),
-            "mother_name": mom.name if mom else None, "mother_nik": mom.nik if mom else None,
-            "household_kk": household.kk if household else None,
-            "kelurahan_code": child.kelurahan_code, "posyandu_id": child.posyandu_id,
-            "_persons": [child.id] + ([mom.id] if mom else []),
-            "_households": [household.id] if household else [],
+            "name": r.id, "label": label, "__version": r.version, "nik": r.nik,
+            "full_name": r.name, "sex": r.sex, "birth_date": r.birth_date.isoformat(),
+            "mother_name": r.mother_name, "mother_nik": r.mother_nik, "household_kk": r.kk,
+            "kelurahan_code": r.kelurahan_code, "posyandu_id": r.posyandu_id,
+            "_persons": [r.id] + ([r.mother_id] if r.mother_id else []),
+            "_households": [r.household_id] if r.household_id else [],
         })
     return rows
 
