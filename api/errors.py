@@ -32,7 +32,8 @@ class ValidationErrorBody(ErrorBody):
 
 _MEANINGS = {400: "Invalid input", 401: "Not signed in (or wrong credentials)",
              403: "Signed in, but not allowed (role or scope)", 404: "No such resource",
-             409: "Conflicts with the current state"}
+             409: "Conflicts with the current state", 413: "The body is too large",
+             429: "Too many failed sign-ins: locked for a while (Retry-After)"}
 # For OpenAPI: what the JSON API and the OpenRosa endpoints answer when they refuse.
 JSON_ERRORS: dict = {
     **{status: {"model": ErrorBody, "description": meaning} for status, meaning in _MEANINGS.items()},
@@ -88,8 +89,10 @@ def app_error_response(request: Request, exc: AppError) -> Response:
     headers = None
     if exc.status_code == 401:
         headers = dict(request.scope.get("auth_challenge") or {"WWW-Authenticate": "Bearer"})
-    if exc.status_code == 503:
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS.get(exc.code, 15))}
+    if exc.retry_after is not None:
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
+    elif exc.status_code == 503:
+        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER_SECONDS.get(exc.code, 15))}
     return render_error(request, exc.status_code, exc.code, exc.message, headers, exc.detail)
 
 
@@ -133,7 +136,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code = {404: "resource.not_found", 405: "request.method_not_allowed"}.get(
+        code = {404: "resource.not_found", 405: "request.method_not_allowed",
+                413: "request.json_too_large"}.get(
             exc.status_code, "request.error")
         return render_error(request, exc.status_code, code, str(exc.detail),
                             headers=getattr(exc, "headers", None))

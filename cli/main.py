@@ -15,9 +15,12 @@ import sys
 COMMAND_MODULES = (
     "cli.serve",
     "cli.admin",
+    "cli.security",
     "cli.zscore",
     "cli.forms",
     "cli.simulate",
+    "cli.dedup",
+    "cli.caseloads",
     "cli.recovery",
 )
 

@@ -32,6 +32,9 @@ CATALOGUE: dict[str, Problem] = {
     "request.invalid": Problem(400, "The request is invalid.", "Permintaan tidak valid. " + _ASK),
     "request.bad_value": Problem(400, "A value cannot be stored (a number out of range or a NUL "
                                  "character).", "Ada nilai yang tidak dapat disimpan. " + _FIX_FORM),
+    "request.json_too_large": Problem(413, "The JSON or form body is larger than this "
+                                      "endpoint accepts.", "Data yang dikirim terlalu besar "
+                                      "untuk diterima server. Kirim lebih sedikit data sekaligus."),
     "request.too_large": Problem(413, "The request body is larger than the server accepts.",
                                  "Data terlalu besar untuk diterima server. " + _ASK),
     "request.error": Problem(400, "The request could not be served.", "Permintaan tidak dapat "
@@ -55,8 +58,6 @@ CATALOGUE: dict[str, Problem] = {
                                    "administrator must free space.", "Penyimpanan server "
                                    "penuh, data belum tersimpan. " + _SEND_AGAIN + " " + _ASK),
     # ---------------------------------------------------------------- data subjects
-    "person.not_found": Problem(404, "No such person in the registry.",
-                                "Orang ini tidak ada di registri."),
     "person.merged": Problem(409, "The person was merged into another record; act on that "
                              "one.", "Data orang ini sudah digabung ke data lain; gunakan data "
                              "hasil penggabungan."),
@@ -94,6 +95,22 @@ CATALOGUE: dict[str, Problem] = {
                             "sandi diganti atau akun dinonaktifkan; silakan masuk lagi."),
     "auth.bad_current_password": Problem(400, "The current password is wrong.",
                                          "Kata sandi saat ini salah."),
+    "auth.locked": Problem(429, "Too many failed sign-ins for this account: it is locked for a "
+                           "while (Retry-After says how long).", "Terlalu banyak percobaan masuk "
+                           "yang gagal untuk akun ini, jadi akun dikunci sementara. Coba lagi "
+                           "beberapa menit lagi, atau minta admin mengatur ulang kata sandi."),
+    "auth.address_locked": Problem(429, "Too many failed sign-ins from this address: it is "
+                                   "locked for a while (Retry-After says how long).",
+                                   "Terlalu banyak percobaan masuk yang gagal dari jaringan "
+                                   "ini, jadi dikunci sementara. Coba lagi beberapa menit lagi. "
+                                   + _ASK),
+    "auth.busy": Problem(503, "The server is checking many passwords at once; try again in a "
+                         "moment (Retry-After).", "Server sedang memeriksa banyak kata sandi. "
+                         "Coba lagi sebentar lagi."),
+    "auth.secret_configured": Problem(409, "The JWT secret is set in the configuration "
+                                      "(POSYANDU_SECRET_KEY); change it there.",
+                                      "Kunci JWT diatur di konfigurasi (POSYANDU_SECRET_KEY); "
+                                      "ubah di sana lalu jalankan ulang server."),
     "auth.forbidden": Problem(403, "Signed in, but not allowed.", "Anda tidak berwenang untuk ini."),
     "auth.role": Problem(403, "The account's role does not allow this.",
                          "Peran akun Anda tidak mengizinkan ini."),
@@ -173,6 +190,16 @@ CATALOGUE: dict[str, Problem] = {
                                      "Ada isian angka yang tidak valid. " + _FIX_FORM),
     "submission.out_of_range": Problem(422, "A number is outside its plausible range.",
                                        "Ada angka di luar batas wajar. " + _FIX_FORM),
+    "submission.bad_entity": Problem(422, "The submission's ODK entity block (meta/entity) cannot "
+                                     "be applied.", "Data orang/rumah tangga di formulir ini tidak "
+                                     "dapat diterapkan; petugas akan memeriksanya."),
+    "submission.entity_scope": Problem(422, "The entity a submission updates is outside the "
+                                       "sender's scope.", "Orang atau rumah tangga ini bukan "
+                                       "wilayah kerja Anda. " + _ASK),
+    "entity.unknown_list": Problem(400, "There is no such entity list.", "Daftar ini tidak ada "
+                                   "di server. Perbarui formulir di ODK Collect."),
+    "entity.bad_ids": Problem(400, "The integrity request names too many ids, or a malformed "
+                              "one.", "Permintaan pemeriksaan daftar tidak valid. " + _ASK),
     "submission.bad_date": Problem(422, "An answer is not a date.", "Ada tanggal yang tidak "
                                    "valid. " + _FIX_FORM),
     "submission.future_date": Problem(422, "A date is in the future.", "Ada tanggal yang "
@@ -199,6 +226,9 @@ CATALOGUE: dict[str, Problem] = {
     "submission.no_form": Problem(422, "The submission's form version is gone.",
                                   "Versi formulir data ini sudah tidak ada di server. " + _ASK),
     # ---------------------------------------------------------------- accounts
+    "user.nik_full_not_agency": Problem(400, "Only agency accounts have NIKs masked; full NIK "
+                                        "access is granted to agency accounts.",
+                                        "Hanya akun instansi yang NIK-nya disamarkan."),
     "user.not_found": Problem(404, "No such user.", "Pengguna tidak ditemukan."),
     "user.exists": Problem(409, "A user of that name exists already.", "Nama pengguna ini sudah "
                            "dipakai."),
@@ -264,6 +294,33 @@ CATALOGUE: dict[str, Problem] = {
     # ---------------------------------------------------------------- list filters
     "filter.date_range": Problem(400, "The date range ends before it starts.",
                                  "Rentang tanggal berakhir sebelum dimulai."),
+    # ---------------------------------------------------------------- identity
+    "duplicate.not_found": Problem(404, "No such duplicate candidate pair in your scope.",
+                                   "Pasangan data ganda tidak ditemukan di wilayah Anda."),
+    "duplicate.decided": Problem(409, "The pair was already merged or dismissed.",
+                                 "Pasangan data ini sudah digabung atau ditolak sebelumnya."),
+    "duplicate.bad_survivor": Problem(400, "survivor_id must be one of the pair's two records.",
+                                      "Data yang dipertahankan harus salah satu dari pasangan "
+                                      "ini."),
+    "merge.same_record": Problem(400, "A record cannot be merged into itself.",
+                                 "Data tidak dapat digabung dengan dirinya sendiri."),
+    "merge.not_found": Problem(404, "No such record in your scope.",
+                               "Data tidak ditemukan di wilayah Anda."),
+    "merge.already_merged": Problem(409, "One of the records was already merged into another.",
+                                    "Salah satu data sudah digabung ke data lain."),
+    "merge.bad_values": Problem(400, "The merge's values name unknown fields or bad values.",
+                                "Isian penggabungan tidak valid."),
+    "merge.scope": Problem(400, "The merged record would be outside your scope.",
+                           "Data hasil penggabungan akan berada di luar wilayah kerja Anda."),
+    "merge.not_merged": Problem(404, "The record is not merged into another.",
+                                "Data ini tidak sedang digabung ke data lain."),
+    "merge.survivor_merged": Problem(409, "The survivor was merged again since: unmerge that "
+                                     "first.", "Data tujuan sudah digabung lagi; batalkan "
+                                     "penggabungan itu terlebih dahulu."),
+    "person.not_found": Problem(404, "No such person in your scope.",
+                                "Orang ini tidak ditemukan di wilayah Anda."),
+    "household.not_found": Problem(404, "No such household in your scope.",
+                                   "Keluarga ini tidak ditemukan di wilayah Anda."),
     # ---------------------------------------------------------------- sync
     "sync.bad_cursor": Problem(400, "The cursor is not one this server gave.",
                                "Kursor sinkronisasi tidak valid."),
@@ -282,6 +339,36 @@ CATALOGUE: dict[str, Problem] = {
                                      "Data sudah berubah sejak Anda membukanya; periksa lagi."),
     "conflict.bad_resolution": Problem(400, "The resolution is malformed.",
                                        "Pilihan penyelesaian konflik tidak valid."),
+    # ---------------------------------------------------------------- caseloads (#16)
+    "caseload.bad_period": Problem(400, "A period is a month written YYYY-MM.",
+                                   "Periode harus berupa bulan dengan format TTTT-BB, mis. 2026-11."),
+    "caseload.bad_level": Problem(400, "level is kelurahan, kecamatan, kabkota or provinsi.",
+                                  "Tingkat wilayah harus kelurahan, kecamatan, kabkota atau provinsi."),
+    "caseload.region_not_found": Problem(404, "No such region in your scope.",
+                                         "Wilayah tidak ditemukan di wilayah kerja Anda."),
+    "caseload.bad_program": Problem(400, "No such programme.",
+                                    "Program tidak dikenal. Pilih salah satu program yang tersedia."),
+    "caseload.program_not_granted": Problem(403, "Your account may not see or act on this "
+                                            "programme's cases.",
+                                            "Akun Anda tidak diberi izin untuk program ini. " + _ASK),
+    "caseload.bad_cursor": Problem(400, "The cursor was not given by this list.",
+                                   "Penanda halaman tidak valid; muat ulang daftar dari awal."),
+    "caseload.bad_format": Problem(400, "format is json, csv or xlsx.",
+                                   "Format harus json, csv atau xlsx."),
+    "target.bad_value": Problem(400, "A target is a prevalence between 0 and 1 for a known "
+                                "region (or ID for the national one) and a year.",
+                                "Target harus angka prevalensi antara 0 dan 1 untuk wilayah dan "
+                                "tahun yang benar."),
+    "intervention.not_found": Problem(404, "No such intervention in your scope.",
+                                      "Catatan intervensi tidak ditemukan di wilayah Anda."),
+    "intervention.invalid": Problem(400, "The intervention is incomplete or has a bad value.",
+                                    "Data intervensi belum lengkap atau ada nilai yang salah. "
+                                    "Periksa lalu kirim lagi."),
+    "intervention.subject_not_found": Problem(404, "No such person or household in your scope.",
+                                              "Orang atau rumah tangga tidak ditemukan di "
+                                              "wilayah kerja Anda."),
+    "intervention.withdrawn": Problem(409, "The intervention was withdrawn.",
+                                      "Catatan intervensi ini sudah ditarik."),
 }
 
 

@@ -25,10 +25,28 @@ MAX_PAGE = 5000
 _CURSOR = re.compile(r"(\d{1,18})\.(\d{1,18})")
 
 
-# Every transaction with a smaller id has ended (committed or rolled back). SQLite: one
-# writer at a time, and txid is always 0, so every visible row counts.
-_FINISHED_BELOW = dialect_sql("finished_below", default="1",
-                              postgresql="(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+# Every transaction of this database with a smaller id has ended (committed or rolled
+# back) as far as the statement's snapshot can tell. SQLite: one writer at a time, and
+# txid is always 0, so every visible row counts.
+#
+# PostgreSQL: the snapshot's xmin is cluster-wide, so one old transaction in *another*
+# database on the same server (a report, a benchmark building its template, another
+# test run) held every reader of this feed at its start, however long it ran: pulls came
+# back empty. The horizon is instead the smallest xid that was running when the
+# statement's snapshot was taken (its xip list), leaving out those seen running in
+# another database now: a transaction belongs to one database for life, so those can
+# never add rows here. An xid not seen running elsewhere (it may have ended meanwhile,
+# or be this database's, or be hidden from an unprivileged account) still holds the
+# horizon, as before; with none running it is the snapshot's xmax. So the horizon is
+# never above the old rule's for this database's own transactions, and a row can still
+# never appear behind a cursor that passed its place.
+_HORIZON = """(SELECT least(pg_snapshot_xmax(pg_current_snapshot()),
+    (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+     WHERE mod(x::text::bigint, 4294967296) NOT IN (
+         SELECT backend_xid::text::bigint FROM pg_stat_activity
+         WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL)))
+ ::text::bigint)"""
+_FINISHED_BELOW = dialect_sql("finished_below", default="1", postgresql=_HORIZON)
 
 
 @dataclass(frozen=True, order=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_
@@ -20,14 +21,22 @@ from core.errors import NotFound
 from models import Household, Person, Posyandu, PregnancyScreening, Wilayah
 from models.base import utcnow
 from sync.accounts import Principal
+from sync.minimise import minimise_all
 from sync.scope import scope_filter
 
 CHILD_MAX_AGE_DAYS = 6 * 366  # under-fives plus a margin for late measurements
 
 
-def _csv(name: str, rows: list[dict]) -> bytes:
+def _csv(name: str, rows: list[dict], *, entity_list: bool = False) -> bytes:
+    """The CSV of a pick list; as an ODK entity list it also has `__version` (the
+    registry version: Collect drops a list without it)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=MEDIA_COLUMNS[name], lineterminator="\n")
+    columns = MEDIA_COLUMNS[name]
+    if entity_list:
+        columns = columns[:2] + ["__version"] + columns[2:]
+    # extrasaction: rows carry the registry ids in them (_persons, _households) for the
+    # access log, which are not columns
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
@@ -49,11 +58,13 @@ def _children(session: Session, principal: Principal) -> list[dict]:
         born = child.birth_date.strftime("%d-%m-%Y")
         label = f"{child.name} ({born})" + (f" - {mom.name}" if mom else "")
         rows.append({
-            "name": child.id, "label": label, "nik": child.nik, "full_name": child.name,
+            "name": child.id, "label": label, "__version": child.version, "nik": child.nik, "full_name": child.name,
             "sex": child.sex, "birth_date": child.birth_date.isoformat(),
             "mother_name": mom.name if mom else None, "mother_nik": mom.nik if mom else None,
             "household_kk": household.kk if household else None,
             "kelurahan_code": child.kelurahan_code, "posyandu_id": child.posyandu_id,
+            "_persons": [child.id] + ([mom.id] if mom else []),
+            "_households": [household.id] if household else [],
         })
     return rows
 
@@ -69,10 +80,11 @@ def _women(session: Session, principal: Principal) -> list[dict]:
                     scope_filter(principal.scope, Person.kelurahan_code, Person.posyandu_id))
              .order_by(Person.name_key, Person.id))
     return [{
-        "name": w.id, "label": w.name + (f" (KK {h.kk})" if h and h.kk else ""), "nik": w.nik,
+        "name": w.id, "label": w.name + (f" (KK {h.kk})" if h and h.kk else ""),
+        "__version": w.version, "nik": w.nik,
         "full_name": w.name, "birth_date": w.birth_date.isoformat() if w.birth_date else None,
         "household_kk": h.kk if h else None, "kelurahan_code": w.kelurahan_code,
-        "posyandu_id": w.posyandu_id,
+        "posyandu_id": w.posyandu_id, "_persons": [w.id], "_households": [h.id] if h else [],
     } for w, h in session.exec(query).all()]
 
 
@@ -91,9 +103,9 @@ def _households(session: Session, principal: Principal) -> list[dict]:
                                      scope_filter(principal.scope, Household.kelurahan_code))
              .order_by(Household.head_name, Household.id))
     return [{
-        "name": h.id, "label": household_label(h.head_name, h.kk),
+        "name": h.id, "label": household_label(h.head_name, h.kk), "__version": h.version,
         "kk": h.kk, "head_name": h.head_name, "kelurahan_code": h.kelurahan_code,
-        "address": h.address, "rt": h.rt, "rw": h.rw,
+        "address": h.address, "rt": h.rt, "rw": h.rw, "_households": [h.id],
     } for h in session.exec(query).all()]
 
 
@@ -129,7 +141,39 @@ GENERATORS = {"children.csv": _children, "women.csv": _women, "households.csv": 
 
 
 def render_media(session: Session, *, principal: Principal, name: str) -> bytes:
+    return media_with_ids(session, principal=principal, name=name).content
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    persons: list[str]  # whose personal data the file holds (for the access log)
+    households: list[str]
+
+    @property
+    def personal(self) -> bool:
+        return bool(self.persons or self.households)
+
+
+def media_with_ids(session: Session, *, principal: Principal, name: str,
+                   entity_list: bool = False) -> Media:
+    """A pick list (or, `entity_list`, the ODK entity list of the same name) for the
+    caller's scope, minimised for the caller's role, with whose data it holds."""
     generator = GENERATORS.get(name)
     if generator is None:
         raise NotFound(f"No media file {name!r}.", code="form.media_not_found")
-    return _csv(name, generator(session, principal))
+    if entity_list and name not in ENTITY_LISTS:
+        raise NotFound(f"No entity list {name!r}.", code="form.media_not_found")
+    rows = minimise_all(principal, generator(session, principal))
+    return Media(_csv(name, rows, entity_list=entity_list),
+                 [p for r in rows for p in r.get("_persons", ())],
+                 [h for r in rows for h in r.get("_households", ())])
+
+
+ENTITY_LISTS = ("children.csv", "women.csv", "households.csv")
+
+
+def render_entity_list(session: Session, *, principal: Principal, name: str) -> bytes:
+    """children/women/households.csv as an ODK entity list: `name` (registry id),
+    `label`, `__version` and the properties, for the caller's scope."""
+    return media_with_ids(session, principal=principal, name=name, entity_list=True).content

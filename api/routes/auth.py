@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
+from api import login_guard
 from api.deps import PrincipalDep, SessionDep
+from api.errors import ErrorBody
 from core.config import get_settings
 from sync import accounts
 
@@ -34,10 +37,17 @@ class MeOut(BaseModel):
     scopes: list[str]
 
 
-@router.post("/token", response_model=TokenOut)
-def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
-    """Exchange a username and password for a bearer token."""
-    user = accounts.authenticate_password(session, form.username, form.password)
+@router.post("/token", response_model=TokenOut,
+             responses={429: {"model": ErrorBody, "description": "Too many failed sign-ins "
+                              "for this account or address (auth.locked, auth.address_locked); "
+                              "Retry-After says when to try again"}})
+def login(request: Request, session: SessionDep,
+          form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    """Exchange a username and password for a bearer token. Failed attempts are counted
+    per account and per address; too many lock sign-in for a while (429)."""
+    with Session(request.app.state.read_engine, expire_on_commit=False) as checking:
+        user = login_guard.verify_password(request, checking, form.username, form.password)
+        checking.commit()
     return _token(session, user)
 
 

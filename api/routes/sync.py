@@ -11,9 +11,11 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api import access
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
 from api.pagination import Page, PageDep, RecordId
 from sync import offline
+from sync.minimise import minimise_all
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
@@ -51,12 +53,25 @@ async def changes(request: Request, principal: PrincipalDep,
         page = await run_in_threadpool(read)
     except offline.ResetRequired as exc:
         return _reset(str(exc))
+    persons, households = _ids(page.changes)
+    if persons or households:
+        await access.log_read_async(request, principal, resource="sync_changes",
+                                    persons=persons, households=households,
+                                    rows=len(page.changes))
     await _touch(request, principal, device_id, user_agent, pulled=True)
-    return {"changes": page.changes, "next_cursor": page.next_cursor, "more": page.more}
+    return {"changes": minimise_all(principal, page.changes), "next_cursor": page.next_cursor,
+            "more": page.more}
+
+
+def _ids(items: list[dict]) -> tuple[list[str], list[str]]:
+    """The persons and households whose data is in `items` (feed changes, snapshot records)."""
+    persons = [i["id"] for i in items if i["entity"] == "person" and i.get("data")]
+    households = [i["id"] for i in items if i["entity"] == "household" and i.get("data")]
+    return persons, households
 
 
 @router.get("/sync/snapshot")
-def snapshot(session: ReadSessionDep, principal: PrincipalDep,
+def snapshot(request: Request, session: ReadSessionDep, principal: PrincipalDep,
              page: Annotated[str | None, Query(max_length=200)] = None,
              limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> Any:
     """Every current person and household in your scope, a page at a time (`next_page`);
@@ -65,7 +80,10 @@ def snapshot(session: ReadSessionDep, principal: PrincipalDep,
         result = offline.snapshot_page(session, scope=principal.scope, page=page, limit=limit)
     except offline.ResetRequired as exc:
         return _reset(str(exc))
-    return {"records": result.records, "cursor": result.cursor, "next_page": result.next_page,
+    persons, households = _ids(result.records)
+    access.log_read(request, principal, resource="sync_snapshot", action="download",
+                    persons=persons, households=households, rows=len(result.records))
+    return {"records": minimise_all(principal, result.records), "cursor": result.cursor, "next_page": result.next_page,
             "more": result.next_page is not None}
 
 
@@ -115,21 +133,29 @@ class Resolution(BaseModel):
 
 
 @router.get("/conflicts", response_model=Page[ConflictOut])
-def list_conflicts(session: ReadSessionDep, principal: SupervisorDep, page: PageDep,
+def list_conflicts(request: Request, session: ReadSessionDep, principal: SupervisorDep,
+                   page: PageDep,
                    status: Literal["open", "resolved"] | None = None,
                    kelurahan_code: Annotated[str | None, Query(max_length=13)] = None,
-                   entity: Literal["person", "household"] | None = None) -> Page[ConflictOut]:
+                   entity: Literal["person", "household", "measurement"] | None = None
+                   ) -> Page[ConflictOut]:
     rows, total = offline.list_conflicts(session, principal=principal, status=status,
                                          kelurahan_code=kelurahan_code, entity=entity,
                                          limit=page.limit, offset=page.offset)
-    return Page(items=[ConflictOut.model_validate(r, from_attributes=True) for r in rows],
-                total=total, limit=page.limit, offset=page.offset)
+    items = [ConflictOut.model_validate(r, from_attributes=True) for r in rows]
+    access.log_read(request, principal, resource="conflicts", rows=len(items),
+                    persons=[i.entity_id for i in items if i.entity == "person"],
+                    households=[i.entity_id for i in items if i.entity == "household"])
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/conflicts/{conflict_id}", response_model=ConflictDetail)
-def get_conflict(conflict_id: RecordId, session: ReadSessionDep,
+def get_conflict(conflict_id: RecordId, request: Request, session: ReadSessionDep,
                  principal: SupervisorDep) -> ConflictDetail:
     row = offline.get_conflict_or_raise(session, principal=principal, conflict_id=conflict_id)
+    access.log_read(request, principal, resource="conflict", action="read",
+                    subject=("conflict", str(conflict_id)),
+                    **{"persons" if row.entity == "person" else "households": [row.entity_id]})
     return ConflictDetail(**ConflictOut.model_validate(row, from_attributes=True).model_dump(),
                           sources=offline.conflict_detail(session, row))
 

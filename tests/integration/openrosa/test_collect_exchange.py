@@ -59,11 +59,15 @@ def test_manifest_media_hash_matches_the_scoped_pick_list(client, phone, forms):
     r = client.get(f"{phone.prefix}/forms/anthropometry/manifest", headers=OPENROSA)
     media = etree.fromstring(r.content).xpath("//m:mediaFile", namespaces=NS)[0]
     assert media.findtext("m:filename", namespaces=NS) == "children.csv"
-    csv_body = client.get(media.findtext("m:downloadUrl", namespaces=NS)
-                          .replace("http://testserver", ""), headers=OPENROSA).content
-    assert media.findtext("m:hash", namespaces=NS) == "md5:" + hashlib.md5(csv_body).hexdigest()
+    answer = client.get(media.findtext("m:downloadUrl", namespaces=NS)
+                        .replace("http://testserver", ""), headers=OPENROSA)
+    csv_body = answer.content
+    # An ODK entity list (the form declares entities): its hash is the list's
+    # fingerprint, the ETag, as ODK Central's (tests/.../test_offline_entities.py).
+    assert media.get("type") == "entityList"
+    assert media.findtext("m:hash", namespaces=NS) == "md5:" + answer.headers["ETag"].strip('"')
     lines = csv_body.decode().splitlines()
-    assert lines[0].startswith("name,label,nik,full_name,sex,birth_date")
+    assert lines[0].startswith("name,label,__version,nik,full_name,sex,birth_date")
     assert "Siti Aminah" in lines[1] and "2024-03-04" in lines[1]
 
 
@@ -434,15 +438,15 @@ def test_basic_credentials_are_checked_outside_the_submission_writer(client, pho
                                                                     monkeypatch):
     """argon2 on a cache miss takes tens of ms: it must not run in the writer's shared
     transaction, where it would hold up (or, if wrong, fail) other phones' group."""
-    from sync import accounts
+    from api import login_guard
 
-    checked_on, real = [], accounts.authenticate_basic
+    checked_on, real = [], login_guard.verify_password
 
     def recording(*args, **kwargs):
         checked_on.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(accounts, "authenticate_basic", recording)
+    monkeypatch.setattr(login_guard, "verify_password", recording)
     creds = base64.b64encode(f"{phone.username}:{phone.password}".encode()).decode()
     basic = {**OPENROSA, "Authorization": f"Basic {creds}"}
     xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))
