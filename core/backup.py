@@ -167,7 +167,10 @@ def _server_major(url: str) -> int:
         with engine.connect() as conn:
             return int(conn.execute(text("SHOW server_version_num")).scalar()) // 10000
     except Exception as exc:  # noqa: BLE001 - said to the operator
-        raise BackupError(f"cannot connect to PostgreSQL: {str(exc).splitlines()[0]}") from exc
+        said = str(exc).splitlines()[0]
+        hint = (f" (create it first: createdb {make_url(normalise_url(url)).database})"
+                if "does not exist" in said else "")
+        raise BackupError(f"cannot connect to PostgreSQL: {said}{hint}") from exc
     finally:
         engine.dispose()
 

@@ -109,3 +109,16 @@ def test_pg_dump_older_than_the_server_is_refused_with_what_to_install(tmp_path)
     assert "9" in str(caught.value)
     with pytest.raises(BackupError):
         find_pg_tool("pg_dump", 15, str(tmp_path / "missing"))
+
+
+@pytest.mark.postgres
+def test_restore_into_a_postgresql_database_that_does_not_exist_says_to_create_it(
+        postgres_server_url, tmp_path, capsys):
+    from sqlalchemy.engine import make_url
+
+    dump = tmp_path / "b.dump"
+    dump.write_bytes(b"PGDMP" + b"\0" * 32)
+    missing = make_url(postgres_server_url).set(database="posyandu_never_created")
+    assert main(["restore", str(dump), "--database-url",
+                 missing.render_as_string(hide_password=False)]) == 1
+    assert "createdb posyandu_never_created" in capsys.readouterr().err

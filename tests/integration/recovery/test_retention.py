@@ -107,6 +107,9 @@ def test_purge_mode_removes_the_raw_content_and_reprocessing_it_is_refused(
         assert s.get(Submission, ids[3]).content != b""
     r = client.post(f"/api/v1/submissions/{ids[0]}/reprocess", headers=admin_headers)
     assert r.status_code == 409 and r.json()["error"] == "submission.purged"
+    capsys.readouterr()
+    assert main(["reprocess", "--id", str(ids[0])]) == 0
+    assert "1 purged" in capsys.readouterr().out
     with Session(cli_db) as s:
         assert s.get(Submission, ids[0]).status == "processed"  # left as it was
 
