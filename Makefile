@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test drill demo lint bench forms clean
+.PHONY: run test drill demo lint bench forms clean audit
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "posyandu-sync needs Python 3.11+"'
@@ -33,6 +33,9 @@ drill: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py $(BIN)/pip-audit
 
 demo: $(STAMP)
 	$(BIN)/python -m simulator.demo

@@ -13,6 +13,7 @@ from api import login_guard
 from api.deps import PrincipalDep, SessionDep
 from api.errors import ErrorBody
 from core.config import get_settings
+from core.errors import InvalidInput, Unauthenticated
 from sync import accounts
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -65,8 +66,18 @@ def me(principal: PrincipalDep) -> MeOut:
 
 
 @router.put("/me/password", response_model=TokenOut)
-def change_password(body: PasswordChange, session: SessionDep, principal: PrincipalDep) -> TokenOut:
-    """Change your own password. Your other sessions end; the answer is a new token."""
+def change_password(body: PasswordChange, request: Request, session: SessionDep,
+                    principal: PrincipalDep) -> TokenOut:
+    """Change your own password. Your other sessions end; the answer is a new token.
+    A wrong current password counts as a failed sign-in (and may lock the account)."""
+    with Session(request.app.state.read_engine) as checking:
+        try:
+            login_guard.verify_password(request, checking, principal.username,
+                                        body.current_password)
+        except Unauthenticated as exc:
+            raise InvalidInput("The current password is wrong.",
+                               code="auth.bad_current_password") from exc
+        checking.commit()
     user = accounts.get_user_by_id_or_raise(session, principal.user_id)
     accounts.change_own_password(session, user=user, current_password=body.current_password,
                                  new_password=body.new_password)

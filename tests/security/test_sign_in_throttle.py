@@ -188,3 +188,16 @@ def test_concurrent_sign_ins_never_run_more_verifications_than_the_bound(app, ka
     assert gate.peak <= 2
     assert gate.peak == 2  # the bound was reached: the test exercised it
     assert sorted(set(codes)) == [200, 401]
+
+
+def test_guessing_the_current_password_with_a_session_counts_too(client, kader, configure):
+    configure(login_max_failures=3)
+    session = {"Authorization": "Bearer " + _login(client, "sri", "kader-pass-1"
+                                                   ).json()["access_token"]}
+    for _ in range(3):
+        r = client.put("/api/v1/auth/me/password", headers=session,
+                       json={"current_password": "a-guess-123", "new_password": "new-pass-123"})
+        assert r.status_code == 400 and r.json()["error"] == "auth.bad_current_password"
+    r = client.put("/api/v1/auth/me/password", headers=session,
+                   json={"current_password": "kader-pass-1", "new_password": "new-pass-123"})
+    assert r.status_code == 429 and r.json()["error"] == "auth.locked"
