@@ -543,13 +543,13 @@ def _target_chain(code: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [NATIONAL]
 
 
-def _targets_section(session: Session, code: str, period: str, current: float | None) -> dict:
+def _targets_section(found: dict[str, tuple[int, float]], code: str, period: str,
+                     current: float | None) -> dict:
     """The target of the region, else of the nearest region above it that has one, else
-    the national one; of the period's year, else of the latest year before it."""
+    the national one; of the period's year, else of the latest year before it
+    (`found`: the targets of every region code on the way up, from q.targets)."""
     year = int(period[:4])
-    chain = _target_chain(code)
-    found = q.targets(session, chain, year)
-    source = next((c for c in chain if c in found), None)
+    source = next((c for c in _target_chain(code) if c in found), None)
     target_year, target = found[source] if source else (None, None)
     national = found.get(NATIONAL)
     return {"year": year, "target_year": target_year, "stunting_prevalence_target": target,
@@ -559,7 +559,12 @@ def _targets_section(session: Session, code: str, period: str, current: float | 
             else round((current - target) * 100, 2)}
 
 
-def _entry(session: Session, region: dict, period: str, totals: dict[str, int]) -> dict:
+def _targets_of(session: Session, codes: Iterable[str], period: str) -> dict[str, tuple[int, float]]:
+    chains = {c for code in codes for c in _target_chain(code)}
+    return q.targets(session, sorted(chains), int(period[:4]))
+
+
+def _entry(targets: dict, region: dict, period: str, totals: dict[str, int]) -> dict:
     registered = {g: totals.get(f"registered_{g}", 0) for g in ("0_23m", "0_59m")}
     children = children_figures(totals, registered)
     sections = section_figures(totals)
@@ -567,7 +572,7 @@ def _entry(session: Session, region: dict, period: str, totals: dict[str, int]) 
                         "level": "kelurahan" if region["level"] == "desa" else region["level"]},
             "period": period, "children": children, "pregnancies": sections["pregnancies"],
             "women": sections["women"], "households": sections["households"],
-            "targets": _targets_section(session, region["code"], period,
+            "targets": _targets_section(targets, region["code"], period,
                                         children["0_59m"]["stunted_prevalence"]),
             "coverage": sections["coverage"]}
 
@@ -587,11 +592,12 @@ def entry(session: Session, *, scope: Scope, code: str, period: str,
     region = _region_or_raise(session, scope, code)
     below = q.child_regions(session, code) if with_children and region["level"] not in (
         "kelurahan", "desa") else []
-    sums = q.summed(session, [code] + [b["code"] for b in below], period,
-                    _registered_windows(period))
-    out = _entry(session, region, period, sums.get(code, {}))
+    codes = [code] + [b["code"] for b in below]
+    sums = q.summed(session, codes, period, _registered_windows(period))
+    targets = _targets_of(session, codes, period)
+    out = _entry(targets, region, period, sums.get(code, {}))
     if with_children:
-        out["children_regions"] = [_entry(session, b, period, sums.get(b["code"], {})) for b in below]
+        out["children_regions"] = [_entry(targets, b, period, sums.get(b["code"], {})) for b in below]
     return out
 
 
@@ -604,8 +610,10 @@ def entries(session: Session, *, scope: Scope, period: str, level: str, parent: 
     # Regions under the caller's scope only (an agency of one kecamatan has no kabkota).
     rows, total = q.regions(session, levels=LEVELS[level], parent=parent,
                             codes=_scope_codes(scope), limit=limit, offset=offset)
-    sums = q.summed(session, [r["code"] for r in rows], period, _registered_windows(period))
-    return [_entry(session, r, period, sums.get(r["code"], {})) for r in rows], total
+    codes = [r["code"] for r in rows]
+    sums = q.summed(session, codes, period, _registered_windows(period))
+    targets = _targets_of(session, codes, period)
+    return [_entry(targets, r, period, sums.get(r["code"], {})) for r in rows], total
 
 
 def series(session: Session, *, scope: Scope, code: str, first: str, last: str) -> list[dict]:
@@ -620,7 +628,7 @@ def series(session: Session, *, scope: Scope, code: str, first: str, last: str) 
     for i in range(period_index(first), period_index(last) + 1):
         period = period_from_index(i)
         sums = q.summed(session, [code], period, _registered_windows(period))
-        out.append(_entry(session, region, period, sums.get(code, {})))
+        out.append(_entry(_targets_of(session, [code], period), region, period, sums.get(code, {})))
     return out
 
 
