@@ -96,9 +96,17 @@ def entity_list_media(form_xml: bytes, media: str) -> str | None:
 
 
 def _saveto_of(session: Session, form_id: str, version: str) -> dict[str, str]:
-    xml = session.execute(select(FormVersion.xml).where(
+    """{field: property} of a published form version: its md5 is read, its XML (about
+    100 kB) only the first time this process sees that md5."""
+    md5 = session.execute(select(FormVersion.md5).where(
         FormVersion.form_id == form_id, FormVersion.version == version)).scalar()
-    return _declarations(xml)[1] if xml else {}
+    if md5 is None:
+        return {}
+    if md5 not in _DECLARED:
+        xml = session.execute(select(FormVersion.xml).where(
+            FormVersion.form_id == form_id, FormVersion.version == version)).scalar()
+        _declarations(xml)
+    return _DECLARED[md5][1]
 
 
 # ---------------------------------------------------------------- the list on the phone
