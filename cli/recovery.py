@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("-o", "--out", type=Path, help="write to FILE (default: stdout)")
     e.add_argument("--attachments", action="store_true",
                    help="include the attachments' bytes (base64)")
-    e.add_argument("--actor", metavar="USERNAME", help="who asks (recorded in the audit log)")
+    e.add_argument("--actor", metavar="USERNAME", required=True,
+                   help="who gives the data out (recorded in the access log)")
     e.set_defaults(func=run_person_export)
     c = psub.add_parser("correct", help="correct registry fields (a new version, audited)")
     c.add_argument("person_id", metavar="ID")
@@ -137,18 +138,23 @@ def run_person_export(args: argparse.Namespace) -> int:
 
     from core.db import session_scope
     from core.errors import AppError
-    from sync.accounts import record_audit
+    from sync.access import record_read
+    from sync.accounts import get_user_by_username_or_raise, principal_for
     from sync.subjects import export_person
 
     try:
         with session_scope() as session:
-            actor = _actor_id(session, args.actor)
+            principal = principal_for(session, get_user_by_username_or_raise(session, args.actor))
             data = export_person(session, person_id=args.person_id, attachments=args.attachments)
-            # Giving someone's data out is itself a read of personal data: audited.
-            record_audit(session, actor_id=actor, action="person.export", entity_type="person",
-                         entity_id=args.person_id, detail={
-                             "submissions": len(data["submissions"]),
-                             "attachments": args.attachments})
+            # Giving someone's data out is a read of personal data: in the access log, in
+            # the same transaction (if it cannot be logged, nothing is given out).
+            household = data["household"]
+            record_read(session, principal=principal, resource="person_export", action="export",
+                        subject=("person", args.person_id),
+                        persons=[args.person_id, *data["merged_from"],
+                                 *(c["id"] for c in data["children"])],
+                        households=[household["id"]] if household else [],
+                        query={"attachments": args.attachments})
     except AppError as exc:
         return _fail(exc)
     text = json.dumps(data, ensure_ascii=False, indent=2)

@@ -83,7 +83,8 @@ def family(client, phone, forms, cli_db, make_user):
         siti = s.exec(select(Person).where(Person.nik == CHILD_NIK)).one()
         rina = s.exec(select(Person).where(Person.nik == MOTHER_NIK)).one()
     assert siti.mother_id == rina.id
-    return {"siti": siti.id, "rina": rina.id, "sent": sent, "woman": woman, "budi": budi}
+    return {"siti": siti.id, "rina": rina.id, "sent": sent, "woman": woman, "budi": budi,
+            "db": cli_db}
 
 
 def _export(person_id, capsys) -> dict:
@@ -138,11 +139,20 @@ def test_a_persons_export_holds_every_record_and_submission_that_names_them(fami
     roles = sorted(s["role"] for s in rina["submissions"])
     assert roles == ["mentioned", "mother", "mother", "subject"]  # the visit names her as head
     capsys.readouterr()
-    assert main(["person", "export", family["siti"], "--attachments"]) == 0
+    assert main(["person", "export", family["siti"], "--attachments", "--actor", "admin"]) == 0
     data = json.loads(capsys.readouterr().out)
     photos = [a for s in data["submissions"] for a in s["attachments"]]
     assert base64.b64decode(photos[0]["data"]) == PHOTO
-    assert main(["person", "export", "no-such-person"]) == 1
+    assert main(["person", "export", "no-such-person", "--actor", "admin"]) == 1
+    # Each export is a read of personal data, in the access log.
+    from sync.access import export_reads
+
+    with Session(family["db"]) as s:
+        reads = [r for r in export_reads(s) if r["resource"] == "person_export"]
+    assert len(reads) == 3 and {r["action"] for r in reads} == {"export"}
+    assert all(r["username"] == "admin" for r in reads)
+    assert any(family["siti"] in r["persons"] and family["rina"] not in r["persons"]
+               for r in reads)
 
 
 def test_a_correction_is_a_new_version_with_the_old_one_kept(family, cli_db, capsys):
