@@ -132,11 +132,24 @@ def _actor_id(session, username: str | None) -> int | None:
     return None if username is None else get_user_by_username_or_raise(session, username).id
 
 
+def _cli_principal(session, username: str | None):
+    """Who reads through the CLI: the --actor account, else the server's operator (an
+    admin by having the database's credentials)."""
+    from sync.accounts import Principal, get_user_by_username_or_raise, principal_for
+    from sync.scope import Scope
+
+    if username is None:
+        return Principal(user_id=None, username="(cli)", role="admin",
+                         scope=Scope(everything=True))
+    return principal_for(session, get_user_by_username_or_raise(session, username))
+
+
 def run_person_export(args: argparse.Namespace) -> int:
     import json
 
     from core.db import session_scope
     from core.errors import AppError
+    from sync import access
     from sync.accounts import record_audit
     from sync.subjects import export_person
 
@@ -144,11 +157,19 @@ def run_person_export(args: argparse.Namespace) -> int:
         with session_scope() as session:
             actor = _actor_id(session, args.actor)
             data = export_person(session, person_id=args.person_id, attachments=args.attachments)
-            # Giving someone's data out is itself a read of personal data: audited.
+            # Giving someone's data out is itself a read of personal data: audited, and
+            # in the access log with every other read (who, whose records, when).
             record_audit(session, actor_id=actor, action="person.export", entity_type="person",
                          entity_id=args.person_id, detail={
                              "submissions": len(data["submissions"]),
                              "attachments": args.attachments})
+            access.record_read(
+                session, principal=_cli_principal(session, args.actor), resource="person_export",
+                action="export", subject=("person", args.person_id),
+                persons=[args.person_id, *data["merged_from"]],
+                households=[h for h in [(data["household"] or {}).get("id")] if h],
+                rows=1, query={"attachments": args.attachments},
+                origin=access.Origin(user_agent="posyandu-sync person export"))
     except AppError as exc:
         return _fail(exc)
     text = json.dumps(data, ensure_ascii=False, indent=2)
@@ -186,7 +207,7 @@ def run_person_erase(args: argparse.Namespace) -> int:
     from sync.subjects import erase_person
 
     if not args.yes:
-        print(f"This replaces every personal field of {args.person_id} (name, NIK, family links, "
+        print(f"This replaces every personal field of {args.person_id} (name, NIK, link to the mother, "
               "the identifying answers and photos of the raw submissions that named them) and "
               "cannot be undone; its measurements and screenings stay, anonymous. Run again "
               "with --yes.", file=sys.stderr)
