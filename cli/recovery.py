@@ -192,7 +192,7 @@ def run_person_erase(args: argparse.Namespace) -> int:
     from sync.subjects import erase_person
 
     if not args.yes:
-        print(f"This replaces every personal field of {args.person_id} (name, NIK, family links, "
+        print(f"This replaces every personal field of {args.person_id} (name, NIK, link to the mother, "
               "the identifying answers and photos of the raw submissions that named them) and "
               "cannot be undone; its measurements and screenings stay, anonymous. Run again "
               "with --yes.", file=sys.stderr)

@@ -321,6 +321,10 @@ CATALOGUE: dict[str, Problem] = {
                                 "Orang ini tidak ditemukan di wilayah Anda."),
     "household.not_found": Problem(404, "No such household in your scope.",
                                    "Keluarga ini tidak ditemukan di wilayah Anda."),
+    "identity.number_search": Problem(403, "Searching by NIK or KK number needs full NIK "
+                                      "access (an admin grants it to an agency account).",
+                                      "Pencarian dengan NIK atau nomor KK memerlukan izin NIK "
+                                      "lengkap dari admin."),
     # ---------------------------------------------------------------- sync
     "sync.bad_cursor": Problem(400, "The cursor is not one this server gave.",
                                "Kursor sinkronisasi tidak valid."),

@@ -4,7 +4,9 @@
   record and every version of it, the household, children recorded with them as
   mother, measurements, pregnancy screenings and pregnancies, every raw submission
   that named them (with its XML and, on request, its attachments), conflicts and
-  audit entries about them, legal holds.
+  audit entries about them, legal holds; and what identity resolution and caseloads
+  keep about them: the decisions that resolved a record to them, the duplicate pairs
+  and merges they are in, the interventions they (or their household) received.
 - `correct_person`: a correction is a new version through the registry's one write
   path (sync.apply), with who and why; the old value stays in the history, as every
   change does.
@@ -13,7 +15,13 @@
   version through sync.apply, so every phone's list gets the anonymised record
   through the change feed), in every earlier version, in the raw submissions that
   named them (the XML leaves that identify them; their photos' bytes), in conflicts
-  and audit entries about them, and as the head's name of a household they head. What
+  and audit entries about them, and as the head's name of a household they head
+  (they stay its anonymous member: the family's caseload counts need it); in
+  what identity resolution kept (the evidence of decisions and duplicate pairs, the
+  claim fingerprints, and the fields a merge stored to undo itself: an unmerge must
+  not bring the name back), in the notes of interventions given to them or their
+  household (and those notes' audit entries), and in logged registry searches whose
+  filters named them. What
   anonymous counts need stays: sex, birth date,
   kelurahan and posyandu in the registry, and the measurements and screenings with
   their indicators, still linked to the (now anonymous) record, so caseload figures
@@ -46,8 +54,13 @@ from sync.submission_xml import safe_parse
 
 ERASED = "[dihapus]"
 EXPORT_FORMAT = "posyandu-sync person export 1"
-# The registry fields an erasure replaces (the rest is what anonymous counts need).
-ERASED_FIELDS = {"name": ERASED, "nik": None, "mother_id": None, "household_id": None}
+# The registry fields an erasure replaces (the rest is what anonymous counts need). The
+# household link stays: caseloads count families by their members (Keluarga Risiko
+# Stunting, the food and fish aid lists of families with a stunted child), so an
+# anonymous member keeps the family's counts as they were; the household's own
+# fields (KK, address) belong to its other members, and the head's name goes if it
+# was theirs.
+ERASED_FIELDS = {"name": ERASED, "nik": None, "mother_id": None}
 # Leaves of the forms that identify the person a submission is about (`subject`), and
 # those that name a child's mother (`mother`) in the child's measurement.
 SUBJECT_LEAVES = frozenset({
@@ -107,6 +120,12 @@ def _related(session: Session, person_id: str, person: dict) -> dict:
             "names": names, "niks": niks}
 
 
+def _households_of(person: dict, versions: list[dict]) -> list[str]:
+    """Every household the person was ever a member of (current and earlier versions)."""
+    return sorted({person["household_id"]} | {v["data"].get("household_id") for v in versions}
+                  - {None})
+
+
 def export_person(session: Session, *, person_id: str, attachments: bool = False) -> dict:
     """Everything held about the person (see the module docstring), JSON-ready."""
     person = _person_or_raise(session, person_id)
@@ -142,6 +161,13 @@ def export_person(session: Session, *, person_id: str, attachments: bool = False
         "conflicts": q.conflicts(session, ids),
         "audit": q.audit_entries(session, ids),
         "legal_holds": q.active_holds(session, person_id),
+        # identity resolution (#14) and caseloads (#16)
+        "identity_decisions": q.identity_decisions(session, "person", ids),
+        "duplicate_pairs": q.duplicate_pairs(session, "person", ids),
+        "merges": q.record_merges(session, "person", ids),
+        "interventions": q.interventions(session, ids, []),
+        "household_interventions": q.interventions(
+            session, [], _households_of(person, related["versions"])),
     }
     return _jsonable(data)
 
@@ -321,6 +347,107 @@ def _scrub_dict(data: dict, names: set[str], niks: set[str]) -> dict:
     return out
 
 
+#: an erased claim's fingerprint (identity_decision.fingerprint is a hash of the claim's
+#: name, NIK and birth date: with the name known it would confirm them)
+ERASED_FINGERPRINT = "0" * 40
+_NUMBER_KEYS = frozenset({"nik", "kk", "child_nik", "mother_nik", "woman_nik", "household_kk"})
+
+
+def _scrub_mentions(value, names: set[str], niks: set[str], pattern):
+    """Any JSON value with the person's names and NIKs replaced wherever they occur (a
+    NIK-holding key gets None, so the record stays valid if it is written back)."""
+    if isinstance(value, dict):
+        return {k: (None if k in _NUMBER_KEYS and isinstance(v, str) and v.strip() in niks
+                    else _scrub_mentions(v, names, niks, pattern)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_mentions(v, names, niks, pattern) for v in value]
+    replaced = _scrub_text(value, names, niks, pattern)
+    return value if replaced is None else replaced
+
+
+def _erase_from_identity(session: Session, ids: list[str], households: list[str],
+                         names: set[str], niks: set[str]) -> int:
+    """Identity resolution's records (sync.identity, sync.merge) without the person;
+    returns how many rows changed."""
+    pattern = _mentions_pattern(names, niks)
+    changed = 0
+
+    def scrub(value):
+        return _scrub_mentions(value, names, niks, pattern)
+
+    for entity, own in (("person", set(ids)), ("household", set(households))):
+        for d in q.identity_decisions(session, entity, sorted(own)):
+            values = {"evidence": scrub(d["evidence"])}
+            if entity == "person" and d["subject_id"] in own:
+                values["fingerprint"] = ERASED_FINGERPRINT
+            if values != {"evidence": d["evidence"]}:
+                q.set_identity_decision(session, d["id"], **values)
+                changed += 1
+        for pair in q.duplicate_pairs(session, entity, sorted(own)):
+            evidence = scrub(pair["evidence"])
+            if evidence != pair["evidence"]:
+                q.set_duplicate_pair(session, pair["id"], evidence=evidence)
+                changed += 1
+        for m in q.record_merges(session, entity, sorted(own)):
+            if entity == "person":
+                # The erased side's stored fields as the registry now has them (an
+                # unmerge revives it anonymous); the other side's only where they
+                # hold the person's name or NIK.
+                def side(data, erased):
+                    return _scrub_dict(data, names, niks) if erased else scrub(data)
+                values = {"survivor_before": side(m["survivor_before"], m["survivor_id"] in own),
+                          "survivor_written": side(m["survivor_written"],
+                                                   m["survivor_id"] in own),
+                          "absorbed_before": side(m["absorbed_before"], m["absorbed_id"] in own)}
+            else:  # a household they headed keeps its fields, without the head's name
+                values = {key: _without_head(m[key], names, niks) for key in (
+                    "survivor_before", "survivor_written", "absorbed_before")}
+            if any(values[k] != m[k] for k in values):
+                q.set_record_merge(session, m["id"], **values)
+                changed += 1
+    return changed
+
+
+def _without_head(data: dict, names: set[str], niks: set[str]) -> dict:
+    if _scrub_value(data.get("head_name"), names, niks):
+        return {**data, "head_name": None}
+    return data
+
+
+def _erase_from_interventions(session: Session, ids: list[str], households: list[str],
+                              names: set[str], niks: set[str]) -> int:
+    """Notes of interventions given to the person, their children or a household of
+    theirs that name them, and the same notes in those interventions' audit entries. The interventions
+    themselves stay: coverage counts them."""
+    pattern = _mentions_pattern(names, niks)
+    given = q.interventions(session, ids, households)
+    changed = 0
+    for row in given:
+        notes = _scrub_mentions(row["notes"], names, niks, pattern)
+        if notes != row["notes"]:
+            q.set_intervention_notes(session, row["id"], notes)
+            changed += 1
+    for entry in q.audit_entries_of(session, "intervention", [str(r["id"]) for r in given]):
+        detail = _scrub_mentions(entry["detail"], names, niks, pattern)
+        if detail != entry["detail"]:
+            q.set_audit_detail(session, entry["id"], detail)
+    return changed
+
+
+def _erase_from_searches(session: Session, names: set[str], niks: set[str]) -> int:
+    """Logged registry searches (access_log.query) whose filters were their name or NIK:
+    the read stays accountable (who, when, whose records), without the search words."""
+    pattern = _mentions_pattern(names, niks)
+    changed = 0
+    for row in list(q.searches(session)):
+        query = {k: v if (new := _scrub_text(v, names, niks, pattern)) is None else new
+                 for k, v in row["query"].items()}
+        if query != row["query"]:
+            q.set_access_query(session, row["id"], query)
+            changed += 1
+    return changed
+
+
 def erase_person(session: Session, *, person_id: str, actor_id: int | None,
                  reason: str) -> dict:
     """Anonymise the person (see the module docstring); returns what was replaced."""
@@ -342,7 +469,7 @@ def erase_person(session: Session, *, person_id: str, actor_id: int | None,
         raise InvalidInput(f"The erasure was refused: {result.reason}.", code="person.bad_change")
     for merged in ids[1:]:  # tombstones of records merged into this one
         q.set_person_values(session, merged, name=ERASED, name_key="dihapus", nik=None,
-                            mother_id=None, household_id=None)
+                            mother_id=None)
     # Every version, earlier ones included.
     versions = q.versions(session, ids)  # read before they are rewritten: household links
     for v in versions:
@@ -389,11 +516,21 @@ def erase_person(session: Session, *, person_id: str, actor_id: int | None,
                            conflict["resolution"], names, niks))
     for entry in q.audit_entries(session, ids):
         q.set_audit_detail(session, entry["id"], _scrub_dict(entry["detail"], names, niks))
+    households = _households_of(person, versions)
+    for entry in q.audit_entries_of(session, "household", households):
+        q.set_audit_detail(session, entry["id"], _scrub_mentions(
+            entry["detail"], names, niks, _mentions_pattern(names, niks)))
+    # What identity resolution and caseloads keep, and the searches that named them.
+    identity_rows = _erase_from_identity(session, ids, households, names, niks)
+    children = [c["id"] for c in related["children"]]  # their notes may name the mother
+    notes = _erase_from_interventions(session, ids + children, households, names, niks)
+    searches = _erase_from_searches(session, names, niks)
     touched.mark(session, persons=ids)
     summary = {"person": person_id, "version": result.version, "versions": len(versions),
                "submissions": len(roles), "submissions_rewritten": rewritten,
                "attachments_emptied": photos, "merged_records": len(ids) - 1,
-               "household_heads": heads}
+               "household_heads": heads, "identity_records": identity_rows,
+               "intervention_notes": notes, "searches": searches}
     record_audit(session, actor_id=actor_id, action="person.erase", entity_type="person",
                  entity_id=person_id, detail={"reason": reason[:_AUDIT_REASON_LIMIT], **summary})
     return summary

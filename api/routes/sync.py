@@ -76,11 +76,27 @@ async def changes(request: Request, principal: PrincipalDep,
                   "more": page.more})
 
 
+# A record of the feed (sync.offline.RECORD_KINDS) is about the person or household it names.
+_RECORD_SUBJECT = {"measurement": ("person_id", "persons"),
+                   "pregnancy_screening": ("woman_id", "persons"),
+                   "sanitation_check": ("household_id", "households")}
+
+
 def _ids(items: list[dict]) -> tuple[list[str], list[str]]:
-    """The persons and households whose data is in `items` (feed changes, snapshot records)."""
-    persons = [i["id"] for i in items if i["entity"] == "person" and i.get("data")]
-    households = [i["id"] for i in items if i["entity"] == "household" and i.get("data")]
-    return persons, households
+    """The persons and households whose data is in `items` (feed changes, snapshot
+    records): the registry records themselves and the subjects of the field records."""
+    found: dict[str, list[str]] = {"persons": [], "households": []}
+    for item in items:
+        data = item.get("data")
+        if not data:
+            continue
+        if item["entity"] in ("person", "household"):
+            found["persons" if item["entity"] == "person" else "households"].append(item["id"])
+        elif item["entity"] in _RECORD_SUBJECT:
+            column, kind = _RECORD_SUBJECT[item["entity"]]
+            if data.get(column):
+                found[kind].append(data[column])
+    return found["persons"], found["households"]
 
 
 @router.get("/sync/snapshot")

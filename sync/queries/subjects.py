@@ -10,16 +10,21 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlmodel import Session
 
 from models import (
+    AccessLog,
     Attachment,
     AuditLog,
+    DuplicatePair,
     Household,
     HouseholdVersion,
+    IdentityDecision,
+    Intervention,
     LegalHold,
     Measurement,
     Person,
     PersonVersion,
     Pregnancy,
     PregnancyScreening,
+    RecordMerge,
     Submission,
     SubmissionPurge,
     SyncConflict,
@@ -29,6 +34,8 @@ P, PV, M = Person.__table__, PersonVersion.__table__, Measurement.__table__
 PS, PG, S = PregnancyScreening.__table__, Pregnancy.__table__, Submission.__table__
 A, H, C, AU = Attachment.__table__, Household.__table__, SyncConflict.__table__, AuditLog.__table__
 LH, SP, HV = LegalHold.__table__, SubmissionPurge.__table__, HouseholdVersion.__table__
+ID, DP, RM = IdentityDecision.__table__, DuplicatePair.__table__, RecordMerge.__table__
+IV, AL = Intervention.__table__, AccessLog.__table__
 
 
 def rows(session: Session, query) -> list[dict]:
@@ -202,3 +209,85 @@ def past_retention(session: Session, *, received_before: datetime, limit: int) -
     return list(session.execute(select(S.c.id).where(
         S.c.status.in_(("processed", "superseded")), S.c.received_at < received_before,
         ~purged).order_by(S.c.id).limit(limit)).scalars())
+
+
+# ---------------------------------------------------------------- identity resolution (#14)
+
+def identity_decisions(session: Session, entity: str, ids: list[str]) -> list[dict]:
+    """Decisions that ended on one of the records, or proposed one as the candidate."""
+    if not ids:
+        return []
+    return rows(session, select(ID).where(ID.c.entity == entity, or_(
+        ID.c.subject_id.in_(ids), ID.c.candidate_id.in_(ids))).order_by(ID.c.id))
+
+
+def set_identity_decision(session: Session, decision_id: int, **values) -> None:
+    session.execute(update(ID).where(ID.c.id == decision_id).values(**values))
+
+
+def duplicate_pairs(session: Session, entity: str, ids: list[str]) -> list[dict]:
+    if not ids:
+        return []
+    return rows(session, select(DP).where(DP.c.entity == entity, or_(
+        DP.c.a_id.in_(ids), DP.c.b_id.in_(ids))).order_by(DP.c.id))
+
+
+def set_duplicate_pair(session: Session, pair_id: int, **values) -> None:
+    session.execute(update(DP).where(DP.c.id == pair_id).values(**values))
+
+
+def record_merges(session: Session, entity: str, ids: list[str]) -> list[dict]:
+    """Merges (done or undone) that kept or absorbed one of the records."""
+    if not ids:
+        return []
+    return rows(session, select(RM).where(RM.c.entity == entity, or_(
+        RM.c.survivor_id.in_(ids), RM.c.absorbed_id.in_(ids))).order_by(RM.c.id))
+
+
+def set_record_merge(session: Session, merge_id: int, **values) -> None:
+    session.execute(update(RM).where(RM.c.id == merge_id).values(**values))
+
+
+# ---------------------------------------------------------------- interventions (#16)
+
+def interventions(session: Session, person_ids: list[str], household_ids: list[str]
+                  ) -> list[dict]:
+    """Interventions given to the persons or the households, withdrawn ones too."""
+    wanted = []
+    if person_ids:
+        wanted.append(IV.c.person_id.in_(person_ids))
+    if household_ids:
+        wanted.append(IV.c.household_id.in_(household_ids))
+    if not wanted:
+        return []
+    return rows(session, select(IV).where(or_(*wanted)).order_by(IV.c.id))
+
+
+def set_intervention_notes(session: Session, intervention_id: int, notes: str | None) -> None:
+    session.execute(update(IV).where(IV.c.id == intervention_id).values(notes=notes))
+
+
+def audit_entries_of(session: Session, entity_type: str, ids: list[str]) -> list[dict]:
+    if not ids:
+        return []
+    return rows(session, select(AU).where(AU.c.entity_type == entity_type,
+                                          AU.c.entity_id.in_(ids)).order_by(AU.c.id))
+
+
+# ---------------------------------------------------------------- the access log
+
+#: the reads whose filters can hold a name or an identity number (the registry searches)
+SEARCH_RESOURCES = ("persons", "households")
+
+
+def searches(session: Session) -> Iterator[dict]:
+    """The logged registry searches that had filters: id and query, a batch at a time."""
+    query = (select(AL.c.id, AL.c.query).where(AL.c.resource.in_(SEARCH_RESOURCES))
+             .order_by(AL.c.id).execution_options(yield_per=1000))
+    for row in session.execute(query).mappings():
+        if row["query"]:
+            yield dict(row)
+
+
+def set_access_query(session: Session, access_id: int, query: dict) -> None:
+    session.execute(update(AL).where(AL.c.id == access_id).values(query=query))

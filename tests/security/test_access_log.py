@@ -65,9 +65,16 @@ def test_reads_of_one_submission_a_conflict_and_the_feed_are_logged(client, db, 
     assert len(detail.persons) == 1  # the child the submission was about
     # (on PostgreSQL the feed stops below the cluster's oldest open transaction, which
     # another database's client may hold: then the page is empty, and so is the log)
-    sent = {c["id"] for c in feed_answer.json()["changes"] if c["data"]}
+    # a registry record is logged by its id; a measurement, screening or sanitation check
+    # (the feed carries them too) by the child, woman or household it is about
+    subject = {"person": "id", "household": "id", "measurement": "person_id",
+               "pregnancy_screening": "woman_id", "sanitation_check": "household_id"}
+    changes = [c for c in feed_answer.json()["changes"] if c["data"]]
+    sent = {c["id"] if subject[c["entity"]] == "id" else c["data"][subject[c["entity"]]]
+            for c in changes}
     logged = [r for r in rows if r.resource == "sync_changes"]
     if sent:
+        assert any(c["entity"] == "measurement" for c in changes)
         assert set(logged[0].persons) | set(logged[0].households) == sent
     else:
         assert logged == []
