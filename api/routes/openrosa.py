@@ -82,7 +82,7 @@ def media(form_id: str, name: str, request: Request, session: ReadSessionDep,
     headers = wire.openrosa_headers()
     if listed is not None:
         etag = f'"{entities.list_etag(session, scope=principal.scope, name=listed)}"'
-        headers = {**headers, "ETag": etag, "Cache-Control": "private, no-cache"}
+        headers = {**headers, "ETag": etag}  # Cache-Control: no-store (api/http_security)
         if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
             return Response(status_code=304, headers=headers)
     media = picklists.media_with_ids(session, principal=principal, name=name,
