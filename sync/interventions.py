@@ -220,6 +220,7 @@ def _may_change(principal: Principal, row: Intervention) -> None:
 
 
 def correct(session: Session, *, principal: Principal, intervention_id: int, changes: dict) -> Intervention:
+    _may_record(principal)  # the role first: a kader learns nothing of which ids exist
     row = get_or_raise(session, principal=principal, intervention_id=intervention_id)
     _may_change(principal, row)
     unknown = sorted(set(changes) - set(FIELDS))
@@ -253,6 +254,7 @@ def correct(session: Session, *, principal: Principal, intervention_id: int, cha
 
 
 def withdraw(session: Session, *, principal: Principal, intervention_id: int) -> Intervention:
+    _may_record(principal)
     row = get_or_raise(session, principal=principal, intervention_id=intervention_id)
     _may_change(principal, row)
     row.deleted_at = utcnow()

@@ -89,11 +89,41 @@ ROUTES: dict[tuple[str, str], Spec] = {
                                                          "username": "kader"}),
     ("GET", "/api/v1/access-log"): Spec("json", ADMIN),
     ("GET", "/api/v1/access-log/export"): Spec("json", ADMIN),
+    # identity (#14): everyone reads in scope; only supervisors decide
+    ("GET", "/api/v1/duplicates"): Spec("json"),
+    ("GET", "/api/v1/duplicates/{pair_id}"): Spec("json"),
+    ("POST", "/api/v1/duplicates/{pair_id}/dismiss"): Spec("json", REVIEW),
+    ("POST", "/api/v1/duplicates/{pair_id}/merge"): Spec("json", REVIEW,
+                                                         {"survivor_id": "x", "values": {}}),
+    ("GET", "/api/v1/persons"): Spec("json"),
+    ("GET", "/api/v1/persons/{person_id}"): Spec("json"),
+    ("POST", "/api/v1/persons/{person_id}/unmerge"): Spec("json", REVIEW),
+    ("GET", "/api/v1/households"): Spec("json"),
+    ("GET", "/api/v1/households/{household_id}"): Spec("json"),
+    ("POST", "/api/v1/households/{household_id}/unmerge"): Spec("json", REVIEW),
+    # caseloads (#16): aggregates for everyone in scope; case lists by programme grant
+    ("GET", "/api/v1/caseloads"): Spec("json"),
+    ("GET", "/api/v1/caseloads/{code}"): Spec("json"),
+    ("GET", "/api/v1/caseloads/{code}/series"): Spec("json"),
+    ("GET", "/api/v1/caseloads/{code}/cases"): Spec("json"),
+    ("PUT", "/api/v1/targets/{code}/{year}"): Spec("json", ADMIN, {"stunting_prevalence": 0.5}),
+    ("GET", "/api/v1/users/{username}/programs"): Spec("json", ADMIN),
+    ("PUT", "/api/v1/users/{username}/programs"): Spec("json", ADMIN,
+                                                       {"programs": ["nutrition"]}),
+    ("POST", "/api/v1/interventions"): Spec("json", ANY - {"kader"}, {
+        "program": "nutrition", "type": "pmt", "delivered_on": "2026-11-01",
+        "person_id": "00000000-0000-0000-0000-000000000000"}),
+    ("GET", "/api/v1/interventions"): Spec("json"),
+    ("GET", "/api/v1/interventions/{intervention_id}"): Spec("json"),
+    ("PATCH", "/api/v1/interventions/{intervention_id}"): Spec("json", ANY - {"kader"},
+                                                               {"notes": "changed"}),
+    ("DELETE", "/api/v1/interventions/{intervention_id}"): Spec("json", ANY - {"kader"}),
 }
 for _prefix in ("", "/key/{token}"):
     for _method, _path in (("GET", "/formList"), ("GET", "/forms/{form_id}/form.xml"),
                            ("GET", "/forms/{form_id}/manifest"),
-                           ("GET", "/forms/{form_id}/media/{name}"), ("HEAD", "/submission"),
+                           ("GET", "/forms/{form_id}/media/{name}"),
+                           ("GET", "/entity-lists/{name}/integrity"), ("HEAD", "/submission"),
                            ("POST", "/submission")):
         ROUTES[(_method, _prefix + _path)] = Spec("openrosa")
 
@@ -144,7 +174,10 @@ def cast(client, db, make_user, admin_user, forms, posyandu_id) -> Cast:
     return Cast(headers, {"posyandu_id": str(posyandu_id), "submission_id": "1",
                           "conflict_id": "1", "username": "victim", "token_id": str(row.id),
                           "hook_id": str(uuid.uuid4()), "form_id": "anthropometry",
-                          "name": "children.csv", "token": tokens["kader"]}, tokens)
+                          "name": "children.csv", "token": tokens["kader"],
+                          "pair_id": "1", "person_id": str(uuid.uuid4()),
+                          "household_id": str(uuid.uuid4()), "intervention_id": "1",
+                          "code": KELURAHAN, "year": "2024"}, tokens)
 
 
 def _url(path: str, ids: dict) -> str:
@@ -176,7 +209,8 @@ def test_each_role_gets_only_what_its_role_allows(client, cast):
             r = _call(client, method, path, spec, cast.ids, cast.headers[role])
             if role in spec.roles:
                 refused = r.status_code in (401, 403) and r.json()["error"] not in (
-                    "auth.scope", "submission.scope", "posyandu.scope")
+                    "auth.scope", "submission.scope", "posyandu.scope",
+                    "caseload.program_not_granted")  # a grant, like a scope
             else:
                 refused = not (r.status_code == 403 and r.json()["error"] == "auth.role")
             if refused:
