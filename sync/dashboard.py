@@ -1,0 +1,75 @@
+"""The console's home page figures for a caller's scope: this month's measurements per
+kelurahan and the queues waiting for a person (open conflicts, failed submissions,
+phones that have not synced for a week). Every figure comes from the functions the
+JSON API answers with, so the page and the API cannot disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import Session
+
+from sync import offline, submissions
+from sync.accounts import Principal
+from sync.queries import record_lists
+from sync.queries.record_lists import DateRange
+
+STALE_AFTER = timedelta(days=7)
+REVIEWERS = ("supervisor", "admin")
+
+
+def month_of(day: date) -> DateRange:
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return DateRange(since=first, until=following - timedelta(days=1))
+
+
+def prevalence(yes: int, no: int) -> float | None:
+    return None if yes + no == 0 else yes / (yes + no)
+
+
+@dataclass
+class Dashboard:
+    month: DateRange
+    kelurahan: list[dict]
+    totals: dict
+    open_conflicts: int | None  # None: not the caller's queue (kader, agency)
+    failed_submissions: int | None
+    stale_phones: int | None
+
+
+def _last_sync(device: dict) -> datetime | None:
+    times = [t for t in (device["last_pull_at"], device["last_push_at"]) if t is not None]
+    if not times:
+        return None
+    latest = max(times)
+    return latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+
+
+def stale_devices(session: Session, *, principal: Principal, now: datetime) -> list[dict]:
+    """The phones in scope (sync.offline.list_devices) not synced for STALE_AFTER."""
+    return [d for d in offline.list_devices(session, principal=principal)
+            if (_last_sync(d) or datetime.min.replace(tzinfo=UTC)) < now - STALE_AFTER]
+
+
+def dashboard(session: Session, *, principal: Principal, today: date,
+              now: datetime | None = None) -> Dashboard:
+    month = month_of(today)
+    rows = [dict(r) for r in record_lists.measurement_figures(session, scope=principal.scope,
+                                                               days=month)]
+    keys = ("measurements", "children", "stunted_yes", "stunted_no", "wasted_yes", "wasted_no",
+            "underweight_yes", "underweight_no")
+    totals = {key: sum(int(r[key] or 0) for r in rows) for key in keys}
+    for figures in [*rows, totals]:
+        for name in ("stunted", "wasted", "underweight"):
+            figures[name] = prevalence(int(figures[f"{name}_yes"] or 0),
+                                       int(figures[f"{name}_no"] or 0))
+    if principal.role not in REVIEWERS:
+        return Dashboard(month, rows, totals, None, None, None)
+    _, conflicts = offline.list_conflicts(session, principal=principal, status="open",
+                                          kelurahan_code=None, entity=None, limit=0, offset=0)
+    _, failed = submissions.list_submissions(session, principal=principal, status="failed",
+                                             form_id=None, limit=0, offset=0)
+    stale = stale_devices(session, principal=principal, now=now or datetime.now(UTC))
+    return Dashboard(month, rows, totals, conflicts, failed, len(stale))
