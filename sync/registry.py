@@ -66,3 +66,11 @@ def household_members(session: Session, *, principal: Principal, household_id: s
 
 def names_of(session: Session, person_ids: list[str]) -> dict[str, str]:
     return queries.names_of(session, person_ids)
+
+
+def record_label(session: Session, entity: str, entity_id: str) -> str | None:
+    """What a reviewer calls a record: a person's name, a household's head."""
+    if entity == "person":
+        return queries.names_of(session, [entity_id]).get(entity_id)
+    row = queries.household(session, entity_id)
+    return row["head_name"] if row else None

@@ -17,7 +17,7 @@ from api.deps import ReadSessionDep, SessionDep
 from api.pagination import RecordId
 from core.errors import InvalidInput
 from models.intake import SUBMISSION_STATUSES
-from sync import accounts, forms, offline
+from sync import accounts, forms, offline, registry
 from sync import submissions as service
 from sync.form_labels import answer_rows
 
@@ -114,7 +114,8 @@ def _conflict_page(request: Request, session: Session, console, conflict_id: int
                                          for k in ("base", "current", "incoming")]
                                + [row.resolved_by])
     return render.page(request, "conflict.html", status_code=status_code, c=row,
-                       sources=sources, names=names, error=error)
+                       sources=sources, names=names, error=error,
+                       label=registry.record_label(session, row.entity, row.entity_id))
 
 
 @router.get("/admin/conflicts/{conflict_id}")
