@@ -415,15 +415,134 @@ class Template:
     preloaded: str
 
 
+KEPT = ROOT / "var" / "bench-templates"  # --keep-templates: what each kept template holds
+
+
+def _kept_key(backend: str, persons: int, args) -> str:
+    return f"posyandu_benchtpl_{backend}_{persons}p_{args.months}m_{args.phones}ph_s{args.seed}"
+
+
+def _save_kept(template: Template, key: str) -> None:
+    import json
+
+    from core.migrate import head_revision
+
+    KEPT.mkdir(parents=True, exist_ok=True)
+    (KEPT / f"{key}.json").write_text(json.dumps({
+        "backend": template.backend, "persons": template.persons, "url": template.url,
+        "name": template.name, "form_xml": template.form_xml.decode(),
+        "phones": [vars(p) for p in template.phones], "preloaded": template.preloaded,
+        "revision": head_revision()}))
+
+
+def _exists(backend: str, name: str) -> bool:
+    if backend == "sqlite":
+        return Path(name).exists()
+    from sqlalchemy import create_engine, text
+
+    from core.db import normalise_url
+
+    admin = create_engine(normalise_url(PG_SERVER))
+    with admin.connect() as conn:
+        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                             {"n": name}).first()
+    admin.dispose()
+    return found is not None
+
+
+def load_kept(backend: str, persons: int, args) -> Template | None:
+    """A template an earlier `--keep-templates` run left, brought up to this code: its
+    schema migrated to head and the current forms published (an upgrade of a registry
+    of that size, as a deployment would run it)."""
+    import json
+
+    from core.migrate import head_revision
+
+    key = _kept_key(backend, persons, args)
+    path = KEPT / f"{key}.json"
+    if not path.exists():
+        return None
+    kept = json.loads(path.read_text())
+    if not _exists(backend, kept["name"]):
+        path.unlink()
+        return None
+    template = Template(kept["backend"], kept["persons"], kept["url"], kept["name"],
+                        kept["form_xml"].encode(), [BenchPhone(**p) for p in kept["phones"]],
+                        kept["preloaded"])
+    if kept["revision"] != head_revision():
+        from sqlmodel import Session
+
+        from core.db import make_engine
+        from core.migrate import upgrade
+        from sync.forms import current_forms, publish_builtin_forms
+
+        started = time.perf_counter()
+        if backend == "postgres":
+            _admin_sql(f'ALTER DATABASE "{template.name}" WITH IS_TEMPLATE false')
+        upgrade(template.url)
+        engine = make_engine(template.url, pool_size=1)
+        with Session(engine) as s:
+            publish_builtin_forms(s)
+            template.form_xml = next(f.xml for f in current_forms(s)
+                                     if f.form_id == "anthropometry")
+            s.commit()
+        engine.dispose()
+        if backend == "postgres":
+            _admin_sql(f'ALTER DATABASE "{template.name}" WITH IS_TEMPLATE true')
+        print(f"template {backend} {persons:,}: kept one migrated from {kept['revision']} "
+              f"to {head_revision()} in {time.perf_counter() - started:.0f} s", flush=True)
+        _save_kept(template, key)
+    else:
+        print(f"template {backend} {persons:,}: kept one reused ({template.preloaded})",
+              flush=True)
+    return template
+
+
+def drop_kept() -> int:
+    import json
+
+    for path in sorted(KEPT.glob("*.json")) if KEPT.exists() else []:
+        kept = json.loads(path.read_text())
+        template = Template(kept["backend"], kept["persons"], kept["url"], kept["name"],
+                            b"", [], kept["preloaded"])
+        if _exists(template.backend, template.name):
+            drop_template(template)
+        path.unlink()
+        print(f"dropped kept template {kept['name']}")
+    return 0
+
+
 def build_template(backend: str, persons: int, args, workdir: Path) -> Template:
     """Migrate, set up the phones, write the first households, ANALYZE while the tables
-    are that small (autovacuum off), then preload the rest of `persons`."""
+    are that small (autovacuum off), then preload the rest of `persons`. With
+    `--keep-templates`, a kept template of the same shape is reused instead, and a new
+    one is kept."""
     from bench.preload import preload
 
+    if args.keep_templates:
+        kept = load_kept(backend, persons, args)
+        if kept is not None:
+            return kept
     started = time.perf_counter()
+    key = _kept_key(backend, persons, args)
     if backend == "sqlite":
-        name = str(workdir / f"template-{persons}.db")
+        folder = KEPT if args.keep_templates else workdir
+        folder.mkdir(parents=True, exist_ok=True)
+        name = str(folder / (f"{key}.db" if args.keep_templates else f"template-{persons}.db"))
+        Path(name).unlink(missing_ok=True)  # a build that failed half-way
         url = f"sqlite:///{name}"
+    elif args.keep_templates:
+        if _exists("postgres", key):  # a build that failed half-way
+            _admin_sql(f'ALTER DATABASE "{key}" WITH IS_TEMPLATE false')
+            _admin_sql(f'DROP DATABASE "{key}" WITH (FORCE)')
+        _admin_sql(f'CREATE DATABASE "{key}"')
+        from sqlalchemy.engine import make_url
+
+        from core.db import normalise_url
+
+        name = key
+        url = make_url(normalise_url(PG_SERVER)).set(database=name).render_as_string(
+            hide_password=False)
     else:
         url, _ = make_database("postgres", workdir)
         name = url.rsplit("/", 1)[1]
@@ -436,7 +555,7 @@ def build_template(backend: str, persons: int, args, workdir: Path) -> Template:
         loaded = import_national(engine, provinces=["33"])
         engine.dispose()
         print(f"template {backend} {persons:,}: Jawa Tengah's regions loaded, "
-              f"{loaded.total('kelurahan'):,} villages",
+              f"{loaded.total('kelurahan/desa'):,} villages",
               flush=True)
     stats = preload(url, persons=persons, months=args.months, seed=args.seed + 1000,
                     analyse_first=TINY_HOUSEHOLDS, progress=print)
@@ -444,7 +563,10 @@ def build_template(backend: str, persons: int, args, workdir: Path) -> Template:
         _admin_sql(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true')
     print(f"template {backend} {persons:,}: {stats.line()}; ready in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
-    return Template(backend, persons, url, name, form_xml, phones, stats.line())
+    template = Template(backend, persons, url, name, form_xml, phones, stats.line())
+    if args.keep_templates:
+        _save_kept(template, key)
+    return template
 
 
 def _admin_sql(sql: str) -> None:
@@ -601,7 +723,16 @@ def main() -> int:
                         "and/or stale (ANALYZE ran when the tables were tiny, autovacuum off)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat every (size, statistics) run this many times, interleaved")
+    parser.add_argument("--keep-templates", action="store_true",
+                        help="keep each preloaded template (PostgreSQL database or SQLite file "
+                        "under var/bench-templates) for later runs, and reuse one kept earlier, "
+                        "migrated to the current schema; a 1,000,000-person template takes "
+                        "minutes to build")
+    parser.add_argument("--drop-kept-templates", action="store_true",
+                        help="drop every kept template and exit")
     args = parser.parse_args()
+    if args.drop_kept_templates:
+        return drop_kept()
     states = [s for s in args.statistics.split(",") if s]
     if set(states) - {"fresh", "stale"}:
         parser.error("--statistics takes fresh and/or stale")
@@ -622,7 +753,8 @@ def main() -> int:
                     print_run(bench_run(template, state, args, workdir))
     finally:
         for template in templates:
-            drop_template(template)
+            if not args.keep_templates:
+                drop_template(template)
     return 0
 
 
