@@ -16,6 +16,7 @@ from sync.queries import record_lists
 from sync.queries.record_lists import DateRange
 
 STALE_AFTER = timedelta(days=7)
+TREND_MONTHS = 12
 REVIEWERS = ("supervisor", "admin")
 
 
@@ -34,6 +35,7 @@ class Dashboard:
     month: DateRange
     kelurahan: list[dict]
     totals: dict
+    trend: list[dict]  # the last TREND_MONTHS months: {"month": "YYYY-MM", prevalences}
     open_conflicts: int | None  # None: not the caller's queue (kader, agency)
     failed_submissions: int | None
     stale_phones: int | None
@@ -65,11 +67,34 @@ def dashboard(session: Session, *, principal: Principal, today: date,
         for name in ("stunted", "wasted", "underweight"):
             figures[name] = prevalence(int(figures[f"{name}_yes"] or 0),
                                        int(figures[f"{name}_no"] or 0))
+    trend = _trend(session, principal=principal, month=month)
     if principal.role not in REVIEWERS:
-        return Dashboard(month, rows, totals, None, None, None)
+        return Dashboard(month, rows, totals, trend, None, None, None)
     _, conflicts = offline.list_conflicts(session, principal=principal, status="open",
                                           kelurahan_code=None, entity=None, limit=0, offset=0)
     _, failed = submissions.list_submissions(session, principal=principal, status="failed",
                                              form_id=None, limit=0, offset=0)
     stale = stale_devices(session, principal=principal, now=now or datetime.now(UTC))
-    return Dashboard(month, rows, totals, conflicts, failed, len(stale))
+    return Dashboard(month, rows, totals, trend, conflicts, failed, len(stale))
+
+
+def _months_back(first: date, count: int) -> list[date]:
+    out = [first]
+    while len(out) < count:
+        out.append((out[-1] - timedelta(days=1)).replace(day=1))
+    return out[::-1]
+
+
+def _trend(session: Session, *, principal: Principal, month: DateRange) -> list[dict]:
+    months = _months_back(month.since, TREND_MONTHS)
+    rows = record_lists.measurement_trend(session, scope=principal.scope,
+                                          days=DateRange(since=months[0], until=month.until))
+    found = {(int(r["year"]), int(r["month"])): r for r in rows}
+    out = []
+    for first in months:
+        r = found.get((first.year, first.month), {})
+        item = {"month": first.strftime("%Y-%m"), "measurements": int(r.get("measurements") or 0)}
+        for name in ("stunted", "wasted", "underweight"):
+            item[name] = prevalence(int(r.get(f"{name}_yes") or 0), int(r.get(f"{name}_no") or 0))
+        out.append(item)
+    return out

@@ -139,3 +139,52 @@ def growth_chart(chart: str, sex: str, measurements: list, *, title: str, x_labe
                  f'<text class="axis" transform="translate(12,{TOP + plot_h / 2:.1f}) rotate(-90)" '
                  f'text-anchor="middle">{escape(y_label)}</text></svg>')
     return Markup("".join(parts))
+
+
+TREND_SERIES = ("stunted", "wasted", "underweight")
+
+
+def trend_chart(trend: list[dict], *, title: str, names: dict[str, str]) -> Markup:
+    """Prevalence per month (percent) of each series, one line each; a month without
+    measurements leaves a gap."""
+    width, height, left, right, top, bottom = 640, 240, 40, 12, 12, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [m[s] * 100 for m in trend for s in TREND_SERIES if m[s] is not None]
+    y1 = max(10.0, math.ceil(max(values, default=0) / 10) * 10)
+    step = plot_w / max(len(trend) - 1, 1)
+
+    def px(i: int) -> float:
+        return left + i * step
+
+    def py(v: float) -> float:
+        return top + plot_h - v / y1 * plot_h
+
+    parts = [f'<svg class="trend-chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
+             f'<title>{escape(title)}</title>'
+             f'<rect class="plot" x="{left}" y="{top}" width="{plot_w}" height="{plot_h}"/>']
+    for v in _ticks(0, y1, 5):
+        parts.append(f'<line class="grid" x1="{left}" y1="{py(v):.1f}" x2="{left + plot_w}" '
+                     f'y2="{py(v):.1f}"/><text class="tick" x="{left - 4}" y="{py(v) + 4:.1f}" '
+                     f'text-anchor="end">{v:g}%</text>')
+    for i, m in enumerate(trend):
+        parts.append(f'<text class="tick" x="{px(i):.1f}" y="{top + plot_h + 14}" '
+                     f'text-anchor="middle">{escape(m["month"][2:])}</text>')
+    for k, series in enumerate(TREND_SERIES):
+        path, pen = [], "M"
+        for i, m in enumerate(trend):
+            if m[series] is None:
+                pen = "M"
+                continue
+            path.append(f"{pen}{px(i):.1f},{py(m[series] * 100):.1f}")
+            pen = "L"
+            parts.append(f'<circle class="tr tr-{series}" cx="{px(i):.1f}" '
+                         f'cy="{py(m[series] * 100):.1f}" r="3"><title>{escape(names[series])} '
+                         f'{escape(m["month"])}: {m[series] * 100:.1f}%</title></circle>')
+        if path:
+            parts.append(f'<path class="tr-line tr-{series}" d="{" ".join(path)}"/>')
+        parts.append(f'<rect class="tr-key tr-{series}" x="{left + k * 190}" '
+                     f'y="{height - 16}" width="12" height="4"/><text class="tick" '
+                     f'x="{left + k * 190 + 16}" y="{height - 10}">{escape(names[series])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 
-from api.console import render
+from api.console import charts, i18n, render
 from api.console.deps import ConsoleDep
 from api.deps import ReadSessionDep
 from sync import dashboard as service
@@ -17,4 +17,8 @@ router = APIRouter()
 @router.get("/admin")
 def home(request: Request, console: ConsoleDep, session: ReadSessionDep):
     figures = service.dashboard(session, principal=console.principal, today=date.today())
-    return render.page(request, "dashboard.html", d=figures)
+    lang = render.language(request)
+    trend = charts.trend_chart(figures.trend, title=i18n.translate("dash.trend", lang),
+                               names={name: i18n.translate(f"dash.{name}", lang)
+                                      for name in charts.TREND_SERIES})
+    return render.page(request, "dashboard.html", d=figures, trend=trend)

@@ -53,6 +53,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dash.stunted": ("Stunting (pendek)", "Stunted"),
     "dash.wasted": ("Wasting (gizi kurang)", "Wasted"),
     "dash.underweight": ("Underweight (berat kurang)", "Underweight"),
+    "dash.trend": ("Prevalensi per bulan, 12 bulan terakhir", "Prevalence by month, last 12 months"),
     "dash.queues": ("Yang menunggu tindakan", "Waiting for someone"),
     "dash.open_conflicts": ("Konflik terbuka", "Open conflicts"),
     "dash.failed": ("Kiriman gagal diproses", "Failed submissions"),

@@ -209,3 +209,20 @@ def measurement_figures(session: Session, *, scope: Scope, days: DateRange) -> l
              .where(*conditions).group_by(M.kelurahan_code, Wilayah.name)
              .order_by(M.kelurahan_code))
     return list(session.execute(query).mappings().all())
+
+
+def measurement_trend(session: Session, *, scope: Scope, days: DateRange) -> list[Row]:
+    """The figures of `measurement_figures` for the whole scope, per calendar month of
+    `days` (year, month), oldest first."""
+    def count_of(column, value):
+        return func.sum(case((column == value, 1), else_=0))
+
+    year = func.extract("year", M.measured_on).label("year")
+    month = func.extract("month", M.measured_on).label("month")
+    conditions = [scope_filter(scope, M.kelurahan_code, M.posyandu_id), M.is_current,
+                  *days.conditions(M.measured_on)]
+    query = (select(year, month, func.count().label("measurements"),
+                    *(count_of(getattr(M, name), value).label(f"{name}_{'yes' if value else 'no'}")
+                      for name in ("stunted", "wasted", "underweight") for value in (True, False)))
+             .where(*conditions).group_by(year, month).order_by(year, month))
+    return list(session.execute(query).mappings().all())

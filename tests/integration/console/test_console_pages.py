@@ -97,6 +97,15 @@ def test_the_dashboard_shows_the_figures_the_api_gives(client, db):
     for name in ("stunted", "wasted", "underweight"):
         assert shown[name] == total("/api/v1/measurements", **base, **{name: "true"}), name
     assert shown["stunted"] >= 1
+    # The trend: 12 months ending with this one; only this month has measurements (Siti's
+    # visit a year ago is the 13th month back), at the prevalence of the totals row.
+    trend = re.search(r'<svg class="trend-chart".*?</svg>', page, re.S).group(0)
+    assert len(re.findall(r'text-anchor="middle">\d\d-\d\d<', trend)) == 12
+    stunted = total("/api/v1/measurements", **base, stunted="true") / (
+        total("/api/v1/measurements", **base, stunted="true")
+        + total("/api/v1/measurements", **base, stunted="false"))
+    [point] = re.findall(r'class="tr tr-stunted"[^>]*><title>[^<]*: ([\d.]+)%', trend)
+    assert float(point) == round(stunted * 100, 1)
     tiles = dict(re.findall(r'data-figure="(\w+)"><strong>(\d+)</strong>', page))
     assert int(tiles["open_conflicts"]) == total("/api/v1/conflicts", status="open") == 1
     assert int(tiles["failed_submissions"]) == total("/api/v1/submissions", status="failed") == 1
