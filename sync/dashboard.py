@@ -87,9 +87,15 @@ def _months_back(first: date, count: int) -> list[date]:
 
 def _trend(session: Session, *, principal: Principal, month: DateRange) -> list[dict]:
     months = _months_back(month.since, TREND_MONTHS)
-    rows = record_lists.measurement_trend(session, scope=principal.scope,
-                                          days=DateRange(since=months[0], until=month.until))
-    found = {(int(r["year"]), int(r["month"])): r for r in rows}
+    found: dict[tuple[int, int], dict] = {}
+    for r in record_lists.measurement_days(session, scope=principal.scope,
+                                           days=DateRange(since=months[0], until=month.until)):
+        sums = found.setdefault((r["measured_on"].year, r["measured_on"].month), {})
+        sums["measurements"] = sums.get("measurements", 0) + r["measurements"]
+        for name in ("stunted", "wasted", "underweight"):
+            if r[name] is not None:  # no category: neither yes nor no (as the API filters)
+                key = f"{name}_{'yes' if r[name] else 'no'}"
+                sums[key] = sums.get(key, 0) + r["measurements"]
     out = []
     for first in months:
         r = found.get((first.year, first.month), {})

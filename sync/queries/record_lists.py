@@ -211,18 +211,14 @@ def measurement_figures(session: Session, *, scope: Scope, days: DateRange) -> l
     return list(session.execute(query).mappings().all())
 
 
-def measurement_trend(session: Session, *, scope: Scope, days: DateRange) -> list[Row]:
-    """The figures of `measurement_figures` for the whole scope, per calendar month of
-    `days` (year, month), oldest first."""
-    def count_of(column, value):
-        return func.sum(case((column == value, 1), else_=0))
-
-    year = func.extract("year", M.measured_on).label("year")
-    month = func.extract("month", M.measured_on).label("month")
+def measurement_days(session: Session, *, scope: Scope, days: DateRange) -> list[Row]:
+    """The scope's current measurements of `days`, counted per (measured_on, stunted,
+    wasted, underweight): a few thousand rows for a year, which the caller folds into
+    months. Counting plain groups, rather than summing a CASE per indicator per row,
+    keeps the year's scan cheap on PostgreSQL."""
     conditions = [scope_filter(scope, M.kelurahan_code, M.posyandu_id), M.is_current,
                   *days.conditions(M.measured_on)]
-    query = (select(year, month, func.count().label("measurements"),
-                    *(count_of(getattr(M, name), value).label(f"{name}_{'yes' if value else 'no'}")
-                      for name in ("stunted", "wasted", "underweight") for value in (True, False)))
-             .where(*conditions).group_by(year, month).order_by(year, month))
+    query = (select(M.measured_on, M.stunted, M.wasted, M.underweight,
+                    func.count().label("measurements"))
+             .where(*conditions).group_by(M.measured_on, M.stunted, M.wasted, M.underweight))
     return list(session.execute(query).mappings().all())
