@@ -9,6 +9,7 @@ from pathlib import Path
 from api.console import i18n
 from indicators.growth_curves import CHARTS
 from models.intake import SUBMISSION_STATUSES
+from sync.offline import PUSH_FIELDS
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
 
@@ -31,5 +32,6 @@ def test_every_key_the_templates_and_handlers_use_is_in_the_catalogue():
     used |= {f"status.{s}" for s in (*SUBMISSION_STATUSES, "open", "resolved")}
     used |= {"sex.male", "sex.female", "conf.person", "conf.household"}
     used |= {f"chart.{c}" for c in CHARTS}
+    used |= {f"field.{f}" for fields in PUSH_FIELDS.values() for f in fields}
     missing = sorted(used - set(i18n.MESSAGES))
     assert missing == []
