@@ -16,7 +16,7 @@ from api.console import install_console
 from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.openrosa_submission import OpenRosaSubmissionMiddleware
-from api.routes import auth, health, kobo, openrosa, records, regions, submissions, users
+from api.routes import auth, health, identity, kobo, openrosa, records, regions, submissions, users
 from api.routes import sync as sync_routes
 from api.routes.docs import install_docs
 from core.config import get_settings
@@ -87,6 +87,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for module in (auth, users, regions, submissions, kobo):
         app.include_router(module.router, responses=JSON_ERRORS)
     app.include_router(records.router, responses=JSON_ERRORS)
+    app.include_router(identity.router, responses=JSON_ERRORS)
     install_docs(app)
     install_console(app)
     app.include_router(sync_routes.router, responses=JSON_ERRORS)

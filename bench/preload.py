@@ -88,7 +88,7 @@ COLUMNS = {
     "posyandu": ("id", "kelurahan_code", "name", "rw", "is_active", "created_at"),
     "household": ("id", "kk", "head_name", "address", "rt", "rw", "kelurahan_code", "version",
                   "merged_into_id", "created_at", "updated_at"),
-    "person": ("id", "nik", "name", "name_key", "sex", "birth_date", "birth_date_estimated",
+    "person": ("id", "nik", "name", "name_key", "name_block", "sex", "birth_date", "birth_date_estimated",
                "mother_id", "household_id", "kelurahan_code", "posyandu_id", "version",
                "merged_into_id", "created_at", "updated_at"),
     "household_version": ("household_id", "version", "data", "changed_at", "changed_by",
@@ -134,6 +134,7 @@ def city_rows(city, villages: list[tuple[str, str]], *, today: date, months: int
     ids and is advanced."""
     from indicators.anthro import MEASURE_HEIGHT, MEASURE_LENGTH, compute_zscores
     from indicators.categories import nutrition_status_arrays
+    from matching.names import phonetic_key
     from simulator.growth import length_height_cm, monthly_z, weight_kg
     from sync.apply import HOUSEHOLD_FIELDS, PERSON_FIELDS, snapshot
     from sync.names import name_key
@@ -177,6 +178,7 @@ def city_rows(city, villages: list[tuple[str, str]], *, today: date, months: int
             nik = serials.issue(kecamatan.replace(".", "") + p.nik[6:12])
         created = _moment(max(p.birth_date, today - timedelta(days=months * 30)))
         row = dict(id=person_id[p.id], nik=nik, name=p.name, name_key=name_key(p.name),
+                   name_block=phonetic_key(p.name)[:8],
                    sex=p.sex, birth_date=p.birth_date, birth_date_estimated=False,
                    mother_id=person_id.get(p.mother_id) if p.mother_id else None,
                    household_id=household_id[p.household_id], kelurahan_code=code,

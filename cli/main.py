@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "cli.zscore",
     "cli.forms",
     "cli.simulate",
+    "cli.dedup",
 )
 
 

@@ -46,6 +46,36 @@ def cli_hint() -> str | None:
             f"(or activate the venv: source {bindir}/activate)")
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_EVERY_INTERFACE = ("0.0.0.0", "::")
+
+
+def banner(host: str, port: int, base_url: str | None, db: str) -> list[str]:
+    """What `serve` prints first: where to reach the service (the public base URL the
+    QR codes carry, when one is set) and what will keep a phone from reaching it."""
+    from urllib.parse import urlsplit
+
+    local = "127.0.0.1" if host in _EVERY_INTERFACE else host
+    base = (base_url or f"http://{local}:{port}").rstrip("/")
+    lines = [f"posyandu-sync serving on {base}  (listening on {host}:{port}; database: {db})",
+             f"  API docs:        {base}/docs",
+             f"  health:          {base}/healthz   readiness: {base}/readyz",
+             f"  sign in:         POST {base}/api/v1/auth/token",
+             f"  phone set-up:    {cli_name()} app-token --username <kader>  (URL for ODK Collect)"]
+    public = urlsplit(base).hostname or ""
+    if host in _LOOPBACK and public not in _LOOPBACK:
+        lines.append(f"  warning: listening on {host} only, so phones cannot reach {base}: "
+                     "serve with --host 0.0.0.0 (make run: HOST=0.0.0.0)")
+    elif public in _LOOPBACK:
+        lines.append("  note: QR codes and device URLs will point at this computer only "
+                     f"({base}); for phones set POSYANDU_BASE_URL=http://<LAN address>:{port}"
+                     + ("" if host in _EVERY_INTERFACE else " and serve with --host 0.0.0.0"))
+    hint = cli_hint()
+    if hint:
+        lines.append(f"  note: {hint}")
+    return lines
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -58,17 +88,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if current_revision(engine) != head_revision():
         print("The database is not at the latest migration; run `posyandu-sync migrate` first.")
         return 1
-    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    base = f"http://{shown}:{args.port}"
     db = engine.url.render_as_string(hide_password=True)
-    print(f"posyandu-sync serving on {base}  (database: {db})")
-    print(f"  API docs:        {base}/docs")
-    print(f"  health:          {base}/healthz   readiness: {base}/readyz")
-    print(f"  sign in:         POST {base}/api/v1/auth/token")
-    print(f"  phone set-up:    {cli_name()} app-token --username <kader>  (URL for ODK Collect)")
-    hint = cli_hint()
-    if hint:
-        print(f"  note: {hint}")
+    for line in banner(args.host, args.port, settings.base_url, db):
+        print(line)
     if is_sqlite(engine) and args.workers > 1:
         print("  note: several workers on SQLite share one writer; use PostgreSQL to scale out.")
     uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers,

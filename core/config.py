@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     console_idle_minutes: int = Field(
         default=30, ge=1,
         description="The web console signs a user out after this long without a request.")
+    identity_auto_link_score: float = Field(
+        default=20.0,
+        description="Identity resolution: a candidate scoring at least this (sum of log2 "
+        "weights, matching.compare) is the same person and is linked automatically (the "
+        "twin/sibling guards and scope can still send it to review).",
+    )
+    identity_review_score: float = Field(
+        default=8.0,
+        description="Identity resolution: from this score up to the auto-link score, the "
+        "record is created and a duplicate candidate pair opened for a supervisor.",
+    )
 
 
 @lru_cache

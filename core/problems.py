@@ -243,6 +243,33 @@ CATALOGUE: dict[str, Problem] = {
     # ---------------------------------------------------------------- list filters
     "filter.date_range": Problem(400, "The date range ends before it starts.",
                                  "Rentang tanggal berakhir sebelum dimulai."),
+    # ---------------------------------------------------------------- identity
+    "duplicate.not_found": Problem(404, "No such duplicate candidate pair in your scope.",
+                                   "Pasangan data ganda tidak ditemukan di wilayah Anda."),
+    "duplicate.decided": Problem(409, "The pair was already merged or dismissed.",
+                                 "Pasangan data ini sudah digabung atau ditolak sebelumnya."),
+    "duplicate.bad_survivor": Problem(400, "survivor_id must be one of the pair's two records.",
+                                      "Data yang dipertahankan harus salah satu dari pasangan "
+                                      "ini."),
+    "merge.same_record": Problem(400, "A record cannot be merged into itself.",
+                                 "Data tidak dapat digabung dengan dirinya sendiri."),
+    "merge.not_found": Problem(404, "No such record in your scope.",
+                               "Data tidak ditemukan di wilayah Anda."),
+    "merge.already_merged": Problem(409, "One of the records was already merged into another.",
+                                    "Salah satu data sudah digabung ke data lain."),
+    "merge.bad_values": Problem(400, "The merge's values name unknown fields or bad values.",
+                                "Isian penggabungan tidak valid."),
+    "merge.scope": Problem(400, "The merged record would be outside your scope.",
+                           "Data hasil penggabungan akan berada di luar wilayah kerja Anda."),
+    "merge.not_merged": Problem(404, "The record is not merged into another.",
+                                "Data ini tidak sedang digabung ke data lain."),
+    "merge.survivor_merged": Problem(409, "The survivor was merged again since: unmerge that "
+                                     "first.", "Data tujuan sudah digabung lagi; batalkan "
+                                     "penggabungan itu terlebih dahulu."),
+    "person.not_found": Problem(404, "No such person in your scope.",
+                                "Orang ini tidak ditemukan di wilayah Anda."),
+    "household.not_found": Problem(404, "No such household in your scope.",
+                                   "Keluarga ini tidak ditemukan di wilayah Anda."),
     # ---------------------------------------------------------------- sync
     "sync.bad_cursor": Problem(400, "The cursor is not one this server gave.",
                                "Kursor sinkronisasi tidak valid."),
@@ -262,9 +289,6 @@ CATALOGUE: dict[str, Problem] = {
     "conflict.bad_resolution": Problem(400, "The resolution is malformed.",
                                        "Pilihan penyelesaian konflik tidak valid."),
     # ---------------------------------------------------------------- console (#17)
-    "person.not_found": Problem(404, "No such person.", "Orang ini tidak ada di daftar."),
-    "household.not_found": Problem(404, "No such household.",
-                                   "Rumah tangga ini tidak ada di daftar."),
     "console.csrf": Problem(403, "The form's security token is missing or does not match this "
                             "session: reload the page and try again.",
                             "Token keamanan formulir tidak ada atau tidak cocok; muat ulang "

@@ -196,6 +196,10 @@ def compare(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Threshold
     elif same_family and levels["birth_date"] in ("different", "month"):
         guard = "same family, different birth date (siblings)"
         band = NEW
+    elif band == AUTO_LINK and levels["nik"] == "one_slip":
+        # One digit apart is a typing slip, or twins' consecutive serials: a person decides.
+        guard = "two valid NIKs one digit apart"
+        band = REVIEW
     elif band == AUTO_LINK and levels["nik"] != "exact" and (
             levels["name"] not in ("exact", "variant")
             or levels["birth_date"] not in ("exact", "day_month_swap")):

@@ -4,6 +4,9 @@ Posyandu registers write the same child many ways: "By. Ny. Siti" for a newborn 
 named, "An. Ahmad", "Muhammad"/"Muhamad"/"M.", old spellings ("Abdoel", "Djoko",
 "Tjahjo"), "Nur Aisyah" / "Nuraisyah", upper case, double spaces.
 
+Pure and memoised (a batch run compares each name with many others: the same tokens
+are asked for again and again).
+
 `name_key` is the stored key (column person.name_key, exact lookups): keep it stable.
 `name_tokens` goes further for scoring: spelling variants folded, Muhammad forms one
 token; `compare_names` scores two names.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from rapidfuzz.distance import JaroWinkler
 
@@ -49,6 +53,7 @@ def name_key(name: str | None) -> str:
     return " ".join(w for w in _ascii_words(name) if w not in _TITLES)
 
 
+@lru_cache(maxsize=1 << 18)
 def is_placeholder_name(name: str | None) -> bool:
     """True for newborn placeholders like 'By. Ny. Rina' (baby of Mrs Rina)."""
     if not name:
@@ -66,6 +71,7 @@ def placeholder_mother(name: str | None) -> str | None:
     return " ".join(words) or None
 
 
+@lru_cache(maxsize=1 << 18)
 def fold_spelling(word: str) -> str:
     """One word in a spelling-neutral form: old spellings (oe→u, dj→j, tj→c), kh/h, sy/s,
     y/i, doubled letters and a final h after a vowel ('Abdoel' and 'Abdul' agree,
@@ -76,6 +82,7 @@ def fold_spelling(word: str) -> str:
     return _FINAL_H.sub("", word) if len(word) > 2 else word
 
 
+@lru_cache(maxsize=1 << 18)
 def name_tokens(name: str | None, *, fold: bool = True) -> tuple[str, ...]:
     """The name as comparable tokens: titles, placeholders and degrees dropped, every form
     of Muhammad as 'muhammad', spelling folded (`fold=False`: only the old spellings

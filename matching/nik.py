@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class DecodedNik:
         return None
 
 
+@lru_cache(maxsize=1 << 18)
 def decode_nik(nik: str | None) -> DecodedNik | None:
     """The parts of a well-formed NIK, or None: 16 digits, a province code 11–99 and a
     real day/month in the date part (days 41–71 for women)."""

@@ -17,6 +17,7 @@ SQLModel.metadata.naming_convention = {
 
 from models.auth import AppToken, AuditLog, User, UserScope  # noqa: E402
 from models.changes import ChangeLog, ServerSetting  # noqa: E402
+from models.identity import DuplicatePair, IdentityDecision, RecordMerge  # noqa: E402
 from models.intake import Attachment, FormVersion, KoboHook, Submission  # noqa: E402
 from models.offline import SyncConflict, SyncDevice, SyncMutation  # noqa: E402
 from models.records import (  # noqa: E402
@@ -39,9 +40,11 @@ __all__ = [
     "Attachment",
     "AuditLog",
     "ChangeLog",
+    "DuplicatePair",
     "FormVersion",
     "Household",
     "HouseholdVersion",
+    "IdentityDecision",
     "KoboHook",
     "Measurement",
     "Person",
@@ -49,6 +52,7 @@ __all__ = [
     "Posyandu",
     "Pregnancy",
     "PregnancyScreening",
+    "RecordMerge",
     "SanitationCheck",
     "SyncConflict",
     "SyncDevice",

@@ -45,6 +45,10 @@ class Person(SQLModel, table=True):
     __table_args__ = (
         Index("ix_person_kelurahan_name", "kelurahan_code", "name_key"),
         Index("ix_person_posyandu", "posyandu_id"),
+        # Identity resolution's blocking lookups (sync.queries.identity).
+        Index("ix_person_kelurahan_birth", "kelurahan_code", "birth_date"),
+        Index("ix_person_block_kelurahan_birth", "name_block", "kelurahan_code", "birth_date"),
+        Index("ix_person_mother", "mother_id"),
     )
 
     id: str = Field(default_factory=new_uuid, primary_key=True, max_length=36)
@@ -52,6 +56,9 @@ class Person(SQLModel, table=True):
     name: str = Field(max_length=120)
     # Normalised name (lower case, titles like "By. Ny." removed) for exact matching.
     name_key: str = Field(max_length=120)
+    # A phonetic key of the name (matching.names.phonetic_key: 'Rizky'/'Rizki' -> 'rsk'),
+    # for blocking across spellings.
+    name_block: str = Field(default="", max_length=8)
     sex: str | None = Field(default=None, max_length=6)
     birth_date: date | None = None
     birth_date_estimated: bool = Field(default=False)

@@ -31,6 +31,7 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
+from matching.names import phonetic_key
 from models.base import new_uuid, utcnow
 from sync.names import name_key
 from sync.queries.changes import add_change
@@ -103,7 +104,9 @@ class Entity:
 
     def derived(self, row: dict) -> dict:
         """Columns computed from the fields (not given by writers)."""
-        return {"name_key": name_key(row["name"])} if self.kind == "person" else {}
+        if self.kind != "person":
+            return {}
+        return {"name_key": name_key(row["name"]), "name_block": phonetic_key(row["name"])[:8]}
 
 
 ENTITIES = {
@@ -264,3 +267,62 @@ def update_in_place(session: Session, entity: str, row: dict, *, changes: dict,
     if result.status is Status.REJECTED:
         raise ValueError(f"{entity} {row['id']}: {result.reason}")
     return result.status is Status.APPLIED
+
+
+def _new_version(session: Session, entity: Entity, row: dict, values: dict,
+                 provenance: Provenance, *, op: str = "upsert") -> None:
+    """Write `values` (which may be empty) as the row's next version, whatever they are:
+    for merges, whose version must move even when no field of the survivor changes
+    (its measurements did)."""
+    read_version = row["version"]
+    if "kelurahan_code" in values or "posyandu_id" in values:
+        _left_place(session, entity, row, {k: v for k, v in values.items()
+                                           if row.get(k) != v})
+    row.update(values)
+    row.update(version=read_version + 1, updated_at=utcnow(), **entity.derived(row))
+    entity.rows.update(session, row["id"], read_version, {
+        **values, **entity.derived(row), "version": row["version"],
+        "updated_at": row["updated_at"]})
+    entity.rows.add_version(session, {
+        entity.rows.version_key: row["id"], "version": row["version"],
+        "data": {**snapshot(row, entity.fields), "merged_into_id": row.get("merged_into_id")},
+        "changed_at": row["updated_at"], "changed_by": provenance.actor_id,
+        "submission_id": provenance.submission_id, "reason": provenance.reason})
+    add_change(session, dict(
+        entity_type=entity.kind, entity_id=row["id"], version=row["version"], op=op,
+        kelurahan_code=row["kelurahan_code"],
+        posyandu_id=row.get("posyandu_id") if entity.has_posyandu else None,
+        changed_at=row["updated_at"]))
+
+
+def bump(session: Session, entity: str, row: dict, *, changes: dict,
+         provenance: Provenance) -> None:
+    """A live record's next version with `changes` (possibly none): a merge's survivor."""
+    kind = ENTITIES[entity]
+    for name, value in changes.items():
+        if name not in kind.fields or (problem := _bad_value(kind, name, value)) is not None:
+            raise ValueError(f"{entity} {row['id']}: {name}: {problem or 'unknown field'}")
+    _new_version(session, kind, row, dict(changes), provenance)
+
+
+def tombstone(session: Session, entity: str, row: dict, *, survivor_id: str,
+              provenance: Provenance) -> None:
+    """Make a record a tombstone pointing at its survivor (a merge): its next version,
+    and a change-log `merge` entry, so phones holding its id learn where it went."""
+    _new_version(session, ENTITIES[entity], row, {"merged_into_id": survivor_id}, provenance,
+                 op="merge")
+
+
+def revive(session: Session, entity: str, row: dict, *, data: dict,
+           provenance: Provenance) -> None:
+    """Undo a tombstone (an unmerge): the record lives again with `data` as its fields."""
+    kind = ENTITIES[entity]
+    values = {name: data.get(name) for name in kind.fields if name in data}
+    if entity == "person":
+        values["birth_date"] = _as_date(values.get("birth_date"))
+    values["merged_into_id"] = None
+    _new_version(session, kind, row, values, provenance)
+
+
+def _as_date(value):
+    return date.fromisoformat(value) if isinstance(value, str) else value

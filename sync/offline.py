@@ -25,6 +25,7 @@ from models.offline import SyncConflict, SyncDevice, SyncMutation
 from sync.accounts import Principal, record_audit
 from sync.apply import ENTITIES, PERSON_FIELDS, Provenance, Status, apply, snapshot
 from sync.changes import _FINISHED_BELOW, ChangeCursor, changes_since
+from sync.identity import resolve_pushed_person
 from sync.scope import Scope, scope_filter
 
 # The field names a push sends and the feed shows (the issue's public contract).
@@ -289,6 +290,14 @@ def _apply_mutation(session: Session, principal: Principal, device_id: str, m: d
         if (existing := ENTITIES[kind].rows.get(session, m["id"])) is not None:
             return _result(mid, "rejected", version=existing["version"],
                            reason=f"{kind} {m['id']} exists already")
+        if kind == "person":  # resolved like a submission's person (sync.identity)
+            problem = _bad_person(changes)
+            if problem:
+                return _result(mid, "rejected", reason=problem)
+            person = resolve_pushed_person(session, m["id"], changes, provenance).person
+            redirected = m["id"] if person["id"] != m["id"] else None
+            return _result(mid, "applied", id=person["id"], version=person["version"],
+                           redirected_from=redirected)
         outcome = apply(session, kind, m["id"], 0, changes, provenance)
         if outcome.status is Status.REJECTED:
             return _result(mid, "rejected", reason=outcome.reason)
@@ -316,6 +325,18 @@ def _apply_mutation(session: Session, principal: Principal, device_id: str, m: d
         return _result(mid, "conflict", version=outcome.version, conflict_id=conflict_id, **extra)
     status = "merged" if outcome.merged else "applied"
     return _result(mid, status, version=outcome.version, **extra)
+
+
+def _bad_person(changes: dict) -> str | None:
+    """Why a pushed person cannot be created as it is (sync.apply's checks), or None."""
+    from sync.apply import ENTITIES, _bad_value
+
+    if not changes.get("name"):
+        return "a person needs a name"
+    for name, value in changes.items():
+        if (problem := _bad_value(ENTITIES["person"], name, value)) is not None:
+            return problem
+    return None
 
 
 def _base_on_survivor(session: Session, kind: str, row: dict, base: int) -> int:

@@ -31,10 +31,11 @@ from sync.fields import Answers, ProcessingError, flatten_answers
 from sync.identity import (
     HouseholdClaim,
     PersonClaim,
-    find_person,
+    identify_person,
     person_candidates,
     resolve_household,
     resolve_person,
+    settle_identity,
     settle_person,
 )
 from sync.names import nik_agrees
@@ -135,24 +136,32 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     child_claim = PersonClaim(
         registry_id=a.text("child_id", max_length=36), nik=child_nik,
         name=a.text("child_name", required=True), kelurahan_code=kelurahan,
-        sex=child_sex, birth_date=birth_date, posyandu_id=posyandu_id, household_id=household_id)
+        sex=child_sex, birth_date=birth_date, posyandu_id=posyandu_id, household_id=household_id,
+        mother_name=mother_name, mother_nik=mother_nik, household_kk=household and household["kk"])
     mother_claim = PersonClaim(
         registry_id=None, nik=mother_nik, name=mother_name or "", kelurahan_code=kelurahan,
         sex="female", posyandu_id=posyandu_id, household_id=household_id)
     # Child and mother candidates in one query (the mother is looked up only when her
     # NIK is given).
+    scope = provenance.scope
     candidates = person_candidates(session, child_claim, mother_claim if mother_nik else None)
-    mother = find_person(session, mother_claim, provenance.scope, candidates) if mother_nik else None
-    child = find_person(session, replace(child_claim, mother_id=mother and mother["id"]),
-                        provenance.scope, candidates)
-    if mother is None and child is not None and child["mother_id"] and not mother_nik:
-        mother_id = child["mother_id"]  # the mother the registry already knows for this child
-    elif mother is not None or mother_name or mother_nik:
-        mother_id = settle_person(session, mother, mother_claim, provenance)["id"]
+    mother = None
+    if mother_nik:
+        mother = settle_identity(session, identify_person(session, mother_claim, scope, candidates),
+                                 mother_claim, provenance, role="mother").person
+    found = identify_person(session, replace(child_claim, mother_id=mother and mother["id"]),
+                            scope, candidates)
+    if mother is None and found.target is not None and found.target["mother_id"]:
+        mother_id = found.target["mother_id"]  # the mother the registry already knows
+    elif mother is not None:
+        mother_id = mother["id"]
+    elif mother_name:
+        mother_id = settle_person(session, None, mother_claim, provenance)["id"]
     else:
         mother_id = None
-    known_child = child is not None
-    child = settle_person(session, child, replace(child_claim, mother_id=mother_id), provenance)
+    resolution = settle_identity(session, found, replace(child_claim, mother_id=mother_id),
+                                 provenance, role="child")
+    child, known_child = resolution.person, resolution.known
     weight = a.number("weight_kg", low=0.5, high=40)
     lenhei = a.number("length_height_cm", low=38, high=130)
     method = a.choice("measure_method", ("lying", "standing"))
@@ -215,7 +224,8 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
         registry_id=a.text("woman_id", max_length=36), nik=woman_nik,
         name=a.text("woman_name", required=True), kelurahan_code=kelurahan, sex="female",
         birth_date=birth_date, posyandu_id=posyandu_id,
-        household_id=household["id"] if household else None), provenance)
+        household_id=household["id"] if household else None,
+        household_kk=household and household["kk"]), provenance, role="woman")
     pregnant = bool(a.yes_no("pregnant"))
     born = woman["birth_date"] or birth_date
     age_years = None if born is None else (screened_on - born).days / 365.25

@@ -14,7 +14,7 @@ HOUSEHOLDS = VersionedTable(HOUSEHOLD, HouseholdVersion.__table__, "household_id
 
 _LIVE = HOUSEHOLD.c.merged_into_id.is_(None)
 _BY_KK = Prepared(select(HOUSEHOLD).where(HOUSEHOLD.c.kk == bindparam("kk"), _LIVE)
-                  .order_by(HOUSEHOLD.c.created_at).limit(1))
+                  .order_by(HOUSEHOLD.c.created_at).limit(20))
 _WITHOUT_KK = Prepared(select(HOUSEHOLD).where(
     HOUSEHOLD.c.kelurahan_code == bindparam("kelurahan_code"), HOUSEHOLD.c.kk.is_(None), _LIVE))
 
@@ -22,6 +22,12 @@ _WITHOUT_KK = Prepared(select(HOUSEHOLD).where(
 def by_kk(session: Session, kk: str) -> dict | None:
     """The oldest live household with this No. KK."""
     return _BY_KK.mapping(session, {"kk": kk})
+
+
+def with_kk(session: Session, kk: str) -> list[dict]:
+    """The live households with this No. KK, oldest first (one each in the kelurahan
+    of submitters who typed it without seeing the others)."""
+    return _BY_KK.mappings(session, {"kk": kk})
 
 
 def without_kk(session: Session, kelurahan_code: str) -> list[dict]:

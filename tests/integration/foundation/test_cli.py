@@ -170,3 +170,24 @@ def test_create_user_with_password_on_argv_warns(cli_db, capsys):
     err = capsys.readouterr().err
     assert err.startswith("warning: ") and "ps, shell history" in err
     assert _can_sign_in(cli_db, "bu-sri", "rahasia-123")
+
+
+def test_the_banner_shows_the_address_phones_use_and_what_keeps_them_out(monkeypatch):
+    from cli import serve
+
+    monkeypatch.setattr(serve, "cli_hint", lambda: None)
+    lan = serve.banner("0.0.0.0", 8000, "http://192.168.1.10:8000/", "sqlite:///x.db")
+    assert lan[0].startswith("posyandu-sync serving on http://192.168.1.10:8000  (listening on 0.0.0.0:8000")
+    assert "http://192.168.1.10:8000/docs" in lan[1]
+    assert not any("warning" in line or "POSYANDU_BASE_URL" in line for line in lan)
+
+    unreachable = serve.banner("127.0.0.1", 8000, "http://192.168.1.10:8000", "sqlite:///x.db")
+    assert any("phones cannot reach http://192.168.1.10:8000" in line and "--host 0.0.0.0" in line
+               for line in unreachable)
+
+    default = serve.banner("127.0.0.1", 8000, None, "sqlite:///x.db")
+    assert default[0].startswith("posyandu-sync serving on http://127.0.0.1:8000")
+    assert any("POSYANDU_BASE_URL=http://<LAN address>:8000 and serve with --host 0.0.0.0" in line
+               for line in default)
+    everywhere = serve.banner("0.0.0.0", 8000, None, "sqlite:///x.db")
+    assert any("POSYANDU_BASE_URL" in line and "--host" not in line for line in everywhere)

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from sync.queries import accounts, households, persons, records, submissions
+from sync.queries import accounts, households, identity, persons, records, submissions
 
 HOT_LOOKUPS = {
     "intake context": submissions._CONTEXT,
@@ -22,6 +22,11 @@ HOT_LOOKUPS = {
     "person candidates": persons._CANDIDATES_WITH_GROWTH,
     "person candidates without measurements": persons._CANDIDATES,
     "household by KK": households._BY_KK,
+    # Identity resolution (sync.identity): blocking candidates, a pair proposed before,
+    # the decisions of an edited submission.
+    "identity blocking candidates": identity._BLOCKING,
+    "duplicate pair of two records": identity._PAIR,
+    "identity decisions of a submission": identity._DECISIONS_OF,
     # Also run by the submission writer, whose PostgreSQL connection always uses the
     # generic plan (core.db.writer_engine):
     "submission by instanceID": submissions._FIND,

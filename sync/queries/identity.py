@@ -1,0 +1,206 @@
+"""Identity resolution's SQL: the blocking lookups that find a claim's probable matches,
+the decisions, duplicate pairs and merges.
+
+Every blocking branch is one indexed lookup (see tests/integration/foundation/
+test_query_plans.py): NIK; kelurahan with a birth-date window (ix_person_kelurahan_birth)
+and with the day/month swapped; the phonetic name key in the kecamatan with the birth
+year (ix_person_block_kelurahan_birth); the mother (by id, by her NIK, by her normalised
+name in the kelurahan: ix_person_mother); a newborn placeholder named after the mother
+(ix_person_kelurahan_name); the household. UNION ALL rather than OR, as in
+sync.queries.persons: a prepared statement's generic plan stays an index plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import bindparam, insert, select, union_all, update
+from sqlmodel import Session
+
+from core.statements import Prepared
+from models import DuplicatePair, Household, IdentityDecision, Person, RecordMerge
+
+PERSON = Person.__table__
+HOUSEHOLD = Household.__table__
+DECISION = IdentityDecision.__table__
+PAIR = DuplicatePair.__table__
+MERGE = RecordMerge.__table__
+
+_MOTHER = PERSON.alias("mother")
+_MOTHERS_BY_NAME = PERSON.alias("named_mother")
+_MOTHERS_BY_NIK = PERSON.alias("nik_mother")
+_COLUMNS = (*PERSON.c, _MOTHER.c.name.label("mother_name"), _MOTHER.c.nik.label("mother_nik"),
+            HOUSEHOLD.c.kk.label("household_kk"))
+_FROM = PERSON.outerjoin(_MOTHER, _MOTHER.c.id == PERSON.c.mother_id).outerjoin(
+    HOUSEHOLD, HOUSEHOLD.c.id == PERSON.c.household_id)
+_LIVE = PERSON.c.merged_into_id.is_(None)
+_BRANCHES = (
+    (PERSON.c.nik == bindparam("nik"),),
+    (PERSON.c.kelurahan_code == bindparam("kelurahan"),
+     PERSON.c.birth_date >= bindparam("born_from"), PERSON.c.birth_date <= bindparam("born_to")),
+    (PERSON.c.kelurahan_code == bindparam("kelurahan"),
+     PERSON.c.birth_date == bindparam("born_swapped")),
+    (PERSON.c.name_block == bindparam("block"),
+     PERSON.c.kelurahan_code > bindparam("kecamatan_from"),
+     PERSON.c.kelurahan_code < bindparam("kecamatan_to"),
+     PERSON.c.birth_date >= bindparam("year_from"), PERSON.c.birth_date <= bindparam("year_to")),
+    (PERSON.c.mother_id == bindparam("mother_id"),),
+    (PERSON.c.mother_id.in_(select(_MOTHERS_BY_NIK.c.id).where(
+        _MOTHERS_BY_NIK.c.nik == bindparam("mother_nik"))),),
+    (PERSON.c.mother_id.in_(select(_MOTHERS_BY_NAME.c.id).where(
+        _MOTHERS_BY_NAME.c.kelurahan_code == bindparam("kelurahan"),
+        _MOTHERS_BY_NAME.c.name_key == bindparam("mother_key"))),),
+    (PERSON.c.kelurahan_code == bindparam("kelurahan"),
+     PERSON.c.name_key == bindparam("mother_key")),
+    (PERSON.c.household_id == bindparam("household_id"),),
+)
+_BLOCKING = Prepared(union_all(*(select(*_COLUMNS).select_from(_FROM).where(_LIVE, *branch)
+                                 for branch in _BRANCHES)))
+# The same, with the mother and household columns, for one person (a pair's side).
+_MATCHABLE = Prepared(select(*_COLUMNS).select_from(_FROM).where(PERSON.c.id == bindparam("id")))
+
+BIRTH_WINDOW_DAYS = 45
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """What a claim is blocked on (None: not on that)."""
+
+    kelurahan_code: str
+    nik: str | None = None
+    birth_date: date | None = None
+    block: str | None = None  # phonetic name key
+    mother_id: str | None = None
+    mother_nik: str | None = None
+    mother_key: str | None = None  # the mother's normalised name
+    household_id: str | None = None
+
+
+def _kecamatan_range(kelurahan_code: str) -> tuple[str, str]:
+    prefix = ".".join(kelurahan_code.split(".")[:3])
+    return prefix + ".", prefix + "/"  # '/' follows '.' in ASCII: every code under the prefix
+
+
+def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
+    """Live persons sharing a blocking key with the claim (each once), with their
+    mother's name and NIK and their household's No. KK."""
+    born = blocking.birth_date
+    swapped = None
+    if born is not None and born.day <= 12 and born.day != born.month:
+        try:
+            swapped = date(born.year, born.day, born.month)
+        except ValueError:
+            swapped = None
+    kec_from, kec_to = _kecamatan_range(blocking.kelurahan_code)
+    params = {
+        "nik": blocking.nik, "kelurahan": blocking.kelurahan_code,
+        "born_from": born and born - timedelta(days=BIRTH_WINDOW_DAYS),
+        "born_to": born and born + timedelta(days=BIRTH_WINDOW_DAYS),
+        "born_swapped": swapped, "block": blocking.block if born is not None else None,
+        "kecamatan_from": kec_from, "kecamatan_to": kec_to,
+        "year_from": born and date(born.year, 1, 1), "year_to": born and date(born.year, 12, 31),
+        "mother_id": blocking.mother_id, "mother_nik": blocking.mother_nik,
+        "mother_key": blocking.mother_key, "household_id": blocking.household_id,
+    }
+    rows: dict[str, dict] = {}
+    for row in _BLOCKING.mappings(session, params):
+        rows.setdefault(row["id"], row)
+    return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
+
+
+def matchable_person(session: Session, person_id: str) -> dict | None:
+    """A person with the mother's name/NIK and household's No. KK (for comparing)."""
+    return _MATCHABLE.mapping(session, {"id": person_id})
+
+
+def live_persons_for_matching(session: Session):
+    """Every live person (oldest first) with the columns matching compares, streamed."""
+    statement = select(*_COLUMNS).select_from(_FROM).where(_LIVE).order_by(
+        PERSON.c.created_at, PERSON.c.id)
+    for row in session.execute(statement.execution_options(yield_per=5000)).mappings():
+        yield dict(row)
+
+
+# ---------------------------------------------------------------- decisions
+
+_INSERT_DECISION = Prepared(insert(DECISION).inline())
+_DECISIONS_OF = Prepared(select(DECISION).where(DECISION.c.submission_id == bindparam("sid"))
+                         .order_by(DECISION.c.id))
+
+
+def add_decision(session: Session, values: dict) -> None:
+    """Queued (nothing reads it back in the transaction)."""
+    _INSERT_DECISION.defer(session, values)
+
+
+def decisions_of_submission(session: Session, submission_id: int) -> list[dict]:
+    return _DECISIONS_OF.mappings(session, {"sid": submission_id})
+
+
+# ---------------------------------------------------------------- pairs
+
+_PAIR = Prepared(select(PAIR).where(PAIR.c.entity == bindparam("entity"),
+                                    PAIR.c.a_id == bindparam("a_id"),
+                                    PAIR.c.b_id == bindparam("b_id")))
+_INSERT_PAIR = Prepared(insert(PAIR).returning(PAIR.c.id))
+
+
+def ordered(x: str, y: str) -> tuple[str, str]:
+    return (x, y) if x < y else (y, x)
+
+
+def pair_between(session: Session, entity: str, x: str, y: str) -> dict | None:
+    a_id, b_id = ordered(x, y)
+    return _PAIR.mapping(session, {"entity": entity, "a_id": a_id, "b_id": b_id})
+
+
+def insert_pair(session: Session, values: dict) -> int:
+    return _INSERT_PAIR.scalar(session, values)
+
+
+def dismissed_pairs(session: Session, entity: str) -> set[tuple[str, str]]:
+    """Every dismissed pair of this entity (the batch scan never proposes them again)."""
+    rows = session.execute(select(PAIR.c.a_id, PAIR.c.b_id).where(
+        PAIR.c.entity == entity, PAIR.c.status == "dismissed")).all()
+    return {(a, b) for a, b in rows}
+
+
+def existing_pairs(session: Session, entity: str) -> set[tuple[str, str]]:
+    rows = session.execute(select(PAIR.c.a_id, PAIR.c.b_id).where(PAIR.c.entity == entity)).all()
+    return {(a, b) for a, b in rows}
+
+
+def set_pair(session: Session, pair_id: int, **values) -> None:
+    session.execute(update(PAIR).where(PAIR.c.id == pair_id).values(**values))
+
+
+def get_pair(session: Session, pair_id: int) -> dict | None:
+    row = session.execute(select(PAIR).where(PAIR.c.id == pair_id)).mappings().first()
+    return dict(row) if row else None
+
+
+# ---------------------------------------------------------------- merges
+
+def add_merge(session: Session, values: dict) -> int:
+    return session.execute(insert(MERGE).returning(MERGE.c.id), values).scalar_one()
+
+
+def active_merge_of(session: Session, entity: str, absorbed_id: str) -> dict | None:
+    """The merge that made `absorbed_id` a tombstone (not undone), if any."""
+    row = session.execute(select(MERGE).where(
+        MERGE.c.entity == entity, MERGE.c.absorbed_id == absorbed_id,
+        MERGE.c.status == "merged").order_by(MERGE.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
+def set_merge(session: Session, merge_id: int, **values) -> None:
+    session.execute(update(MERGE).where(MERGE.c.id == merge_id).values(**values))
+
+
+def later_merges_into(session: Session, entity: str, survivor_id: str) -> list[dict]:
+    return [dict(r) for r in session.execute(select(MERGE).where(
+        MERGE.c.entity == entity, MERGE.c.survivor_id == survivor_id,
+        MERGE.c.status == "merged")).mappings()]
+
+
