@@ -1,5 +1,5 @@
 """The console's home page figures for a caller's scope: this month's measurements per
-kelurahan and the queues waiting for a person (open conflicts, failed submissions,
+kelurahan and the queues waiting for a person (open conflicts and duplicates, failed submissions,
 phones that have not synced for a week). Every figure comes from the functions the
 JSON API answers with, so the page and the API cannot disagree."""
 
@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
-from sync import offline, submissions
+from sync import offline, reviews, submissions
 from sync.accounts import Principal
 from sync.queries import record_lists
 from sync.queries.record_lists import DateRange
+from sync.queries.reviews import PairFilters
 
 STALE_AFTER = timedelta(days=7)
 TREND_MONTHS = 12
@@ -37,6 +38,7 @@ class Dashboard:
     totals: dict
     trend: list[dict]  # the last TREND_MONTHS months: {"month": "YYYY-MM", prevalences}
     open_conflicts: int | None  # None: not the caller's queue (kader, agency)
+    open_duplicates: int | None
     failed_submissions: int | None
     stale_phones: int | None
 
@@ -69,13 +71,15 @@ def dashboard(session: Session, *, principal: Principal, today: date,
                                        int(figures[f"{name}_no"] or 0))
     trend = _trend(session, principal=principal, month=month)
     if principal.role not in REVIEWERS:
-        return Dashboard(month, rows, totals, trend, None, None, None)
+        return Dashboard(month, rows, totals, trend, None, None, None, None)
     _, conflicts = offline.list_conflicts(session, principal=principal, status="open",
                                           kelurahan_code=None, entity=None, limit=0, offset=0)
     _, failed = submissions.list_submissions(session, principal=principal, status="failed",
                                              form_id=None, limit=0, offset=0)
     stale = stale_devices(session, principal=principal, now=now or datetime.now(UTC))
-    return Dashboard(month, rows, totals, trend, conflicts, failed, len(stale))
+    _, duplicates = reviews.list_duplicates(session, principal=principal,
+                                            filters=PairFilters(status="open"), limit=0, offset=0)
+    return Dashboard(month, rows, totals, trend, conflicts, duplicates, failed, len(stale))
 
 
 def _months_back(first: date, count: int) -> list[date]:

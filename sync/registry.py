@@ -74,3 +74,8 @@ def record_label(session: Session, entity: str, entity_id: str) -> str | None:
         return queries.names_of(session, [entity_id]).get(entity_id)
     row = queries.household(session, entity_id)
     return row["head_name"] if row else None
+
+
+def merged_into(session: Session, entity: str, record_id: str):
+    """The records a supervisor merged into this one (each can be unmerged)."""
+    return queries.merged_into(session, entity, record_id)

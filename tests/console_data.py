@@ -137,3 +137,15 @@ def add_missing_kelurahan(engine) -> None:
         s.add(Wilayah(code="33.75.01.1098", name="Baru", level="kelurahan",
                       parent_code="33.75.01"))
         s.commit()
+
+
+LONE = {"mother_name": "", "mother_nik": "", "household_kk": "", "child_nik": ""}
+
+
+def duplicate_pair(client, field: Field) -> None:
+    """A child registered twice by kader sri: 'Aisyah Putri', then 'Aisyah' a month later
+    with no NIK, mother or KK (identity resolution's review band: a pair to decide)."""
+    submit_child(client, field, **LONE, child_name="Aisyah Putri", measured_on="2026-10-02",
+                 weight_kg="8.8")
+    submit_child(client, field, **LONE, child_name="Aisyah", measured_on="2026-11-02",
+                 weight_kg="9.1")

@@ -55,8 +55,12 @@ def person(request: Request, person_id: str, console: ConsoleDep, session: ReadS
             y_label=i18n.translate("chart.kg" if weight else "chart.cm", lang),
             flagged_label=i18n.translate("chart.flagged", lang))))
     related = registry.names_of(session, [row["mother_id"]] if row["mother_id"] else [])
+    survivor = registry.record_label(session, "person", row["merged_into_id"]) \
+        if row["merged_into_id"] else None
     return render.page(request, "person.html", p=row, measurements=measurements,
-                       screenings=screenings, charts=drawn, mother_name=related.get(row["mother_id"]))
+                       screenings=screenings, charts=drawn, mother_name=related.get(row["mother_id"]),
+                       survivor_name=survivor,
+                       absorbed=registry.merged_into(session, "person", row["id"]))
 
 
 @router.get("/admin/households/{household_id}")
@@ -69,4 +73,5 @@ def household(request: Request, household_id: str, console: ConsoleDep,
         limit=MAX_ROWS, offset=0)
     members = registry.household_members(session, principal=console.principal,
                                          household_id=row["id"])
-    return render.page(request, "household.html", h=row, checks=checks, members=members)
+    return render.page(request, "household.html", h=row, checks=checks, members=members,
+                       absorbed=registry.merged_into(session, "household", row["id"]))

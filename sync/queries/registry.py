@@ -113,3 +113,10 @@ def names_of(session: Session, person_ids: list[str]) -> dict[str, str]:
     if not person_ids:
         return {}
     return dict(session.execute(select(_P.c.id, _P.c.name).where(_P.c.id.in_(person_ids))).all())
+
+
+def merged_into(session: Session, entity: str, record_id: str) -> list[Row]:
+    """The records merged into this one (tombstones pointing at it), as (id, name)."""
+    table, name = (_P, _P.c.name) if entity == "person" else (_H, _H.c.head_name)
+    return list(session.execute(select(table.c.id, name.label("name")).where(
+        table.c.merged_into_id == record_id).order_by(table.c.id)).mappings().all())
