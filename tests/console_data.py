@@ -142,10 +142,11 @@ def add_missing_kelurahan(engine) -> None:
 LONE = {"mother_name": "", "mother_nik": "", "household_kk": "", "child_nik": ""}
 
 
-def duplicate_pair(client, field: Field) -> None:
+def duplicate_pair(client, field: Field, full: str = "Aisyah Putri", short: str = "Aisyah",
+                   birth_date: str = "2024-03-04") -> None:
     """A child registered twice by kader sri: 'Aisyah Putri', then 'Aisyah' a month later
     with no NIK, mother or KK (identity resolution's review band: a pair to decide)."""
-    submit_child(client, field, **LONE, child_name="Aisyah Putri", measured_on="2026-10-02",
-                 weight_kg="8.8")
-    submit_child(client, field, **LONE, child_name="Aisyah", measured_on="2026-11-02",
-                 weight_kg="9.1")
+    submit_child(client, field, **LONE, child_name=full, child_birth_date=birth_date,
+                 measured_on="2026-10-02", weight_kg="8.8")
+    submit_child(client, field, **LONE, child_name=short, child_birth_date=birth_date,
+                 measured_on="2026-11-02", weight_kg="9.1")

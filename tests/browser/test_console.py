@@ -16,12 +16,13 @@ import pytest
 from sqlmodel import Session, select
 
 from api.console.render import CONTENT_SECURITY_POLICY
-from models import Person
+from models import DuplicatePair, Person
 from sync.dashboard import month_of
 from tests.console_data import (
     PASSWORD,
     add_missing_kelurahan,
     children_this_month,
+    duplicate_pair,
     failed_submission,
     open_conflict,
     setup_field,
@@ -37,8 +38,13 @@ def field(live_server):
         data.conflict_id = open_conflict(http)
         data.second_conflict_id = open_conflict(http)
         data.failed_id = failed_submission(http, live_server.engine)
+        duplicate_pair(http, data)
+        duplicate_pair(http, data, "Nur Hidayah", "Nur", birth_date="2024-06-15")
     with Session(live_server.engine) as s:
         data.siti = s.exec(select(Person.id).where(Person.name == "Siti Aminah")).one()
+        pairs = {s.get(Person, p.a_id).name.split()[0]: p.id
+                 for p in s.exec(select(DuplicatePair)).all()}
+        data.pair_id, data.second_pair_id = pairs["Aisyah"], pairs["Nur"]
     return data
 
 
@@ -140,6 +146,29 @@ def test_a_failed_submission_is_reprocessed_by_clicking(live_server, field, offl
     _clean(offline_page)
 
 
+def test_a_duplicate_pair_is_merged_and_unmerged_by_clicking(live_server, field, offline_page,
+                                                              playwright_thread):
+    page = offline_page.page
+    _sign_in(page, live_server.url, "spv")
+    page.goto(f"{live_server.url}/admin/duplicates")
+    page.click(f'tr[data-pair="{field.pair_id}"] a')
+    playwright_thread.expect(page.locator("#pair-status")).to_have_text("terbuka")
+    assert page.locator("svg.growth-chart").count() == 4
+    page.check('input[name="survivor"][value="a"]')
+    page.click("#merge")
+    playwright_thread.expect(page.locator("#pair-status")).to_have_text("digabung")
+    with Session(live_server.engine) as s:
+        pair = s.get(DuplicatePair, field.pair_id)
+        assert s.get(Person, pair.b_id).merged_into_id == pair.a_id
+    page.goto(f"{live_server.url}/admin/persons/{pair.b_id}")
+    playwright_thread.expect(page.locator("#merged")).to_be_visible()
+    page.click("#unmerge")
+    playwright_thread.expect(page.locator("#merged")).to_have_count(0)
+    with Session(live_server.engine) as s:
+        assert s.get(Person, pair.b_id).merged_into_id is None
+    _clean(offline_page)
+
+
 def test_a_form_post_without_the_csrf_token_is_refused(live_server, field, offline_page):
     page = offline_page.page
     _sign_in(page, live_server.url, "spv")
@@ -191,4 +220,6 @@ def test_screenshots_of_the_main_pages(live_server, field, offline_page):
     page.screenshot(path=str(_shots() / "conflict.png"), full_page=True)
     page.goto(f"{live_server.url}/admin/persons/{field.siti}")
     page.screenshot(path=str(_shots() / "child.png"), full_page=True)
+    page.goto(f"{live_server.url}/admin/duplicates/{field.second_pair_id}")
+    page.screenshot(path=str(_shots() / "duplicate-pair.png"), full_page=True)
     _clean(offline_page)
