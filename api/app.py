@@ -17,6 +17,7 @@ from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.openrosa_submission import OpenRosaSubmissionMiddleware
 from api.routes import auth, health, identity, kobo, openrosa, records, regions, submissions, users
+from api.routes import caseloads as caseload_routes
 from api.routes import sync as sync_routes
 from api.routes.docs import install_docs
 from core.config import get_settings
@@ -88,6 +89,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router, responses=JSON_ERRORS)
     app.include_router(records.router, responses=JSON_ERRORS)
     app.include_router(identity.router, responses=JSON_ERRORS)
+    app.include_router(caseload_routes.router, responses=JSON_ERRORS)
     install_docs(app)
     install_console(app)
     app.include_router(sync_routes.router, responses=JSON_ERRORS)

@@ -54,6 +54,7 @@ async def submit(request: Request) -> Response:
     headers = {"Server-Timing": server_timing(started, received)}
     if result.created:
         return wire.message(wire.RECEIVED_NOT_PROCESSED if result.status == "failed"
+                            else wire.RECEIVED_HELD if result.status == "held"
                             else wire.RECEIVED, status_code=201, headers=headers)
     return wire.message(wire.ALREADY_RECEIVED, status_code=202, headers=headers)
 

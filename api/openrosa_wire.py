@@ -26,6 +26,8 @@ RECEIVED = "Terima kasih! Data sudah diterima dan diolah."
 RECEIVED_NOT_PROCESSED = ("Terima kasih! Data sudah diterima dan tersimpan, tetapi belum "
                           "dapat diolah; petugas akan memeriksanya.")
 ALREADY_RECEIVED = "Data ini sudah pernah diterima; tidak perlu dikirim lagi."
+RECEIVED_HELD = ("Terima kasih! Data sudah diterima dan tersimpan; akan diolah setelah formulir "
+                 "sebelumnya untuk orang ini dari HP Anda tiba.")
 METHOD_NOT_USED = "Metode {method} tidak dipakai di /submission; kirim dengan HEAD atau POST."
 
 
@@ -84,13 +86,29 @@ class MediaEntry:
     filename: str
     md5: str
     url: str
+    integrity_url: str | None = None  # set: an ODK entity list (type="entityList")
 
 
 def manifest(files: Iterable[MediaEntry]) -> Response:
-    """OpenRosa xformsManifest."""
+    """OpenRosa xformsManifest; an entity list is `type="entityList"` with the URL
+    Collect asks which of its offline entities were deleted (as ODK Central)."""
     entries = "".join(
-        f"<mediaFile><filename>{escape(f.filename)}</filename><hash>md5:{f.md5}</hash>"
-        f"<downloadUrl>{escape(f.url)}</downloadUrl></mediaFile>" for f in files)
+        ('<mediaFile type="entityList">' if f.integrity_url else "<mediaFile>")
+        + f"<filename>{escape(f.filename)}</filename><hash>md5:{f.md5}</hash>"
+        f"<downloadUrl>{escape(f.url)}</downloadUrl>"
+        + (f"<integrityUrl>{escape(f.integrity_url)}</integrityUrl>" if f.integrity_url else "")
+        + "</mediaFile>" for f in files)
     return xml_response('<?xml version="1.0" encoding="UTF-8"?>\n'
                         '<manifest xmlns="http://openrosa.org/xforms/xformsManifest">'
                         + entries + "</manifest>")
+
+
+def entity_integrity(items: Iterable) -> Response:
+    """The integrity answer Collect reads (`<data><entities><entity id><deleted>`), with
+    the survivor of a merged entity in `<mergedInto>` (ours; Collect reads `deleted`)."""
+    entities = "".join(
+        f'<entity id="{escape(i.id, {chr(34): "&quot;"})}"><deleted>{"true" if i.deleted else "false"}'
+        "</deleted>" + (f"<mergedInto>{escape(i.merged_into)}</mergedInto>" if i.merged_into else "")
+        + "</entity>" for i in items)
+    return xml_response('<?xml version="1.0" encoding="UTF-8"?>\n<data><entities>' + entities
+                        + "</entities></data>")

@@ -187,6 +187,11 @@ def run_bootstrap(args: argparse.Namespace) -> int:
         else:
             current = ", ".join(f"{f.form_id} v{f.version}" for f in current_forms(session))
             print(f"forms already published: {current or 'none'}")
+        from sync.caseloads import seed_targets
+
+        if seed_targets(session):
+            print("caseload targets seeded: Kota Pekalongan 14.88% (2023), 12.24% (2024); "
+                  "national 14% (2024)")
         admins = accounts.count_admins(session)
         if admins == 0:
             password = new_secret(12)

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "cli.forms",
     "cli.simulate",
     "cli.dedup",
+    "cli.caseloads",
 )
 
 

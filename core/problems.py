@@ -152,6 +152,16 @@ CATALOGUE: dict[str, Problem] = {
                                      "Ada isian angka yang tidak valid. " + _FIX_FORM),
     "submission.out_of_range": Problem(422, "A number is outside its plausible range.",
                                        "Ada angka di luar batas wajar. " + _FIX_FORM),
+    "submission.bad_entity": Problem(422, "The submission's ODK entity block (meta/entity) cannot "
+                                     "be applied.", "Data orang/rumah tangga di formulir ini tidak "
+                                     "dapat diterapkan; petugas akan memeriksanya."),
+    "submission.entity_scope": Problem(422, "The entity a submission updates is outside the "
+                                       "sender's scope.", "Orang atau rumah tangga ini bukan "
+                                       "wilayah kerja Anda. " + _ASK),
+    "entity.unknown_list": Problem(400, "There is no such entity list.", "Daftar ini tidak ada "
+                                   "di server. Perbarui formulir di ODK Collect."),
+    "entity.bad_ids": Problem(400, "The integrity request names too many ids, or a malformed "
+                              "one.", "Permintaan pemeriksaan daftar tidak valid. " + _ASK),
     "submission.bad_date": Problem(422, "An answer is not a date.", "Ada tanggal yang tidak "
                                    "valid. " + _FIX_FORM),
     "submission.future_date": Problem(422, "A date is in the future.", "Ada tanggal yang "
@@ -297,6 +307,36 @@ CATALOGUE: dict[str, Problem] = {
                             "Sesi berakhir karena lama tidak dipakai; silakan masuk lagi."),
     "console.bad_session": Problem(401, "The session cookie is not valid.",
                                    "Sesi tidak valid; silakan masuk lagi."),
+    # ---------------------------------------------------------------- caseloads (#16)
+    "caseload.bad_period": Problem(400, "A period is a month written YYYY-MM.",
+                                   "Periode harus berupa bulan dengan format TTTT-BB, mis. 2026-11."),
+    "caseload.bad_level": Problem(400, "level is kelurahan, kecamatan, kabkota or provinsi.",
+                                  "Tingkat wilayah harus kelurahan, kecamatan, kabkota atau provinsi."),
+    "caseload.region_not_found": Problem(404, "No such region in your scope.",
+                                         "Wilayah tidak ditemukan di wilayah kerja Anda."),
+    "caseload.bad_program": Problem(400, "No such programme.",
+                                    "Program tidak dikenal. Pilih salah satu program yang tersedia."),
+    "caseload.program_not_granted": Problem(403, "Your account may not see or act on this "
+                                            "programme's cases.",
+                                            "Akun Anda tidak diberi izin untuk program ini. " + _ASK),
+    "caseload.bad_cursor": Problem(400, "The cursor was not given by this list.",
+                                   "Penanda halaman tidak valid; muat ulang daftar dari awal."),
+    "caseload.bad_format": Problem(400, "format is json, csv or xlsx.",
+                                   "Format harus json, csv atau xlsx."),
+    "target.bad_value": Problem(400, "A target is a prevalence between 0 and 1 for a known "
+                                "region (or ID for the national one) and a year.",
+                                "Target harus angka prevalensi antara 0 dan 1 untuk wilayah dan "
+                                "tahun yang benar."),
+    "intervention.not_found": Problem(404, "No such intervention in your scope.",
+                                      "Catatan intervensi tidak ditemukan di wilayah Anda."),
+    "intervention.invalid": Problem(400, "The intervention is incomplete or has a bad value.",
+                                    "Data intervensi belum lengkap atau ada nilai yang salah. "
+                                    "Periksa lalu kirim lagi."),
+    "intervention.subject_not_found": Problem(404, "No such person or household in your scope.",
+                                              "Orang atau rumah tangga tidak ditemukan di "
+                                              "wilayah kerja Anda."),
+    "intervention.withdrawn": Problem(409, "The intervention was withdrawn.",
+                                      "Catatan intervensi ini sudah ditarik."),
 }
 
 

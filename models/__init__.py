@@ -16,10 +16,18 @@ SQLModel.metadata.naming_convention = {
 }
 
 from models.auth import AppToken, AuditLog, User, UserScope  # noqa: E402
+from models.caseloads import (  # noqa: E402
+    CASELOAD_AGGREGATE,
+    CaseloadCase,
+    CaseloadContribution,
+    CaseloadTarget,
+    Intervention,
+    UserProgram,
+)
 from models.changes import ChangeLog, ServerSetting  # noqa: E402
 from models.identity import DuplicatePair, IdentityDecision, RecordMerge  # noqa: E402
 from models.intake import Attachment, FormVersion, KoboHook, Submission  # noqa: E402
-from models.offline import SyncConflict, SyncDevice, SyncMutation  # noqa: E402
+from models.offline import EntityAction, SyncConflict, SyncDevice, SyncMutation  # noqa: E402
 from models.records import (  # noqa: E402
     Measurement,
     Pregnancy,
@@ -39,8 +47,15 @@ __all__ = [
     "AppToken",
     "Attachment",
     "AuditLog",
+    "CASELOAD_AGGREGATE",
+    "CaseloadCase",
+    "CaseloadContribution",
+    "CaseloadTarget",
+    "EntityAction",
     "ChangeLog",
     "DuplicatePair",
+    "Intervention",
+    "UserProgram",
     "FormVersion",
     "Household",
     "HouseholdVersion",

@@ -9,7 +9,8 @@ from sqlmodel import Field, SQLModel
 
 from models.base import TZ_DATETIME, utcnow
 
-SUBMISSION_STATUSES = ("received", "processed", "failed", "superseded")
+# held: an ODK entity update waiting for an earlier one of its offline branch (sync.entities)
+SUBMISSION_STATUSES = ("received", "processed", "failed", "superseded", "held")
 SUBMISSION_SOURCES = ("openrosa", "kobo", "json")
 FORM_STATES = ("open", "closing", "closed")
 

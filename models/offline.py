@@ -63,3 +63,35 @@ class SyncDevice(SQLModel, table=True):
     app: str | None = Field(default=None, max_length=120)
     last_pull_at: datetime | None = Field(default=None, sa_type=TZ_DATETIME)
     last_push_at: datetime | None = Field(default=None, sa_type=TZ_DATETIME)
+
+
+class EntityAction(SQLModel, table=True):
+    """One ODK offline-entity action of a submission (`<meta><entity>`): a create or an
+    update of a `children`, `women` or `households` entity, as the phone made it.
+
+    Collect numbers an entity's versions itself while offline (`local_version`: 1 for a
+    create, `base_version + 1` for an update) and sends updates made on one branch of
+    offline edits with its `branch_id`; `server_version` is the registry version the
+    action became. An update whose base is a version of its branch the server has not
+    seen yet is `held` (no server_version) until that one arrives, then applied in
+    branch order (sync.entities): never dropped, never applied out of order."""
+
+    __tablename__ = "entity_action"
+    __table_args__ = (
+        Index("ix_entity_action_entity_branch", "entity_id", "branch_id", "local_version"),
+        Index("ix_entity_action_entity_status", "entity_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    dataset: str = Field(max_length=32)
+    entity_id: str = Field(max_length=36)
+    action: str = Field(max_length=8)  # create | update
+    base_version: int | None = None
+    trunk_version: int | None = None
+    branch_id: str | None = Field(default=None, max_length=64)
+    local_version: int
+    server_version: int | None = None
+    properties: dict = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="applied", max_length=8)  # applied | held
+    created_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)

@@ -69,6 +69,10 @@ class Measurement(SQLModel, table=True):
     # Plausibility flags (semicolon separated codes), shown to reviewers, never "fixed".
     plausibility_flags: str = Field(default="", max_length=255)
     is_current: bool = Field(default=True)
+    # Set while this measurement and another of the same child on the same day (from
+    # another submission) wait for a person to say which is right: caseloads count
+    # neither until the conflict is resolved (sync.offline).
+    conflict_id: int | None = Field(default=None, foreign_key="sync_conflict.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)
 
 
@@ -112,6 +116,9 @@ class PregnancyScreening(SQLModel, table=True):
     risk_age_over_35: bool | None = None
     risk_short_stature: bool | None = None
     risk_low_bmi: bool | None = None
+    # Outside pregnancy: a bride-to-be (calon pengantin) and her planned wedding date.
+    catin: bool | None = None
+    planned_marriage_date: date | None = None
     is_current: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)
 

@@ -12,6 +12,7 @@ Everything goes through the public command line (`posyandu-sync migrate`, `creat
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from simulator.admin import AdminApiError, AdminClient
+from simulator.caseload_report import render_caseloads
 from simulator.server_report import collect, render
 
 DEMO_DIR = Path("var/demo")
@@ -59,6 +61,24 @@ def server_summary(base: str, username: str, password: str,
         return render(collect(AdminClient(base, http, username, password)))
     except (AdminApiError, httpx.HTTPError) as error:
         return f"could not read the server's results: {error}"
+    finally:
+        if client is None:
+            http.close()
+
+
+def caseload_summary(base: str, username: str, password: str, truth: Path,
+                     client: httpx.Client | None = None) -> str:
+    """Kota Pekalongan's caseload for the latest simulated month and one kelurahan's
+    case list, from the caseload API; a refusal is a line of text, not raised."""
+    http = client or httpx.Client(timeout=60.0)
+    try:
+        summary = json.loads((truth / "summary.json").read_text())
+        start = summary["start"][:7]
+        year, month = int(start[:4]), int(start[5:7]) + int(summary["months"]) - 1
+        last = f"{year + (month - 1) // 12:04d}-{(month - 1) % 12 + 1:02d}"
+        return render_caseloads(AdminClient(base, http, username, password), start, last)
+    except (AdminApiError, httpx.HTTPError, OSError, KeyError, ValueError) as error:
+        return f"could not read the caseloads: {error}"
     finally:
         if client is None:
             http.close()
@@ -118,6 +138,8 @@ demo: done in {took:.0f} s (simulate exit code {code}). Where to look:
   server log            {DEMO_DIR / 'server.log'}
 """)
         print(server_summary(base, "demo-admin", password))
+        print()
+        print(caseload_summary(base, "demo-admin", password, truth))
         if args.exit:
             return code
         print("demo: serving until Ctrl-C")

@@ -33,6 +33,7 @@ from sqlmodel import Session
 
 from matching.names import phonetic_key
 from models.base import new_uuid, utcnow
+from sync import touched
 from sync.names import name_key
 from sync.queries.changes import add_change
 from sync.queries.households import HOUSEHOLDS
@@ -148,7 +149,12 @@ def _rejected(entity: Entity, entity_id: str | None, reason: str, row: dict | No
 
 
 def _write_version(session: Session, entity: Entity, row: dict, provenance: Provenance) -> None:
-    """The version snapshot (who/when/why) and the change-log row (queued)."""
+    """The version snapshot (who/when/why) and the change-log row (queued); the caseloads
+    follow the changed record (sync.touched)."""
+    if entity.kind == "person":
+        touched.mark(session, persons=[row["id"]])
+    else:
+        touched.mark(session, households=[row["id"]])
     entity.rows.add_version(session, {
         entity.rows.version_key: row["id"], "version": row["version"],
         "data": snapshot(row, entity.fields), "changed_at": row["updated_at"],
@@ -250,12 +256,14 @@ def is_version_race(error: BaseException) -> bool:
     return any(kind.rows.is_race(error) for kind in ENTITIES.values())
 
 
-def create_person(session: Session, *, data: dict, provenance: Provenance) -> dict:
-    return _create(session, ENTITIES["person"], None, data, provenance).row
+def create_person(session: Session, *, data: dict, provenance: Provenance,
+                  entity_id: str | None = None) -> dict:
+    return _create(session, ENTITIES["person"], entity_id, data, provenance).row
 
 
-def create_household(session: Session, *, data: dict, provenance: Provenance) -> dict:
-    return _create(session, ENTITIES["household"], None, data, provenance).row
+def create_household(session: Session, *, data: dict, provenance: Provenance,
+                     entity_id: str | None = None) -> dict:
+    return _create(session, ENTITIES["household"], entity_id, data, provenance).row
 
 
 def update_in_place(session: Session, entity: str, row: dict, *, changes: dict,

@@ -26,22 +26,27 @@ _CURSOR = re.compile(r"(\d{1,18})\.(\d{1,18})")
 
 
 # Every transaction of this database with a smaller id has ended (committed or rolled
-# back). PostgreSQL's snapshot lists the transactions in progress in the whole cluster;
-# the oldest of them that may be this database's is the horizon. Those known to run in
-# another database (pg_stat_activity.backend_xid, a 32-bit xid: compared modulo 2^32)
-# cannot write this change log, so a long transaction elsewhere on the server (a
-# pg_dump, another application, another test's database) does not hold the feed back.
-# An xid that pg_stat_activity does not show (not yet listed, or hidden from a role
-# without pg_read_all_stats) counts as this database's: the horizon errs only early.
-# SQLite: one writer at a time, and txid is always 0, so every visible row counts.
-_FINISHED_BELOW = dialect_sql("finished_below", default="1", postgresql="""(
-    SELECT coalesce(min(running.xid),
-                    (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint)
-    FROM (SELECT (x::text)::bigint AS xid
-          FROM pg_snapshot_xip(pg_current_snapshot()) AS x) AS running
-    WHERE mod(running.xid, 4294967296) NOT IN (
-        SELECT (a.backend_xid::text)::bigint FROM pg_stat_activity AS a
-        WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database()))""")
+# back) as far as the statement's snapshot can tell. SQLite: one writer at a time, and
+# txid is always 0, so every visible row counts.
+#
+# PostgreSQL: the snapshot's xmin is cluster-wide, so one old transaction in *another*
+# database on the same server (a report, a benchmark building its template, another
+# test run) held every reader of this feed at its start, however long it ran: pulls came
+# back empty. The horizon is instead the smallest xid that was running when the
+# statement's snapshot was taken (its xip list), leaving out those seen running in
+# another database now: a transaction belongs to one database for life, so those can
+# never add rows here. An xid not seen running elsewhere (it may have ended meanwhile,
+# or be this database's, or be hidden from an unprivileged account) still holds the
+# horizon, as before; with none running it is the snapshot's xmax. So the horizon is
+# never above the old rule's for this database's own transactions, and a row can still
+# never appear behind a cursor that passed its place.
+_HORIZON = """(SELECT least(pg_snapshot_xmax(pg_current_snapshot()),
+    (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+     WHERE mod(x::text::bigint, 4294967296) NOT IN (
+         SELECT backend_xid::text::bigint FROM pg_stat_activity
+         WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL)))
+ ::text::bigint)"""
+_FINISHED_BELOW = dialect_sql("finished_below", default="1", postgresql=_HORIZON)
 
 
 @dataclass(frozen=True, order=True)

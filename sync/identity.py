@@ -66,6 +66,11 @@ class PersonClaim:
     mother_name: str | None = None
     mother_nik: str | None = None
     household_kk: str | None = None
+    # An ODK entity create: the phone's id for the person, used if none is found.
+    new_id: str | None = None
+    # The claim's own fields were written through sync.apply already (an ODK entity
+    # update, which may have left some in conflict): settling only fills gaps.
+    versioned: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class HouseholdClaim:
     address: str | None = None
     rt: str | None = None
     rw: str | None = None
+    new_id: str | None = None  # as PersonClaim's
+    versioned: bool = False  # as PersonClaim's
 
 
 def thresholds() -> Thresholds:
@@ -308,7 +315,8 @@ def settle_identity(session: Session, found: Identified, claim: PersonClaim,
         person = settle_person(session, found.row, claim, provenance)
         _decide(session, "person", role, claim, found, person["id"], provenance)
         return Resolution(person, "existing", True)
-    created = _create_person(session, entity_id, _claim_data(claim), provenance)
+    created = _create_person(session, entity_id or claim.new_id, _claim_data(claim),
+                             provenance)
     if found.outcome in ("existing", AUTO_LINK):
         pair_id = None
         if found.comparison is not None:
@@ -389,11 +397,12 @@ def settle_person(session: Session, person: dict | None, claim: PersonClaim,
     """Write what a claim adds to the person it was matched to (None: a new person)."""
     data = _claim_data(claim)
     if person is None:
-        return create_person(session, data=data, provenance=provenance)
+        return create_person(session, data=data, provenance=provenance, entity_id=claim.new_id)
     changes = {k: v for k, v in data.items() if person.get(k) in (None, "")}
     if is_placeholder_name(person["name"]) and not is_placeholder_name(claim.name):
         changes["name"] = claim.name  # "By. Ny. Rina" gets her real name
-    if claim.kelurahan_code != person["kelurahan_code"] and claim.registry_id == person["id"]:
+    if (claim.kelurahan_code != person["kelurahan_code"] and claim.registry_id == person["id"]
+            and not claim.versioned):
         changes["kelurahan_code"] = claim.kelurahan_code  # the family moved
         changes["posyandu_id"] = claim.posyandu_id
     # Intake fills gaps and corrects; it never blanks a field.
@@ -455,7 +464,8 @@ def resolve_household(session: Session, claim: HouseholdClaim, provenance: Prove
     data = {"kk": claim.kk, "head_name": claim.head_name, "address": claim.address,
             "rt": claim.rt, "rw": claim.rw, "kelurahan_code": claim.kelurahan_code}
     if household is None:
-        created = create_household(session, data=data, provenance=provenance)
+        created = create_household(session, data=data, provenance=provenance,
+                                   entity_id=claim.new_id)
         if elsewhere is not None:  # the same No. KK in a kelurahan she may not see
             open_pair(session, "household", created["id"], elsewhere["id"], None, provenance,
                       cross_scope=True, score=14.0,
@@ -466,7 +476,7 @@ def resolve_household(session: Session, claim: HouseholdClaim, provenance: Prove
         return created
     changes = {k: v for k, v in data.items()
                if household.get(k) in (None, "") and v not in (None, "")}
-    if (claim.kelurahan_code != household["kelurahan_code"] and claim.kk
+    if (claim.kelurahan_code != household["kelurahan_code"] and claim.kk and not claim.versioned
             and claim.kk == household["kk"] and _in_scope(provenance.scope, household)):
         changes["kelurahan_code"] = claim.kelurahan_code  # moved to another kelurahan
     changes = {k: v for k, v in changes.items() if v not in (None, "")}

@@ -22,6 +22,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models import ChangeLog, Household, HouseholdVersion, Person, PersonVersion, UserScope
 from models.base import utcnow
 from models.offline import SyncConflict, SyncDevice, SyncMutation
+from sync import touched
 from sync.accounts import Principal, record_audit
 from sync.apply import ENTITIES, PERSON_FIELDS, Provenance, Status, apply, snapshot
 from sync.changes import _FINISHED_BELOW, ChangeCursor, changes_since
@@ -106,6 +107,31 @@ def _merged_into(session: Session, kind: str, ids: list[str]) -> dict[str, str]:
     return dict(rows)
 
 
+# Records made from submissions, in the feed by their submission's id (sync.process).
+RECORD_KINDS = ("measurement", "pregnancy_screening", "sanitation_check")
+
+
+def _record_data(session: Session, changes: list[dict]) -> dict:
+    """The current state of the records named in a page: {(kind, id): data}."""
+    from sync.queries.records import ENTITY_TABLES
+
+    out = {}
+    for kind in RECORD_KINDS:
+        ids = sorted({int(c["entity_id"]) for c in changes
+                      if c["entity_type"] == kind and c["op"] == "upsert"})
+        if not ids:
+            continue
+        table = ENTITY_TABLES[kind]
+        for row in session.execute(select(table).where(table.c.submission_id.in_(ids))).mappings():
+            out[(kind, str(row["submission_id"]))] = {
+                k: _jsonable(v) for k, v in row.items() if k not in ("id", "created_at")}
+    return out
+
+
+def _jsonable(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 @dataclass(frozen=True)
 class FeedPage:
     changes: list[dict]
@@ -118,11 +144,15 @@ def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> Fe
     cursor = decode_cursor(since, scope)
     page = changes_since(session, cursor, scope=scope, limit=limit)
     wanted: dict[str, list] = {"person": [], "household": []}
+    merges: dict[str, set] = {"person": set(), "household": set()}
     for change in page.changes:
         if change["entity_type"] in wanted and change["op"] == "upsert":
             wanted[change["entity_type"]].append((change["entity_id"], change["version"]))
+        elif change["entity_type"] in merges and change["op"] == "merge":
+            merges[change["entity_type"]].add(change["entity_id"])
     data = {kind: _version_data(session, kind, pairs) for kind, pairs in wanted.items()}
-    merged = {kind: _merged_into(session, kind, sorted({p[0] for p in pairs}))
+    record_data = _record_data(session, page.changes)
+    merged = {kind: _merged_into(session, kind, sorted({p[0] for p in pairs} | merges[kind]))
               for kind, pairs in wanted.items()}
     out = []
     for change in page.changes:
@@ -137,6 +167,8 @@ def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> Fe
                 item.update(op="merge", merged_into=merged[kind][entity_id])
         elif change["op"] == "merge":
             item["merged_into"] = merged.get(kind, {}).get(entity_id)
+        elif change["op"] == "upsert" and kind in RECORD_KINDS:
+            item["data"] = record_data.get((kind, entity_id))
         out.append(item)
     return FeedPage(out, encode_cursor(page.cursor, scope), page.more)
 
@@ -250,7 +282,53 @@ def open_conflict(session: Session, *, kind: str, row: dict, base_version: int, 
         submission_id=submission_id)
     session.add(conflict)
     session.flush()
+    _touch_entity(session, kind, row["id"])
     return conflict.id
+
+
+def _touch_entity(session: Session, kind: str, entity_id: str) -> None:
+    """A conflict opened or resolved changes what the caseloads count (sync.touched)."""
+    if kind == "person":
+        touched.mark(session, persons=[entity_id])
+    elif kind == "household":
+        touched.mark(session, households=[entity_id])
+
+
+def open_measurement_conflict(session: Session, *, person_id: str, kelurahan_code: str,
+                              posyandu_id: int | None, current_submission: int, current: dict,
+                              incoming_submission: int, incoming: dict,
+                              incoming_by: int | None) -> int:
+    """Two different measurements of one child on one day, from two submissions: which
+    is right is a person's call (resolve with choose current/incoming)."""
+    conflict = SyncConflict(
+        entity="measurement", entity_id=person_id, kelurahan_code=kelurahan_code,
+        posyandu_id=posyandu_id, base_version=0, version=0,
+        fields={"measurement": {"base": None,
+                                "current": {**current, "submission_id": current_submission},
+                                "incoming": {**incoming, "submission_id": incoming_submission}}},
+        incoming_by=incoming_by, submission_id=incoming_submission)
+    session.add(conflict)
+    session.flush()
+    return conflict.id
+
+
+def _resolve_measurements(session: Session, conflict: SyncConflict, choose: str | None) -> None:
+    """Keep the chosen measurement; the other no longer counts. Both leave the conflict."""
+    from sync import touched
+    from sync.process import record_change
+    from sync.queries import records
+
+    if choose not in ("incoming", "current"):
+        raise InvalidInput('A measurement conflict is resolved with {"choose": "incoming"} or '
+                           '{"choose": "current"}.', code="conflict.bad_resolution")
+    field = conflict.fields["measurement"]
+    keep = field[choose]["submission_id"]
+    drop = field["incoming" if choose == "current" else "current"]["submission_id"]
+    records.set_measurement_conflict(session, [keep, drop], None)
+    records.mark_not_current(session, "anthropometry", drop)
+    record_change(session, "anthropometry", keep, version=3)
+    record_change(session, "anthropometry", drop, version=3, op="delete")
+    touched.mark(session, persons=[conflict.entity_id])
 
 
 def apply_mutation(session: Session, principal: Principal, device_id: str, mutation: dict) -> dict:
@@ -439,6 +517,18 @@ def get_conflict_or_raise(session: Session, *, principal: Principal, conflict_id
 
 def conflict_detail(session: Session, conflict: SyncConflict) -> dict:
     """Base, current and incoming value per field, with who sent each, when and from where."""
+    if conflict.entity == "measurement":
+        from models import Submission
+        field = conflict.fields["measurement"]
+
+        def sent(submission_id: int) -> dict | None:
+            row = session.get(Submission, submission_id)
+            return None if row is None else {
+                "submission_id": row.id, "instance_id": row.instance_id,
+                "user_id": row.submitter_id, "device_id": row.device_id,
+                "at": row.received_at.isoformat()}
+        return {"base": None, "current": sent(field["current"]["submission_id"]),
+                "incoming": sent(field["incoming"]["submission_id"])}
     _, versions, key = _TABLES[conflict.entity]
     vt = versions.__table__
 
@@ -469,6 +559,9 @@ def resolve_conflict(session: Session, *, principal: Principal, conflict_id: int
                                      for_update=True)
     if conflict.status != "open":
         raise Conflict(f"Conflict {conflict_id} is already resolved.", code="conflict.resolved")
+    if conflict.entity == "measurement":
+        _resolve_measurements(session, conflict, choose)
+        return _mark_resolved(session, principal, conflict, choose, {}, 0), 0
     if choose is not None:
         if choose not in ("incoming", "current"):
             raise InvalidInput('choose is "incoming" or "current".', code="conflict.bad_resolution")
@@ -496,6 +589,14 @@ def resolve_conflict(session: Session, *, principal: Principal, conflict_id: int
         if outcome.status is Status.REJECTED:
             raise InvalidInput(outcome.reason or "rejected", code="conflict.bad_resolution")
         version = outcome.version
+    from sync import touched
+    touched.mark(session, **{"persons" if conflict.entity == "person" else "households":
+                             [conflict.entity_id]})
+    return _mark_resolved(session, principal, conflict, choose, changes, version), version
+
+
+def _mark_resolved(session: Session, principal: Principal, conflict: SyncConflict,
+                   choose: str | None, changes: dict, version: int) -> SyncConflict:
     conflict.status = "resolved"
     conflict.resolved_by = principal.user_id
     conflict.resolved_at = utcnow()
@@ -506,7 +607,7 @@ def resolve_conflict(session: Session, *, principal: Principal, conflict_id: int
                  entity_type=conflict.entity, entity_id=conflict.entity_id,
                  detail={"conflict_id": conflict.id, **conflict.resolution})
     session.flush()
-    return conflict, version
+    return conflict
 
 
 # ---------------------------------------------------------------- devices

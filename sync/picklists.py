@@ -25,9 +25,14 @@ from sync.scope import scope_filter
 CHILD_MAX_AGE_DAYS = 6 * 366  # under-fives plus a margin for late measurements
 
 
-def _csv(name: str, rows: list[dict]) -> bytes:
+def _csv(name: str, rows: list[dict], *, entity_list: bool = False) -> bytes:
+    """The CSV of a pick list; as an ODK entity list it also has `__version` (the
+    registry version: Collect drops a list without it)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=MEDIA_COLUMNS[name], lineterminator="\n")
+    columns = MEDIA_COLUMNS[name]
+    if entity_list:
+        columns = columns[:2] + ["__version"] + columns[2:]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
@@ -49,7 +54,7 @@ def _children(session: Session, principal: Principal) -> list[dict]:
         born = child.birth_date.strftime("%d-%m-%Y")
         label = f"{child.name} ({born})" + (f" - {mom.name}" if mom else "")
         rows.append({
-            "name": child.id, "label": label, "nik": child.nik, "full_name": child.name,
+            "name": child.id, "label": label, "__version": child.version, "nik": child.nik, "full_name": child.name,
             "sex": child.sex, "birth_date": child.birth_date.isoformat(),
             "mother_name": mom.name if mom else None, "mother_nik": mom.nik if mom else None,
             "household_kk": household.kk if household else None,
@@ -69,7 +74,8 @@ def _women(session: Session, principal: Principal) -> list[dict]:
                     scope_filter(principal.scope, Person.kelurahan_code, Person.posyandu_id))
              .order_by(Person.name_key, Person.id))
     return [{
-        "name": w.id, "label": w.name + (f" (KK {h.kk})" if h and h.kk else ""), "nik": w.nik,
+        "name": w.id, "label": w.name + (f" (KK {h.kk})" if h and h.kk else ""),
+        "__version": w.version, "nik": w.nik,
         "full_name": w.name, "birth_date": w.birth_date.isoformat() if w.birth_date else None,
         "household_kk": h.kk if h else None, "kelurahan_code": w.kelurahan_code,
         "posyandu_id": w.posyandu_id,
@@ -91,7 +97,7 @@ def _households(session: Session, principal: Principal) -> list[dict]:
                                      scope_filter(principal.scope, Household.kelurahan_code))
              .order_by(Household.head_name, Household.id))
     return [{
-        "name": h.id, "label": household_label(h.head_name, h.kk),
+        "name": h.id, "label": household_label(h.head_name, h.kk), "__version": h.version,
         "kk": h.kk, "head_name": h.head_name, "kelurahan_code": h.kelurahan_code,
         "address": h.address, "rt": h.rt, "rw": h.rw,
     } for h in session.exec(query).all()]
@@ -133,3 +139,11 @@ def render_media(session: Session, *, principal: Principal, name: str) -> bytes:
     if generator is None:
         raise NotFound(f"No media file {name!r}.", code="form.media_not_found")
     return _csv(name, generator(session, principal))
+
+
+def render_entity_list(session: Session, *, principal: Principal, name: str) -> bytes:
+    """children/women/households.csv as an ODK entity list: `name` (registry id),
+    `label`, `__version` and the properties, for the caller's scope."""
+    if name not in ("children.csv", "women.csv", "households.csv"):
+        raise NotFound(f"No entity list {name!r}.", code="form.media_not_found")
+    return _csv(name, GENERATORS[name](session, principal), entity_list=True)

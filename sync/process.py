@@ -25,8 +25,10 @@ from indicators.maternal import screen_woman
 from indicators.plausibility import GrowthPoint, check_series
 from indicators.sanitation import SANITATION_CHOICES, SanitationAnswers, assess_sanitation
 from models.base import utcnow
+from sync import entities, touched
 from sync.accounts import scope_of_user_id
 from sync.apply import Provenance
+from sync.entities import EntityBlock
 from sync.fields import Answers, ProcessingError, flatten_answers
 from sync.identity import (
     HouseholdClaim,
@@ -40,6 +42,7 @@ from sync.identity import (
 )
 from sync.names import nik_agrees
 from sync.queries import records, submissions
+from sync.queries.changes import add_change
 from sync.queries.records import MEASUREMENT_COLUMNS
 from sync.queries.submissions import IntakeContext, PlaceFacts
 from sync.scope import Scope
@@ -112,8 +115,23 @@ def _household_by_kk(session, a: Answers, kelurahan: str, provenance) -> dict | 
                                                      kelurahan_code=kelurahan), provenance)
 
 
+def _entity_ids(session: Session, entity: EntityBlock | None, dataset: str,
+                registry_id: str | None) -> tuple[str | None, str | None, bool]:
+    """(registry id, new id, versioned) of a form's subject with its ODK entity block:
+    an update names the record (its fields were applied already, sync.entities); a
+    create gives the id a new record gets (unless identity finds it registered)."""
+    if entity is None or entity.dataset != dataset:
+        return registry_id, None, False
+    if entity.update and (not entity.create or entities.exists(session, entity)):
+        return registry_id or entity.id, None, True
+    if entities.exists(session, entity):  # the same create again (another instance)
+        return entity.id, None, False
+    return registry_id, entity.id, False
+
+
 def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
-                   provenance: Provenance, place: PlaceFacts) -> dict:
+                   provenance: Provenance, place: PlaceFacts,
+                   entity: EntityBlock | None = None) -> dict:
     kelurahan, posyandu_id = _place(session, a, place)
     measured_on = a.day("measured_on", required=True)
     birth_date = a.day("child_birth_date")
@@ -133,11 +151,14 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     if child_nik and not nik_agrees(child_nik, birth_date=birth_date, sex=child_sex):
         child_nik = None  # e.g. the mother's NIK typed for the child: not identity evidence
         flags.append("child_nik_inconsistent")
+    registry_id, new_id, versioned = _entity_ids(session, entity, "children",
+                                                 a.text("child_id", max_length=36))
     child_claim = PersonClaim(
-        registry_id=a.text("child_id", max_length=36), nik=child_nik,
+        registry_id=registry_id, nik=child_nik,
         name=a.text("child_name", required=True), kelurahan_code=kelurahan,
         sex=child_sex, birth_date=birth_date, posyandu_id=posyandu_id, household_id=household_id,
-        mother_name=mother_name, mother_nik=mother_nik, household_kk=household and household["kk"])
+        mother_name=mother_name, mother_nik=mother_nik, household_kk=household and household["kk"],
+        new_id=new_id, versioned=versioned)
     mother_claim = PersonClaim(
         registry_id=None, nik=mother_nik, name=mother_name or "", kelurahan_code=kelurahan,
         sex="female", posyandu_id=posyandu_id, household_id=household_id)
@@ -211,7 +232,8 @@ def _pregnancy_id(session: Session, woman_id: str, kelurahan: str, screened_on: 
 
 
 def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers,
-                         provenance: Provenance, place: PlaceFacts) -> dict:
+                         provenance: Provenance, place: PlaceFacts,
+                         entity: EntityBlock | None = None) -> dict:
     kelurahan, posyandu_id = _place(session, a, place)
     screened_on = a.day("screened_on", required=True)
     _not_after(screened_on, submission.received_at.date(), "screened_on")
@@ -220,12 +242,15 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
     woman_nik = a.nik("woman_nik")
     if woman_nik and not nik_agrees(woman_nik, birth_date=birth_date, sex="female"):
         woman_nik = None
+    registry_id, new_id, versioned = _entity_ids(session, entity, "women",
+                                                 a.text("woman_id", max_length=36))
     woman = resolve_person(session, PersonClaim(
-        registry_id=a.text("woman_id", max_length=36), nik=woman_nik,
+        registry_id=registry_id, nik=woman_nik,
         name=a.text("woman_name", required=True), kelurahan_code=kelurahan, sex="female",
         birth_date=birth_date, posyandu_id=posyandu_id,
         household_id=household["id"] if household else None,
-        household_kk=household and household["kk"]), provenance, role="woman")
+        household_kk=household and household["kk"], new_id=new_id, versioned=versioned),
+        provenance, role="woman")
     pregnant = bool(a.yes_no("pregnant"))
     born = woman["birth_date"] or birth_date
     age_years = None if born is None else (screened_on - born).days / 365.25
@@ -247,19 +272,25 @@ def _pregnancy_screening(session: Session, submission: SubmissionRef, a: Answers
         anaemia_severity=None if result.anaemia is None else str(result.anaemia.value),
         risk_age_under_20=result.too_young, risk_age_over_35=result.too_old,
         risk_short_stature=result.short_stature, risk_low_bmi=result.low_bmi,
+        catin=None if pregnant else a.yes_no("catin"),
+        planned_marriage_date=None if pregnant else a.day("planned_marriage_date"),
         is_current=True, created_at=utcnow())
     return values
 
 
 def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
-                      provenance: Provenance, place: PlaceFacts) -> dict:
+                      provenance: Provenance, place: PlaceFacts,
+                      entity: EntityBlock | None = None) -> dict:
     kelurahan, _ = _place(session, a, place)
     checked_on = a.day("checked_on", required=True)
     _not_after(checked_on, submission.received_at.date(), "checked_on")
+    registry_id, new_id, versioned = _entity_ids(session, entity, "households",
+                                                 a.text("household_id", max_length=36))
     household = resolve_household(session, HouseholdClaim(
-        registry_id=a.text("household_id", max_length=36), kk=a.nik("household_kk"),
+        registry_id=registry_id, kk=a.nik("household_kk"),
         kelurahan_code=kelurahan, head_name=a.text("head_name"), address=a.text("address"),
-        rt=a.text("rt", max_length=8), rw=a.text("rw", max_length=8)), provenance)
+        rt=a.text("rt", max_length=8), rw=a.text("rw", max_length=8), new_id=new_id,
+        versioned=versioned), provenance)
     answers = {name: a.choice(name, list(SANITATION_CHOICES[name])) for name in _SANITATION_FIELDS}
     result = assess_sanitation(SanitationAnswers(**answers),
                                rural=kelurahan.split(".")[-1].startswith("2"))
@@ -276,6 +307,10 @@ def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
         air_minum_layak=result.improved_drinking_water, is_current=True, created_at=utcnow())
 
 
+# The registry subject of each form's record (what its entity block is about).
+SUBJECT = {"anthropometry": "person_id", "pregnancy_screening": "woman_id",
+           "sanitation_check": "household_id"}
+
 PROCESSORS: dict[str, Callable[..., dict]] = {
     "anthropometry": _anthropometry,
     "pregnancy_screening": _pregnancy_screening,
@@ -283,9 +318,33 @@ PROCESSORS: dict[str, Callable[..., dict]] = {
 }
 
 
+def _touch(session: Session, values: dict) -> None:
+    """The caseloads follow the person or household a record belongs to (sync.touched)."""
+    touched.mark(session, persons=[values.get("person_id") or values.get("woman_id")],
+                 households=[values.get("household_id")])
+
+
+def record_change(session: Session, form_id: str, submission_id: int, *, version: int,
+                  op: str = "upsert", place: tuple[str, int | None] | None = None) -> None:
+    """A change-log row for a submission's record (its feed id is the submission's id):
+    phones and integrations pull measurements, screenings and sanitation checks through
+    the same feed as the registry (sync.offline). `op` delete: it no longer counts."""
+    if place is None:
+        place = records.place_of(session, form_id, submission_id)
+        if place is None:
+            return
+    add_change(session, dict(entity_type=records.RECORD_ENTITIES[form_id],
+                             entity_id=str(submission_id), version=version, op=op,
+                             kelurahan_code=place[0], posyandu_id=place[1], changed_at=utcnow()))
+
+
 def _mark_superseded(session: Session, form_id: str, submission_id: int) -> None:
+    subject = records.subject_of(session, form_id, submission_id)
+    if subject is not None:
+        _touch(session, subject)
     records.mark_not_current(session, form_id, submission_id)
     submissions.set_values(session, submission_id, status="superseded")
+    record_change(session, form_id, submission_id, version=2, op="delete")
 
 
 def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
@@ -322,12 +381,107 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
     if fresh or not records.has_record(session, form_id, submission.id):
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
                                 reason=f"submission:{form_id}", scope=scope)
-        values = PROCESSORS[form_id](session, submission, answers, provenance, context.place)
+        entity = entities.entity_block(submission.content, submission.content_type)
+        if entity is not None and entity.update and (not entity.create
+                                                      or entities.exists(session, entity)):
+            try:
+                entities.apply_update(session, submission_id=submission.id, form_id=form_id,
+                                      form_version=submission.form_version, answers=answers,
+                                      block=entity, provenance=provenance,
+                                      device_id=context_device(submission))
+            except entities.Held as held:
+                # Kept, visible, and applied when its predecessor arrives (in order).
+                submissions.set_values(session, submission.id, status="held",
+                                       error=f"waiting: {held}", processed_at=None)
+                return "held"
+            entity = replace(entity, create=False)
+        values = PROCESSORS[form_id](session, submission, answers, provenance, context.place,
+                                     entity=entity)
+        if form_id == "anthropometry":
+            _same_day(session, submission, values, provenance)
         records.add_record(session, form_id, values)
+        _touch(session, values)
+        record_change(session, form_id, submission.id, version=1,
+                      place=(values["kelurahan_code"], values.get("posyandu_id")))
+        subject = values[SUBJECT[form_id]]
+        if entity is not None:
+            if entity.create:
+                entities.record_create(session, submission_id=submission.id, form_id=form_id,
+                                       form_version=submission.form_version, answers=answers,
+                                       block=entity, subject_id=subject, provenance=provenance)
+            _release_held(session, entity.id, skip=submission.id)
     if context.edited_by is not None:  # the edit arrived before the original
         _mark_superseded(session, form_id, submission.id)
         return "superseded"
     return "processed"
+
+
+_MEASURED = ("weight_kg", "length_height_cm", "muac_cm", "oedema", "measure_method")
+
+
+def _same_day(session: Session, submission: SubmissionRef, values: dict,
+              provenance: Provenance) -> None:
+    """Another submission measured the same child on the same day. The same values
+    again: one measurement sent twice, counted once (this one is kept, not current,
+    flagged). Different values: a conflict a person resolves (which one is right);
+    until then both carry its id and the caseloads count neither."""
+    from sync.offline import open_measurement_conflict
+
+    others = records.same_day_measurements(session, values["person_id"], values["measured_on"],
+                                           submission.id)
+    if not others:
+        return
+    first = others[0]
+    mine = tuple(values.get(name) for name in _MEASURED)
+    theirs = (first.weight_kg, first.length_height_cm, first.muac_cm, bool(first.oedema),
+              first.measure_method)
+    if mine == theirs and first.conflict_id is None:
+        values["is_current"] = False
+        values["plausibility_flags"] = ";".join(
+            filter(None, [values.get("plausibility_flags"), "same_day_duplicate"]))
+        return
+    conflict_id = open_measurement_conflict(
+        session, person_id=values["person_id"], kelurahan_code=values["kelurahan_code"],
+        posyandu_id=values.get("posyandu_id"), current_submission=first.submission_id,
+        current=dict(zip(_MEASURED, theirs, strict=True)), incoming_submission=submission.id,
+        incoming=dict(zip(_MEASURED, mine, strict=True)), incoming_by=provenance.actor_id)
+    values["conflict_id"] = conflict_id
+    if first.conflict_id is None:
+        records.set_measurement_conflict(session, [first.submission_id], conflict_id)
+        record_change(session, "anthropometry", first.submission_id, version=2)
+    touched.mark(session, persons=[values["person_id"]])
+
+
+def context_device(submission: SubmissionRef) -> str | None:
+    return getattr(submission, "device_id", None)
+
+
+def _release_held(session: Session, entity_id: str, *, skip: int) -> None:
+    """Process the submissions held for this entity whose predecessor has now arrived,
+    oldest base first; each that applies may release the next (branch order)."""
+    tried = {skip}
+    while True:
+        # Asked again each time: one released may have released others in its turn.
+        waiting = [i for i in entities.held_waiting_on(session, entity_id) if i not in tried]
+        if not waiting:
+            return
+        submission_id = waiting[0]
+        tried.add(submission_id)
+        held = SubmissionRef.load(session, submission_id)
+        answers = answers_of(held)
+        context = submissions.intake_context(
+            session, form_id=held.form_id, version=held.form_version,
+            instance_id=held.instance_id, submitter_id=held.submitter_id,
+            kelurahan_code=answers.text("kelurahan_code", max_length=13),
+            posyandu_id=answers.record_id("posyandu_id"))
+        if context is None:
+            continue
+        status = process_stored(session, held, answers,
+                                scope=scope_of_user_id(session, held.submitter_id),
+                                context=context, fresh=True)
+        if status != "held":
+            submissions.set_values(session, submission_id, status=status, error=None,
+                                   processed_at=utcnow())
 
 
 @dataclass

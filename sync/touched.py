@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import event
 from sqlmodel import Session
 
 _KEY = "posyandu.touched"
@@ -30,3 +31,15 @@ def mark(session: Session, *, persons: Iterable[str | None] = (),
 def take(session: Session) -> tuple[set[str], set[str]]:
     """The persons and households marked since the last `take`, and forget them."""
     return session.info.pop(_KEY, (set(), set()))
+
+
+@event.listens_for(Session, "before_commit")
+def _refresh_before_commit(session: Session) -> None:
+    """The one consumer, in the one place every transaction passes: before the commit,
+    the caseload aggregates follow the subjects marked in it (sync.caseloads)."""
+    if not session.info.get(_KEY):
+        return
+    persons, households = take(session)
+    from sync import caseloads  # noqa: PLC0415 - caseloads reads the registry; touched is imported by its writers
+
+    caseloads.refresh(session, persons, households)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from api import openrosa_wire as wire
 from api.deps import ReadSessionDep
@@ -18,8 +18,8 @@ from api.openrosa_auth import (
 )
 from api.urls import base_url
 from core.errors import NotFound
+from sync import entities, picklists
 from sync import forms as form_service
-from sync import picklists
 from sync.accounts import Principal
 from sync.forms import md5_hex
 
@@ -50,19 +50,49 @@ def form_download(form_id: str, session: ReadSessionDep, principal: OpenRosaPrin
 @router.get("/forms/{form_id}/manifest")
 def manifest(form_id: str, request: Request, session: ReadSessionDep,
              principal: OpenRosaPrincipal) -> Response:
-    """OpenRosa xformsManifest; pick lists are generated for the caller's scope."""
+    """OpenRosa xformsManifest; pick lists are generated for the caller's scope. In a
+    form that declares ODK entities, children/women/households.csv are entity lists
+    (hash: the list's fingerprint, so asking costs no rendering)."""
     form = form_service.get_current_form_or_raise(session, form_id)
-    root = f"{base_url(request)}{url_prefix(request)}/forms/{form.form_id}/media"
-    return wire.manifest(
-        wire.MediaEntry(name, md5_hex(picklists.render_media(session, principal=principal,
-                                                             name=name)), f"{root}/{name}")
-        for name in filter(None, form.media.split(",")))
+    prefix = f"{base_url(request)}{url_prefix(request)}"
+    root = f"{prefix}/forms/{form.form_id}/media"
+
+    def entry(name: str) -> wire.MediaEntry:
+        listed = entities.entity_list_media(form.xml, name)
+        if listed is None:
+            return wire.MediaEntry(name, md5_hex(picklists.render_media(
+                session, principal=principal, name=name)), f"{root}/{name}")
+        return wire.MediaEntry(name, entities.list_etag(session, scope=principal.scope, name=listed),
+                               f"{root}/{name}", f"{prefix}/entity-lists/{listed}/integrity")
+    return wire.manifest(entry(name) for name in filter(None, form.media.split(",")))
 
 
 @router.get("/forms/{form_id}/media/{name}")
-def media(form_id: str, name: str, session: ReadSessionDep, principal: OpenRosaPrincipal) -> Response:
+def media(form_id: str, name: str, session: ReadSessionDep, principal: OpenRosaPrincipal,
+          if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """A media file for the caller's scope. An entity list carries its fingerprint as
+    ETag and answers 304 when the phone already has it (If-None-Match)."""
     form = form_service.get_current_form_or_raise(session, form_id)
     if name not in form.media.split(","):
         raise NotFound(f"Form {form_id} has no media file {name!r}.", code="form.media_not_found")
-    content = picklists.render_media(session, principal=principal, name=name)
-    return Response(content, media_type="text/csv; charset=utf-8", headers=wire.openrosa_headers())
+    listed = entities.entity_list_media(form.xml, name)
+    if listed is None:
+        content = picklists.render_media(session, principal=principal, name=name)
+        return Response(content, media_type="text/csv; charset=utf-8",
+                        headers=wire.openrosa_headers())
+    etag = f'"{entities.list_etag(session, scope=principal.scope, name=listed)}"'
+    headers = {**wire.openrosa_headers(), "ETag": etag, "Cache-Control": "private, no-cache"}
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    content = picklists.render_entity_list(session, principal=principal, name=name)
+    return Response(content, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/entity-lists/{name}/integrity")
+def entity_integrity(name: str, session: ReadSessionDep, principal: OpenRosaPrincipal,
+                     id: str = "") -> Response:  # noqa: A002 - Collect's parameter name
+    """Which of the entities a phone holds offline were merged away (deleted=true, the
+    survivor in mergedInto); ids the server has not received yet are not deleted."""
+    ids = [i.strip() for i in id.split(",") if i.strip()]
+    return wire.entity_integrity(entities.integrity(session, scope=principal.scope, name=name,
+                                                    ids=ids))

@@ -88,6 +88,9 @@ class MeasurementOut(BaseModel):
         "and the NIKs typed (length_drop, weight_gain, weight_loss, child_nik_inconsistent, "
         "mother_nik_inconsistent); empty when none. Shown, never corrected")
     is_current: bool = Field(description="False once an edit (deprecatedID) replaced it")
+    conflict_id: int | None = Field(
+        default=None, description="Set while this and another measurement of the same child on "
+        "the same day wait in a conflict (GET /api/v1/conflicts/{id}); counted by neither")
     instance_id: str = Field(description="The submission's instanceID")
 
 

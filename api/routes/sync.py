@@ -118,7 +118,8 @@ class Resolution(BaseModel):
 def list_conflicts(session: ReadSessionDep, principal: SupervisorDep, page: PageDep,
                    status: Literal["open", "resolved"] | None = None,
                    kelurahan_code: Annotated[str | None, Query(max_length=13)] = None,
-                   entity: Literal["person", "household"] | None = None) -> Page[ConflictOut]:
+                   entity: Literal["person", "household", "measurement"] | None = None
+                   ) -> Page[ConflictOut]:
     rows, total = offline.list_conflicts(session, principal=principal, status=status,
                                          kelurahan_code=kelurahan_code, entity=entity,
                                          limit=page.limit, offset=page.offset)

@@ -81,6 +81,21 @@ MEDIA_COLUMNS: dict[str, list[str]] = {
     ],
 }
 
+#: ODK offline entity lists (pyxform's `entities` sheet): the list a form creates and
+#: updates, and the media file it reads it from. Collect keeps these lists on the phone
+#: and adds a child registered offline at once; the server serves them as
+#: `type="entityList"` media (sync.entities). The entity's properties are the form's
+#: `save_to` fields, named as the pick-list columns, so the same lookups work on both.
+ENTITY_LISTS: dict[str, str] = {
+    "anthropometry": "children",
+    "pregnancy_screening": "women",
+    "sanitation_check": "households",
+}
+#: Columns Collect adds to an entity list itself (the form reads them for
+#: baseVersion, trunkVersion and branchId); never columns of the CSV we serve, except
+#: `__version`.
+ENTITY_SYSTEM_COLUMNS = ("__version", "__trunkVersion", "__branchId")
+
 #: Media files each form references (what `BuiltForm.media` will list).
 FORM_MEDIA: dict[str, list[str]] = {
     "anthropometry": ["children.csv", "context.csv"],
@@ -352,6 +367,8 @@ def _check_rules(
         if not m:
             continue
         columns = MEDIA_COLUMNS.get(m.group(1))
+        if column in ENTITY_SYSTEM_COLUMNS and inst_id in ENTITY_LISTS.values():
+            continue
         if columns is not None and column not in columns:
             problems.append(f"column {column!r} is not in MEDIA_COLUMNS[{m.group(1)!r}]")
     if problems:
@@ -361,9 +378,26 @@ def _check_rules(
 # --------------------------------------------------------------------------- outputs
 
 
-def build_xlsx(form_id: str, path: str | PathLike[str]) -> Path:
-    """Write the form as an .xlsx XLSForm (for KoboToolbox) from the same source sheets."""
-    return write_xlsx(read_sheets(form_id), path)
+def build_xlsx(form_id: str, path: str | PathLike[str], *, entities: bool = False) -> Path:
+    """Write the form as an .xlsx XLSForm (for KoboToolbox) from the same source sheets.
+
+    KoboToolbox does not serve ODK entity lists, so by default the `entities` sheet and
+    the `save_to` column are left out: the Kobo form reads the plain CSV pick lists, as
+    before. `entities=True` keeps them (for ODK Central)."""
+    sheets = read_sheets(form_id)
+    if not entities:
+        sheets = without_entities(sheets)
+    return write_xlsx(sheets, path)
+
+
+def without_entities(sheets: dict[str, list[list[str | None]]]) -> dict[str, list[list[str | None]]]:
+    """The sheets without the entities sheet and the survey's save_to column."""
+    out = {name: rows for name, rows in sheets.items() if name != "entities"}
+    survey = out.get("survey")
+    if survey and "save_to" in survey[0]:
+        i = survey[0].index("save_to")
+        out["survey"] = [row[:i] + row[i + 1:] for row in survey]
+    return out
 
 
 def write_xlsx(sheets: dict[str, list[list[str | None]]], path: str | PathLike[str]) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, null, select, update
 from sqlmodel import Session
 
 from core.statements import Prepared
@@ -36,6 +36,10 @@ _RECORD_FOR = {form: Prepared(select(t.c.id).where(t.c.submission_id == bindpara
 _INSERT_RECORD = {form: Prepared(insert(t).inline()) for form, t in RECORD_TABLES.items()}
 _NOT_CURRENT = {form: Prepared(update(t).where(t.c.submission_id == bindparam("_submission_id"))
                                .values(is_current=False)) for form, t in RECORD_TABLES.items()}
+_SUBJECT_COLUMNS = {"anthropometry": ("person_id",), "pregnancy_screening": ("woman_id",),
+                    "sanitation_check": ("household_id",)}
+_SUBJECT_OF = {form: Prepared(select(*(t.c[name] for name in _SUBJECT_COLUMNS[form])).where(
+    t.c.submission_id == bindparam("submission_id"))) for form, t in RECORD_TABLES.items()}
 _HISTORY = Prepared(select(MEASUREMENT.c.measured_on, MEASUREMENT.c.weight_kg,
                            MEASUREMENT.c.clenhei).where(
     MEASUREMENT.c.person_id == bindparam("person_id"), MEASUREMENT.c.is_current))
@@ -43,6 +47,44 @@ _ONGOING_PREGNANCY = Prepared(select(PREGNANCY.c.id).where(
     PREGNANCY.c.woman_id == bindparam("woman_id"), PREGNANCY.c.status == "ongoing",
     PREGNANCY.c.first_seen_on >= bindparam("since")).order_by(PREGNANCY.c.id.desc()).limit(1))
 _INSERT_PREGNANCY = Prepared(insert(PREGNANCY).returning(PREGNANCY.c.id))
+
+
+# The change log's entity type of each form's record (the sync feed's `entity`).
+RECORD_ENTITIES = {"anthropometry": "measurement", "pregnancy_screening": "pregnancy_screening",
+                   "sanitation_check": "sanitation_check"}
+ENTITY_TABLES = {RECORD_ENTITIES[form]: table for form, table in RECORD_TABLES.items()}
+_PLACE_OF = {form: Prepared(select(t.c.kelurahan_code,
+                                   t.c.posyandu_id if "posyandu_id" in t.c
+                                   else null().label("posyandu_id"))
+                            .where(t.c.submission_id == bindparam("submission_id")))
+             for form, t in RECORD_TABLES.items()}
+_SAME_DAY = Prepared(select(MEASUREMENT.c.submission_id, MEASUREMENT.c.weight_kg,
+                            MEASUREMENT.c.length_height_cm, MEASUREMENT.c.muac_cm,
+                            MEASUREMENT.c.oedema, MEASUREMENT.c.measure_method,
+                            MEASUREMENT.c.conflict_id).where(
+    MEASUREMENT.c.person_id == bindparam("person_id"),
+    MEASUREMENT.c.measured_on == bindparam("measured_on"), MEASUREMENT.c.is_current,
+    MEASUREMENT.c.submission_id != bindparam("submission_id")).order_by(MEASUREMENT.c.id))
+
+
+
+def place_of(session: Session, form_id: str, submission_id: int) -> tuple[str, int | None] | None:
+    """(kelurahan_code, posyandu_id) of a submission's record, or None."""
+    row = _PLACE_OF[form_id].first(session, {"submission_id": submission_id})
+    return None if row is None else (row[0], row[1])
+
+
+def same_day_measurements(session: Session, person_id: str, measured_on: date,
+                          submission_id: int) -> list:
+    """The person's other current measurements of that day (oldest first)."""
+    return _SAME_DAY.all(session, {"person_id": person_id, "measured_on": measured_on,
+                                   "submission_id": submission_id})
+
+
+def set_measurement_conflict(session: Session, submission_ids: list[int],
+                             conflict_id: int | None) -> None:
+    session.execute(update(MEASUREMENT).where(MEASUREMENT.c.submission_id.in_(submission_ids))
+                    .values(conflict_id=conflict_id))
 
 
 def has_record(session: Session, form_id: str, submission_id: int) -> bool:
@@ -56,6 +98,11 @@ def add_record(session: Session, form_id: str, values: dict) -> None:
 
 def mark_not_current(session: Session, form_id: str, submission_id: int) -> None:
     _NOT_CURRENT[form_id].run(session, {"_submission_id": submission_id})
+
+
+def subject_of(session: Session, form_id: str, submission_id: int) -> dict | None:
+    """The person or household of a submission's record ({"person_id": ...}), or None."""
+    return _SUBJECT_OF[form_id].mapping(session, {"submission_id": submission_id})
 
 
 def growth_history(session: Session, person_id: str) -> list[GrowthRecord]:

@@ -585,7 +585,7 @@ def test_media_templates_have_exactly_the_columns():
 @pytest.mark.parametrize("form_id", FORM_IDS)
 def test_markdown_source_parses_into_sheets(form_id):
     sheets = forms_build.read_sheets(form_id)
-    assert list(sheets) == ["survey", "choices", "settings"]
+    assert list(sheets) == ["survey", "choices", "entities", "settings"]
     header = sheets["survey"][0]
     assert header[:2] == ["type", "name"]
     for kind in ("label", "hint", "constraint_message", "required_message"):
@@ -622,7 +622,13 @@ def test_build_all_and_xlsx_round_trip(tmp_path):
         xml_path = tmp_path / f"{form.form_id}.xml"
         xlsx_path = tmp_path / f"{form.form_id}.xlsx"
         assert xml_path.read_bytes() == form.xml
-        again = build_xform_from_source(xlsx_path, expected_form_id=form.form_id)
+        # The .xlsx for KoboToolbox has no ODK entities (Kobo serves plain pick lists) ...
+        kobo = build_xform_from_source(xlsx_path, expected_form_id=form.form_id)
+        assert b"entities-version" not in kobo.xml and b"entities-version" in form.xml
+        assert kobo.media == form.media
+        # ... and the same sources with them are the same XForm.
+        full = build_xlsx(form.form_id, tmp_path / f"{form.form_id}-odk.xlsx", entities=True)
+        again = build_xform_from_source(full, expected_form_id=form.form_id)
         assert again.xml == form.xml
         assert again.media == form.media
 

@@ -1,0 +1,771 @@
+"""Caseloads (issue #16): incrementally maintained aggregates per (kelurahan, period),
+the case lists that come with them, and their full recompute.
+
+How the aggregates stay right. Writers mark the persons and households whose records
+they change (sync.touched). Before the transaction commits, `refresh` recomputes every
+contribution of those subjects from their records (indicators.caseload, pure), compares
+them with the stored ones and adds the differences to the aggregate rows, all in the
+same transaction: a figure never disagrees with the records it counts, and a rolled
+back transaction rolls its figures back with it. Refreshing a subject is idempotent
+(it is a recompute, not an increment), so a subject marked twice, or marked by a
+transaction that then failed and was redone, is counted once.
+
+Concurrency (PostgreSQL): the subjects' registry rows are locked in id order before
+their contributions are read, so two transactions refreshing the same child take turns
+and the second reads what the first committed (READ COMMITTED); aggregate rows are
+then updated in sorted (kelurahan, period) order, so writers never deadlock on them.
+Every lock is taken just before the commit, so it is held for the commit only.
+
+`verify` recomputes every subject from the raw records and reports each difference
+with the stored contributions, case rows and aggregates; `rebuild` rewrites them.
+The read functions (`entry`, `entries`, `series`, `cases`) are plain functions that the
+JSON API and the console both call.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.statements import flush_deferred
+from indicators.caseload import (
+    BADUTA_MONTHS,
+    BALITA_MONTHS,
+    METRICS,
+    PROGRAMS,
+    ChildMeasurement,
+    Contribution,
+    Member,
+    PregnancyRecord,
+    SanitationRecord,
+    Screening,
+    child_contributions,
+    children_figures,
+    household_contributions,
+    nutrition_reasons,
+    period_end,
+    period_from_index,
+    period_index,
+    period_of,
+    pregnancy_contributions,
+    pregnancy_periods,
+    registered_window,
+    section_figures,
+    women_contributions,
+)
+from sync.queries import caseloads as q
+from sync.scope import Scope
+
+# Conflicts on these fields put a child's measurements in doubt (age and z-scores).
+CONFLICT_FIELDS = ("birth_date", "sex")
+PERSON_PROGRAMS = ("nutrition", "antenatal", "adolescent")
+LEVELS = {"kelurahan": ("kelurahan", "desa"), "kecamatan": ("kecamatan",),
+          "kabkota": ("kabkota",), "provinsi": ("provinsi",)}
+NATIONAL = "ID"
+
+
+# ---------------------------------------------------------------- computing contributions
+
+@dataclass
+class Records:
+    """Everything the contributions of a set of subjects are computed from."""
+
+    persons: dict[str, dict] = field(default_factory=dict)
+    households: dict[str, dict] = field(default_factory=dict)
+    members: dict[str, list[dict]] = field(default_factory=dict)  # household -> persons
+    measurements: dict[str, list[dict]] = field(default_factory=dict)
+    screenings: dict[str, list[dict]] = field(default_factory=dict)
+    pregnancies: dict[str, list[dict]] = field(default_factory=dict)
+    checks: dict[str, list[dict]] = field(default_factory=dict)
+    doubtful_persons: set[str] = field(default_factory=set)
+    doubtful_measurements: set[str] = field(default_factory=set)
+    interventions: list[dict] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # merged-away person -> survivor
+
+
+def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row[key], []).append(row)
+    return out
+
+
+def load_records(session: Session, person_ids: Iterable[str], household_ids: Iterable[str],
+                 *, lock: bool = True) -> Records:
+    """The registry rows (locked, in id order) and every record of these subjects and of
+    the members of these households."""
+    r = Records()
+    r.persons = q.lock_persons(session, person_ids, lock)
+    r.households = q.lock_households(session, household_ids, lock)
+    members = q.household_members(session, r.households)
+    r.members = _group(members, "household_id")
+    everyone = set(r.persons) | {m["id"] for m in members}
+    r.measurements = _group(q.measurements_of(session, everyone), "person_id")
+    r.screenings = _group(q.screenings_of(session, everyone), "woman_id")
+    r.pregnancies = _group(q.pregnancies_of(session, everyone), "woman_id")
+    r.checks = _group(q.sanitation_of(session, r.households), "household_id")
+    for c in q.open_conflicts(session, "person", everyone):
+        if set(c["fields"] or {}) & set(CONFLICT_FIELDS):
+            r.doubtful_persons.add(c["entity_id"])
+    ids = [str(m["id"]) for rows in r.measurements.values() for m in rows]
+    r.doubtful_measurements = {c["entity_id"] for c in q.open_conflicts(session, "measurement", ids)}
+    r.aliases = {a["id"]: a["merged_into_id"] for a in q.merged_into(session, r.persons)}
+    r.interventions = q.interventions_for(session, set(r.persons) | set(r.aliases), r.households)
+    return r
+
+
+def _child_measurements(r: Records, person_id: str) -> list[ChildMeasurement]:
+    doubtful = person_id in r.doubtful_persons
+    return [ChildMeasurement(
+        id=m["id"], measured_on=m["measured_on"], age_days=m["age_days"], weight_kg=m["weight_kg"],
+        stunted=m["stunted"], severely_stunted=m["severely_stunted"], wasted=m["wasted"],
+        severely_wasted=m["severely_wasted"], underweight=m["underweight"],
+        overweight=m["overweight"], kelurahan_code=m["kelurahan_code"],
+        posyandu_id=m["posyandu_id"], is_current=m["is_current"],
+        in_conflict=doubtful or str(m["id"]) in r.doubtful_measurements)
+        for m in r.measurements.get(person_id, [])]
+
+
+def _screenings(r: Records, person_id: str) -> list[Screening]:
+    return [Screening(
+        id=s["id"], screened_on=s["screened_on"], pregnant=s["pregnant"],
+        pregnancy_id=s["pregnancy_id"], kelurahan_code=s["kelurahan_code"],
+        age_years=s["age_years"], catin=s["catin"], kek=s["kek"], anaemia=s["anaemia"],
+        risk_age_under_20=s["risk_age_under_20"], risk_age_over_35=s["risk_age_over_35"],
+        risk_short_stature=s["risk_short_stature"], risk_low_bmi=s["risk_low_bmi"],
+        is_current=s["is_current"]) for s in r.screenings.get(person_id, [])]
+
+
+def _pregnancies(r: Records, person_id: str) -> list[PregnancyRecord]:
+    return [PregnancyRecord(p["id"], p["first_seen_on"], p["estimated_conception_on"],
+                            p["kelurahan_code"], p["status"])
+            for p in r.pregnancies.get(person_id, [])]
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+_DETAIL = {
+    "nutrition": ("id", "measured_on", "age_days", "weight_kg", "length_height_cm", "muac_cm",
+                  "oedema", "zlen", "zwei", "zwfl", "tbu_category", "bbu_category",
+                  "bbtb_category"),
+    "antenatal": ("id", "screened_on", "gestational_age_weeks", "muac_cm", "hb_g_dl",
+                  "anaemia_severity", "bmi", "height_cm", "age_years"),
+    "adolescent": ("id", "screened_on", "age_years", "catin", "planned_marriage_date",
+                   "muac_cm", "hb_g_dl", "anaemia_severity"),
+    "household": ("id", "checked_on", "latrine_access", "latrine_type", "waste_disposal",
+                  "handwashing_soap", "drinking_water_source", "jamban_sehat",
+                  "sanitasi_layak", "air_minum_layak", "stop_babs"),
+}
+
+
+def _detail(program: str, row: dict | None) -> dict:
+    if row is None:
+        return {}
+    names = _DETAIL.get(program, _DETAIL["household"])
+    out = {name: _jsonable(row.get(name)) for name in names}
+    out["record"] = {"nutrition": "measurement", "antenatal": "pregnancy_screening",
+                     "adolescent": "pregnancy_screening"}.get(program, "sanitation_check")
+    return out
+
+
+def _nutrition_by_period(r: Records, person_id: str) -> dict[str, tuple[list[str], ChildMeasurement]]:
+    measurements = _child_measurements(r, person_id)
+    by_id = {m.id: m for m in measurements}
+    out = {}
+    for period, month in child_contributions(measurements).items():
+        m = by_id[month.measurement_id]
+        reasons = nutrition_reasons(m, month.counts)
+        if reasons:
+            out[period] = (reasons, m)
+    return out
+
+
+@dataclass
+class Computed:
+    """A subject's contribution rows and case rows, as stored."""
+
+    contributions: list[dict]
+    cases: list[dict]
+
+
+def _covered(r: Records, kind: str, subject_id: str, program: str, period: str) -> bool:
+    for i in r.interventions:
+        if i["program"] != program or period_of(i["delivered_on"]) != period:
+            continue
+        if kind == "household" and i["household_id"] == subject_id:
+            return True
+        if kind == "person" and i["person_id"] is not None and (
+                i["person_id"] == subject_id or r.aliases.get(i["person_id"]) == subject_id):
+            return True
+    return False
+
+
+def _rows(r: Records, kind: str, subject_id: str, parts: dict[tuple[str, str], Contribution],
+          records: dict[str, dict], posyandu_id: int | None, household_id: str | None) -> Computed:
+    contributions, cases = [], []
+    for (period, code), c in sorted(parts.items()):
+        counts = dict(c.counts)
+        for program, (reasons, decided) in sorted(c.cases.items()):
+            covered = _covered(r, kind, subject_id, program, period)
+            counts[f"{program}_cases"] = counts.get(f"{program}_cases", 0) + 1
+            if covered:
+                counts[f"{program}_covered"] = counts.get(f"{program}_covered", 0) + 1
+            raw = records.get(f"{program}:{decided.id}") if decided is not None else None
+            cases.append({
+                "program": program, "period": period, "subject_kind": kind,
+                "subject_id": subject_id, "kelurahan_code": code,
+                "posyandu_id": (raw or {}).get("posyandu_id") or posyandu_id,
+                "reasons": ",".join(dict.fromkeys(reasons)), "detail": _detail(program, raw),
+                "covered": covered})
+        contributions.append({"subject_kind": kind, "subject_id": subject_id, "period": period,
+                              "kelurahan_code": code, "household_id": household_id,
+                              "counts": counts})
+    return Computed(contributions, cases)
+
+
+def _merge(into: dict[tuple[str, str], Contribution], more: dict[tuple[str, str], Contribution]) -> None:
+    for key, c in more.items():
+        target = into.setdefault(key, Contribution(*key))
+        for name, value in c.counts.items():
+            target.add(name, value)
+        target.cases.update(c.cases)
+
+
+def compute_person(r: Records, person_id: str) -> Computed:
+    """A person's contributions: born (by birth month), each month as a child, a
+    pregnancy, a woman screened outside pregnancy; and its nutrition, antenatal and
+    adolescent cases. A merged-away (or vanished) person contributes nothing."""
+    person = r.persons.get(person_id)
+    if person is None or person["merged_into_id"]:
+        return Computed([], [])
+    parts: dict[tuple[str, str], Contribution] = {}
+    records: dict[str, dict] = {}
+    if person["birth_date"] is not None:
+        key = (period_of(person["birth_date"]), person["kelurahan_code"])
+        parts.setdefault(key, Contribution(*key)).add("born")
+    measurements = {m["id"]: m for m in r.measurements.get(person_id, [])}
+    nutrition = _nutrition_by_period(r, person_id)
+    for period, month in child_contributions(_child_measurements(r, person_id)).items():
+        c = Contribution(period, month.kelurahan_code, dict(month.counts))
+        if period in nutrition:
+            reasons, m = nutrition[period]
+            c.cases["nutrition"] = (reasons, m)
+            records[f"nutrition:{m.id}"] = measurements[m.id]
+        _merge(parts, {(period, month.kelurahan_code): c})
+    screenings = _screenings(r, person_id)
+    raw_screenings = {s["id"]: s for s in r.screenings.get(person_id, [])}
+    for part in (pregnancy_contributions(_pregnancies(r, person_id), screenings),
+                 women_contributions(screenings)):
+        for c in part.values():
+            for program, (_, s) in c.cases.items():
+                records[f"{program}:{s.id}"] = raw_screenings[s.id]
+        _merge(parts, part)
+    return _rows(r, "person", person_id, parts, records, person["posyandu_id"],
+                 person["household_id"])
+
+
+def _member(r: Records, person: dict) -> Member:
+    pid = person["id"]
+    pregnant = frozenset(p for preg in _pregnancies(r, pid) for p in pregnancy_periods(preg))
+    nutrition = {period: m.stunted is True for period, (_, m) in _nutrition_by_period(r, pid).items()}
+    return Member(person["birth_date"], pregnant, nutrition)
+
+
+def compute_household(r: Records, household_id: str) -> Computed:
+    household = r.households.get(household_id)
+    if household is None or household["merged_into_id"]:
+        return Computed([], [])
+    checks = [SanitationRecord(c["id"], c["checked_on"], c["kelurahan_code"], c["jamban_sehat"],
+                               c["stop_babs"], c["handwashing_soap"], c["air_minum_layak"],
+                               c["is_current"]) for c in r.checks.get(household_id, [])]
+    members = [_member(r, p) for p in r.members.get(household_id, [])]
+    parts = household_contributions(checks, members, household["kelurahan_code"])
+    raw = {c["id"]: c for c in r.checks.get(household_id, [])}
+    records = {f"{program}:{check.id}": raw[check.id] for c in parts.values()
+               for program, (_, check) in c.cases.items() if check is not None}
+    return _rows(r, "household", household_id, parts, records, None, None)
+
+
+# ---------------------------------------------------------------- refresh (before commit)
+
+def _sums(rows: Iterable[dict], sign: int, into: dict[tuple[str, str], dict[str, int]]) -> None:
+    for row in rows:
+        target = into.setdefault((row["kelurahan_code"], row["period"]), {})
+        for name, value in row["counts"].items():
+            target[name] = target.get(name, 0) + sign * value
+
+
+def _key(row: dict) -> tuple:
+    return (row["period"], row["kelurahan_code"], json.dumps(row["counts"], sort_keys=True),
+            row.get("household_id"))
+
+
+def _case_key(row: dict) -> tuple:
+    return (row["program"], row["period"], row["kelurahan_code"], row["posyandu_id"],
+            row["reasons"], json.dumps(row["detail"], sort_keys=True), bool(row["covered"]))
+
+
+def refresh(session: Session, persons: Iterable[str] = (), households: Iterable[str] = ()) -> int:
+    """Bring the contributions, case rows and aggregates of these subjects (and of the
+    households they belong to, or belonged to) up to date in this transaction.
+    Returns the number of subjects whose figures changed."""
+    persons = sorted(set(persons))
+    session.flush()  # before_commit runs before the commit's own flush
+    flush_deferred(session)
+    locked = q.lock_persons(session, persons)
+    old_person = q.contributions_of(session, "person", persons)
+    households = set(households) | {p["household_id"] for p in locked.values() if p["household_id"]}
+    households |= {c["household_id"] for c in old_person if c["household_id"]}
+    households = sorted(households)
+    r = load_records(session, [], households)
+    r.persons = locked
+    _load_person_records(session, r, persons)
+    return _store(session, r, persons, households, old_person,
+                  q.contributions_of(session, "household", households))
+
+
+def _store(session: Session, r: Records, persons: list[str], households: list[str],
+           old_person: list[dict], old_household: list[dict]) -> int:
+    changed = 0
+    deltas: dict[tuple[str, str], dict[str, int]] = {}
+    for kind, ids, old_rows, compute in (("person", persons, old_person, compute_person),
+                                         ("household", households, old_household, compute_household)):
+        old_by = _group(old_rows, "subject_id")
+        old_cases = _group(q.cases_of(session, kind, ids), "subject_id")
+        new_contributions, new_cases, redo = [], [], []
+        for subject_id in ids:
+            new = compute(r, subject_id)
+            old = old_by.get(subject_id, [])
+            if (sorted(map(_key, old)) == sorted(map(_key, new.contributions))
+                    and sorted(map(_case_key, old_cases.get(subject_id, [])))
+                    == sorted(map(_case_key, new.cases))):
+                continue
+            redo.append(subject_id)
+            _sums(old, -1, deltas)
+            _sums(new.contributions, 1, deltas)
+            new_contributions += new.contributions
+            new_cases += new.cases
+        if redo:
+            changed += len(redo)
+            q.replace_contributions(session, kind, redo, new_contributions)
+            q.replace_cases(session, kind, redo, new_cases)
+    deltas = {k: {m: v for m, v in d.items() if v} for k, d in deltas.items()}
+    q.add_to_aggregates(session, {k: d for k, d in deltas.items() if d})
+    return changed
+
+
+def _load_person_records(session: Session, r: Records, persons: list[str]) -> None:
+    have = {m["id"] for rows in r.members.values() for m in rows}
+    todo = [p for p in persons if p not in have]
+    for target, rows, key in ((r.measurements, q.measurements_of(session, todo), "person_id"),
+                              (r.screenings, q.screenings_of(session, todo), "woman_id"),
+                              (r.pregnancies, q.pregnancies_of(session, todo), "woman_id")):
+        for row in rows:
+            target.setdefault(row[key], []).append(row)
+    for c in q.open_conflicts(session, "person", todo):
+        if set(c["fields"] or {}) & set(CONFLICT_FIELDS):
+            r.doubtful_persons.add(c["entity_id"])
+    ids = [str(m["id"]) for p in todo for m in r.measurements.get(p, [])]
+    r.doubtful_measurements |= {c["entity_id"] for c in q.open_conflicts(session, "measurement", ids)}
+    aliases = {a["id"]: a["merged_into_id"] for a in q.merged_into(session, persons)}
+    r.aliases.update(aliases)
+    r.interventions += q.interventions_for(session, set(persons) | set(aliases), [])
+
+
+# ---------------------------------------------------------------- full recompute
+
+def expected(session: Session) -> Computed:
+    """Every contribution and case row, recomputed from the raw records."""
+    persons, households = q.subject_ids(session)
+    out = Computed([], [])
+    for part in q.chunks(persons):
+        r = load_records(session, part, [], lock=False)
+        for pid in part:
+            c = compute_person(r, pid)
+            out.contributions += c.contributions
+            out.cases += c.cases
+    for part in q.chunks(households):
+        r = load_records(session, [], part, lock=False)
+        for hid in part:
+            c = compute_household(r, hid)
+            out.contributions += c.contributions
+            out.cases += c.cases
+    return out
+
+
+def _aggregate_of(contributions: Iterable[dict]) -> dict[tuple[str, str], dict[str, int]]:
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+    _sums(contributions, 1, sums)
+    return {k: {m: v for m, v in d.items() if v} for k, d in sums.items()}
+
+
+@dataclass
+class VerifyReport:
+    subjects: int
+    contributions: int
+    aggregate_rows: int
+    differences: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def verify(session: Session, *, limit: int = 50) -> VerifyReport:
+    """Recompute everything from the raw records and compare: contributions, case rows
+    and aggregate rows. Reports at most `limit` differences (and how many there were)."""
+    want = expected(session)
+    diffs: list[str] = []
+
+    def compare(label, want_rows, have_rows, key, value):
+        a = {key(x): value(x) for x in want_rows}
+        b = {key(x): value(x) for x in have_rows}
+        for k in sorted(set(a) | set(b), key=str):
+            if a.get(k) != b.get(k):
+                diffs.append(f"{label} {k}: expected {a.get(k)}, stored {b.get(k)}")
+
+    compare("contribution", want.contributions, q.all_contributions(session),
+            lambda x: (x["subject_kind"], x["subject_id"], x["period"], x["kelurahan_code"]),
+            lambda x: x["counts"])
+    compare("case", want.cases, q.all_cases(session),
+            lambda x: (x["program"], x["period"], x["subject_kind"], x["subject_id"]),
+            lambda x: (x["kelurahan_code"], x["posyandu_id"], x["reasons"],
+                       json.dumps(x["detail"], sort_keys=True), bool(x["covered"])))
+    stored = {(a["kelurahan_code"], a["period"]): {m: a[m] for m in METRICS if a[m]}
+              for a in q.all_aggregates(session)}
+    stored = {k: v for k, v in stored.items() if v}
+    wanted = {k: v for k, v in _aggregate_of(want.contributions).items() if v}
+    for k in sorted(set(stored) | set(wanted)):
+        if stored.get(k) != wanted.get(k):
+            a, b = wanted.get(k, {}), stored.get(k, {})
+            cols = {m: (a.get(m, 0), b.get(m, 0)) for m in METRICS if a.get(m, 0) != b.get(m, 0)}
+            diffs.append(f"aggregate {k}: (expected, stored) {cols}")
+    subjects = len({(c["subject_kind"], c["subject_id"]) for c in want.contributions})
+    report = VerifyReport(subjects, len(want.contributions), len(wanted), diffs[:limit])
+    if len(diffs) > limit:
+        report.differences.append(f"... and {len(diffs) - limit} more")
+    return report
+
+
+def rebuild(session: Session) -> VerifyReport:
+    """Rewrite every contribution, case row and aggregate from the raw records."""
+    want = expected(session)
+    q.clear_all(session)
+    for part in q.chunks(want.contributions, 2000):
+        q.replace_contributions(session, "person", [], part)
+    for part in q.chunks(want.cases, 2000):
+        q.replace_cases(session, "person", [], part)
+    q.add_to_aggregates(session, _aggregate_of(want.contributions))
+    subjects = len({(c["subject_kind"], c["subject_id"]) for c in want.contributions})
+    return VerifyReport(subjects, len(want.contributions),
+                        len(_aggregate_of(want.contributions)), [])
+
+
+# ---------------------------------------------------------------- reading
+
+def check_period(period: str | None, name: str = "period") -> str:
+    if not period or len(period) != 7 or period[4] != "-" or not (period[:4] + period[5:]).isdigit() \
+            or not 1 <= int(period[5:]) <= 12:
+        raise InvalidInput(f"{name} must be a month as YYYY-MM, e.g. 2026-11 (got {period!r}).",
+                           code="caseload.bad_period")
+    return period
+
+
+def visible(scope: Scope, code: str) -> bool:
+    """May the caller see this region's aggregates: the region lies in its scope (a
+    posyandu kader: the posyandu's kelurahan)."""
+    return scope.everything or scope.covers_wilayah(code) or code in scope.posyandu_kelurahan_codes
+
+
+def _scope_codes(scope: Scope) -> list[str] | None:
+    if scope.everything:
+        return None
+    return sorted(set(scope.wilayah_codes) | set(scope.posyandu_kelurahan_codes))
+
+
+def _registered_windows(period: str) -> dict[str, tuple[str, str]]:
+    return {"0_23m": registered_window(period, BADUTA_MONTHS),
+            "0_59m": registered_window(period, BALITA_MONTHS)}
+
+
+def _target_chain(code: str) -> list[str]:
+    parts = code.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [NATIONAL]
+
+
+def _targets_section(session: Session, code: str, period: str, current: float | None) -> dict:
+    """The target of the region, else of the nearest region above it that has one, else
+    the national one; of the period's year, else of the latest year before it."""
+    year = int(period[:4])
+    chain = _target_chain(code)
+    found = q.targets(session, chain, year)
+    source = next((c for c in chain if c in found), None)
+    target_year, target = found[source] if source else (None, None)
+    national = found.get(NATIONAL)
+    return {"year": year, "target_year": target_year, "stunting_prevalence_target": target,
+            "target_set_for": source, "national_target": national[1] if national else None,
+            "current_stunting_prevalence": current,
+            "gap_percentage_points": None if target is None or current is None
+            else round((current - target) * 100, 2)}
+
+
+def _entry(session: Session, region: dict, period: str, totals: dict[str, int]) -> dict:
+    registered = {g: totals.get(f"registered_{g}", 0) for g in ("0_23m", "0_59m")}
+    children = children_figures(totals, registered)
+    sections = section_figures(totals)
+    return {"wilayah": {"code": region["code"], "name": region["name"],
+                        "level": "kelurahan" if region["level"] == "desa" else region["level"]},
+            "period": period, "children": children, "pregnancies": sections["pregnancies"],
+            "women": sections["women"], "households": sections["households"],
+            "targets": _targets_section(session, region["code"], period,
+                                        children["0_59m"]["stunted_prevalence"]),
+            "coverage": sections["coverage"]}
+
+
+def _region_or_raise(session: Session, scope: Scope, code: str) -> dict:
+    region = q.region(session, code)
+    if region is None or not visible(scope, code):
+        raise NotFound(f"No region {code} in your scope.", code="caseload.region_not_found")
+    return region
+
+
+def entry(session: Session, *, scope: Scope, code: str, period: str,
+          with_children: bool = True) -> dict:
+    """One region's caseload for a month; `children_regions`: the regions one level
+    down, whose counts add up to it."""
+    check_period(period)
+    region = _region_or_raise(session, scope, code)
+    below = q.child_regions(session, code) if with_children and region["level"] not in (
+        "kelurahan", "desa") else []
+    sums = q.summed(session, [code] + [b["code"] for b in below], period,
+                    _registered_windows(period))
+    out = _entry(session, region, period, sums.get(code, {}))
+    if with_children:
+        out["children_regions"] = [_entry(session, b, period, sums.get(b["code"], {})) for b in below]
+    return out
+
+
+def entries(session: Session, *, scope: Scope, period: str, level: str, parent: str | None,
+            limit: int, offset: int) -> tuple[list[dict], int]:
+    """One entry per region of a level (under `parent`), those in the caller's scope."""
+    check_period(period)
+    if level not in LEVELS:
+        raise InvalidInput(f"level is one of {', '.join(LEVELS)}.", code="caseload.bad_level")
+    # Regions under the caller's scope only (an agency of one kecamatan has no kabkota).
+    rows, total = q.regions(session, levels=LEVELS[level], parent=parent,
+                            codes=_scope_codes(scope), limit=limit, offset=offset)
+    sums = q.summed(session, [r["code"] for r in rows], period, _registered_windows(period))
+    return [_entry(session, r, period, sums.get(r["code"], {})) for r in rows], total
+
+
+def series(session: Session, *, scope: Scope, code: str, first: str, last: str) -> list[dict]:
+    """The region's entry for every month from `first` to `last` (at most 120)."""
+    check_period(first, "from")
+    check_period(last, "to")
+    if first > last or period_index(last) - period_index(first) >= 120:
+        raise InvalidInput("from must not be after to, and a series is at most 120 months.",
+                           code="caseload.bad_period")
+    region = _region_or_raise(session, scope, code)
+    out = []
+    for i in range(period_index(first), period_index(last) + 1):
+        period = period_from_index(i)
+        sums = q.summed(session, [code], period, _registered_windows(period))
+        out.append(_entry(session, region, period, sums.get(code, {})))
+    return out
+
+
+def period_of_today() -> str:
+    return period_of(date.today())
+
+
+__all__ = ["PROGRAMS", "entry", "entries", "series", "refresh", "verify", "rebuild", "period_end"]
+
+
+# ---------------------------------------------------------------- case lists
+
+CASE_PAGE_MAX = 10_000
+
+
+def encode_case_cursor(row: dict) -> str:
+    return base64.urlsafe_b64encode(f"{row['kelurahan_code']}|{row['subject_id']}".encode()).decode()
+
+
+def decode_case_cursor(text: str | None) -> tuple[str, str] | None:
+    if not text:
+        return None
+    try:
+        code, _, subject = base64.urlsafe_b64decode(text.encode()).decode().partition("|")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("This cursor was not given by this list.", code="caseload.bad_cursor") from exc
+    if not code or not subject:
+        raise InvalidInput("This cursor was not given by this list.", code="caseload.bad_cursor")
+    return code, subject
+
+
+def case_row(raw: dict, interventions: list[dict]) -> dict:
+    """One case as agencies read it: who (ids, names, address, RT/RW, posyandu), why
+    (reasons), the values that decided, and the programme's interventions received.
+    The one place a case row is built (JSON, CSV and XLSX all come from it)."""
+    person = raw["subject_kind"] == "person"
+    return {
+        "subject": raw["subject_kind"],
+        "person_id": raw["subject_id"] if person else None,
+        "household_id": raw["person_household_id"] if person else raw["subject_id"],
+        "name": raw["person_name"] if person else raw["head_name"],
+        "nik": raw["person_nik"] if person else None,
+        "sex": raw["sex"] if person else None,
+        "birth_date": _jsonable(raw["birth_date"]) if person else None,
+        "mother_name": raw["mother_name"] if person else None,
+        "head_name": raw["head_name"],
+        "kk": raw["kk"],
+        "address": raw["address"], "rt": raw["rt"], "rw": raw["rw"],
+        "kelurahan_code": raw["kelurahan_code"],
+        "posyandu": ({"id": raw["posyandu_id"], "name": raw["posyandu_name"]}
+                     if raw["posyandu_id"] is not None else None),
+        "period": raw["period"],
+        "reasons": raw["reasons"].split(",") if raw["reasons"] else [],
+        "values": raw["detail"],
+        "covered": bool(raw["covered"]),
+        "interventions": [{"id": i["id"], "type": i["type"],
+                           "delivered_on": _jsonable(i["delivered_on"]),
+                           "quantity": i["quantity"], "unit": i["unit"], "agency": i["agency"]}
+                          for i in sorted(interventions, key=lambda i: (i["delivered_on"], i["id"]))],
+    }
+
+
+def cases(session: Session, *, principal, code: str, program: str, period: str,
+          cursor: str | None = None, limit: int | None = 100) -> tuple[list[dict], str | None]:
+    """A region's named cases of one programme for a month, ordered by (kelurahan,
+    subject id), from a cursor; returns the rows and the next cursor (None: the end).
+    `limit` None: every case (spreadsheets)."""
+    from sync.interventions import require_program
+
+    check_period(period)
+    require_program(session, principal, program)
+    _region_or_raise(session, principal.scope, code)
+    after = decode_case_cursor(cursor)
+    fetch = None if limit is None else limit + 1
+    raws = q.case_page(session, program=program, period=period, prefix=code, after=after,
+                       limit=fetch)
+    more = limit is not None and len(raws) > limit
+    raws = raws[:limit] if limit is not None else raws
+    people = [r["subject_id"] for r in raws if r["subject_kind"] == "person"]
+    households = [r["subject_id"] for r in raws if r["subject_kind"] == "household"]
+    aliases = q.merged_into(session, people)
+    given = q.interventions_of_subjects(session, people + [a["id"] for a in aliases],
+                                        households, program)
+    survivor = {a["id"]: a["merged_into_id"] for a in aliases}
+    by_subject: dict[str, list[dict]] = {}
+    for i in given:
+        key = i["household_id"] if i["person_id"] is None else survivor.get(i["person_id"], i["person_id"])
+        by_subject.setdefault(key, []).append(i)
+    rows = [case_row(r, by_subject.get(r["subject_id"], [])) for r in raws]
+    return rows, (encode_case_cursor(raws[-1]) if more and raws else None)
+
+
+TABLE_COLUMNS = ("subject", "person_id", "household_id", "name", "nik", "sex", "birth_date",
+                 "mother_name", "head_name", "kk", "address", "rt", "rw", "kelurahan_code",
+                 "posyandu_id", "posyandu_name", "period", "reasons")
+
+
+def table(program: str, rows: list[dict]) -> tuple[list[str], list[list]]:
+    """The case rows as a spreadsheet: fixed columns, the programme's values, then
+    whether covered and the interventions received."""
+    value_names = [n for n in _DETAIL.get(program, _DETAIL["household"]) if n != "id"]
+    header = list(TABLE_COLUMNS) + value_names + ["covered", "interventions"]
+    out = []
+    for row in rows:
+        posyandu = row["posyandu"] or {}
+        cells = {**row, "posyandu_id": posyandu.get("id"), "posyandu_name": posyandu.get("name"),
+                 "reasons": ";".join(row["reasons"])}
+        fixed = [cells[c] for c in TABLE_COLUMNS]
+        values = [row["values"].get(n) for n in value_names]
+        given = "; ".join(f"{i['delivered_on']} {i['type']}"
+                          + (f" {i['quantity']:g} {i['unit'] or ''}".rstrip() if i["quantity"] is not None else "")
+                          for i in row["interventions"])
+        out.append(fixed + values + ["yes" if row["covered"] else "no", given])
+    return header, out
+
+
+def as_csv(program: str, rows: list[dict]) -> bytes:
+    import csv
+    import io
+
+    header, body = table(program, rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for line in body:
+        # A cell starting with = + - @ is a formula to spreadsheets: quote it as text.
+        writer.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for v in line])
+    return ("\ufeff" + buffer.getvalue()).encode()  # BOM: Excel reads UTF-8 names right
+
+
+def as_xlsx(program: str, rows: list[dict]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    header, body = table(program, rows)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=program[:31])
+    sheet.append(header)
+    for line in body:
+        sheet.append(["'" + v if isinstance(v, str) and v[:1] == "=" else v for v in line])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- targets
+
+def set_target(session: Session, *, principal, code: str, year: int, value: float) -> dict:
+    from sync.accounts import record_audit
+
+    if principal.role != "admin":
+        raise Forbidden("Only an admin sets targets.", code="auth.role")
+    if code != NATIONAL and q.region(session, code) is None:
+        raise InvalidInput(f"Unknown region {code!r} (ID is the national target).",
+                           code="target.bad_value")
+    if not 2000 <= year <= 2100 or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise InvalidInput("A target is a prevalence between 0 and 1 (14% is 0.14) for a year "
+                           "from 2000 to 2100.", code="target.bad_value")
+    from models import CaseloadTarget
+
+    row = session.get(CaseloadTarget, (code, year))
+    before = row.stunting_prevalence if row else None
+    if row is None:
+        row = CaseloadTarget(wilayah_code=code, year=year, stunting_prevalence=value)
+    row.stunting_prevalence = float(value)
+    row.set_by = principal.user_id
+    row.set_at = datetime.now().astimezone()
+    session.add(row)
+    session.flush()
+    record_audit(session, actor_id=principal.user_id, action="target.set", entity_type="target",
+                 entity_id=f"{code}/{year}", detail={"before": before, "after": float(value)})
+    return {"wilayah_code": code, "year": year, "stunting_prevalence": float(value)}
+
+
+SEED_TARGETS = (("33.75", 2023, 0.1488), ("33.75", 2024, 0.1224), (NATIONAL, 2024, 0.14))
+
+
+def seed_targets(session: Session) -> int:
+    """Kota Pekalongan's 14.88% (2023) and 12.24% (2024) and the national 14% (2024),
+    where no target is set yet (also seeded by migration 0007); returns how many added."""
+    from models import CaseloadTarget
+
+    added = 0
+    for code, year, value in SEED_TARGETS:
+        if session.get(CaseloadTarget, (code, year)) is None:
+            session.add(CaseloadTarget(wilayah_code=code, year=year, stunting_prevalence=value))
+            added += 1
+    session.flush()
+    return added
