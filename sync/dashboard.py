@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
-from sync import offline, reviews, submissions
+from sync import caseloads, offline, reviews, submissions
 from sync.accounts import Principal
 from sync.queries import record_lists
 from sync.queries.record_lists import DateRange
 from sync.queries.reviews import PairFilters
+from sync.scope import Scope
 
 STALE_AFTER = timedelta(days=7)
 TREND_MONTHS = 12
@@ -37,6 +38,7 @@ class Dashboard:
     kelurahan: list[dict]
     totals: dict
     trend: list[dict]  # the last TREND_MONTHS months: {"month": "YYYY-MM", prevalences}
+    caseload: list[dict]  # sync.caseloads entries of the kelurahan above
     open_conflicts: int | None  # None: not the caller's queue (kader, agency)
     open_duplicates: int | None
     failed_submissions: int | None
@@ -70,8 +72,11 @@ def dashboard(session: Session, *, principal: Principal, today: date,
             figures[name] = prevalence(int(figures[f"{name}_yes"] or 0),
                                        int(figures[f"{name}_no"] or 0))
     trend = _trend(session, principal=principal, month=month)
+    caseload = caseload_entries(session, principal=principal,
+                                codes=[r["kelurahan_code"] for r in rows],
+                                period=month.since.strftime("%Y-%m"))
     if principal.role not in REVIEWERS:
-        return Dashboard(month, rows, totals, trend, None, None, None, None)
+        return Dashboard(month, rows, totals, trend, caseload, None, None, None, None)
     _, conflicts = offline.list_conflicts(session, principal=principal, status="open",
                                           kelurahan_code=None, entity=None, limit=0, offset=0)
     _, failed = submissions.list_submissions(session, principal=principal, status="failed",
@@ -79,7 +84,21 @@ def dashboard(session: Session, *, principal: Principal, today: date,
     stale = stale_devices(session, principal=principal, now=now or datetime.now(UTC))
     _, duplicates = reviews.list_duplicates(session, principal=principal,
                                             filters=PairFilters(status="open"), limit=0, offset=0)
-    return Dashboard(month, rows, totals, trend, conflicts, duplicates, failed, len(stale))
+    return Dashboard(month, rows, totals, trend, caseload, conflicts, duplicates, failed,
+                     len(stale))
+
+
+def caseload_entries(session: Session, *, principal: Principal, codes: list[str],
+                     period: str) -> list[dict]:
+    """The caseload API's entries (sync.caseloads) of these kelurahan, those the API
+    would show the caller, in one call: the region list is narrowed to them (listing
+    every kelurahan of an admin's scope would be the whole country's)."""
+    codes = [code for code in codes if caseloads.visible(principal.scope, code)]
+    if not codes:
+        return []
+    items, _ = caseloads.entries(session, scope=Scope(wilayah_codes=tuple(codes)), period=period,
+                                 level="kelurahan", parent=None, limit=len(codes), offset=0)
+    return items
 
 
 def _months_back(first: date, count: int) -> list[date]:
@@ -108,3 +127,10 @@ def _trend(session: Session, *, principal: Principal, month: DateRange) -> list[
             item[name] = prevalence(int(r.get(f"{name}_yes") or 0), int(r.get(f"{name}_no") or 0))
         out.append(item)
     return out
+
+
+def measurement_kelurahan(session: Session, *, principal: Principal, period: str) -> list[str]:
+    """The kelurahan in scope with measurements in the month `period` (YYYY-MM)."""
+    first = date(int(period[:4]), int(period[5:7]), 1)
+    rows = record_lists.measurement_figures(session, scope=principal.scope, days=month_of(first))
+    return [r["kelurahan_code"] for r in rows]

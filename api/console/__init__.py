@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console import admin, auth, duplicates, home, registry, review
+from api.console import admin, auth, cases, duplicates, home, registry, review
 from api.console.deps import mark_console
 
 STATIC_URL = "/admin/static"
@@ -20,6 +20,6 @@ def install_console(app: FastAPI) -> None:
     app.mount(STATIC_URL, StaticFiles(directory=str(Path(__file__).parent / "static")),
               name="console-static")
     router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_console)])
-    for module in (auth, home, registry, review, duplicates, admin):
+    for module in (auth, home, registry, review, duplicates, cases, admin):
         router.include_router(module.router)
     app.include_router(router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import date
 from pathlib import Path
 
@@ -166,6 +167,26 @@ def test_a_duplicate_pair_is_merged_and_unmerged_by_clicking(live_server, field,
     playwright_thread.expect(page.locator("#merged")).to_have_count(0)
     with Session(live_server.engine) as s:
         assert s.get(Person, pair.b_id).merged_into_id is None
+    _clean(offline_page)
+
+
+def test_a_case_list_is_downloaded(live_server, field, offline_page, playwright_thread):
+    page = offline_page.page
+    _sign_in(page, live_server.url, "spv")
+    page.click("text=Daftar sasaran")
+    playwright_thread.expect(page.locator("table.cases")).to_be_visible()
+    assert page.locator("tr[data-case]").count() >= 1
+    downloads = []
+    page.on("download", lambda d: downloads.append(d))  # in Playwright's thread: read later
+    page.click("#download-csv")
+    deadline = time.monotonic() + 20
+    while not downloads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [download] = downloads
+    name = download.suggested_filename
+    path = playwright_thread.call(download.path)
+    assert name.startswith("cases-nutrition-") and name.endswith(".csv")
+    assert b"Siti Aminah" in Path(path).read_bytes()
     _clean(offline_page)
 
 
