@@ -147,7 +147,7 @@ TREND_SERIES = ("stunted", "wasted", "underweight")
 def trend_chart(trend: list[dict], *, title: str, names: dict[str, str]) -> Markup:
     """Prevalence per month (percent) of each series, one line each; a month without
     measurements leaves a gap."""
-    width, height, left, right, top, bottom = 640, 240, 40, 12, 12, 44
+    width, height, left, right, top, bottom = 640, 240, 40, 26, 12, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [m[s] * 100 for m in trend for s in TREND_SERIES if m[s] is not None]
     y1 = max(10.0, math.ceil(max(values, default=0) / 10) * 10)
@@ -169,7 +169,7 @@ def trend_chart(trend: list[dict], *, title: str, names: dict[str, str]) -> Mark
                      f'text-anchor="end">{v:g}%</text>')
     for i, m in enumerate(trend):
         parts.append(f'<text class="tick" x="{px(i):.1f}" y="{top + plot_h + 14}" '
-                     f'text-anchor="middle">{escape(m["month"][2:])}</text>')
+                     f'text-anchor="middle">{escape(m["month"][5:] + "/" + m["month"][2:4])}</text>')
     for k, series in enumerate(TREND_SERIES):
         path, pen = [], "M"
         for i, m in enumerate(trend):

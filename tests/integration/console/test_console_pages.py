@@ -100,7 +100,7 @@ def test_the_dashboard_shows_the_figures_the_api_gives(client, db):
     # The trend: 12 months ending with this one; only this month has measurements (Siti's
     # visit a year ago is the 13th month back), at the prevalence of the totals row.
     trend = re.search(r'<svg class="trend-chart".*?</svg>', page, re.S).group(0)
-    assert len(re.findall(r'text-anchor="middle">\d\d-\d\d<', trend)) == 12
+    assert len(re.findall(r'text-anchor="middle">\d\d/\d\d<', trend)) == 12
     stunted = total("/api/v1/measurements", **base, stunted="true") / (
         total("/api/v1/measurements", **base, stunted="true")
         + total("/api/v1/measurements", **base, stunted="false"))
