@@ -15,8 +15,9 @@ from api.deps import ReadSessionDep, SessionDep
 from api.pagination import RecordId
 from api.urls import collect_server_url
 from core.errors import AppError
+from indicators.caseload import PROGRAMS
 from models.auth import ROLES
-from sync import accounts
+from sync import accounts, interventions
 from sync.collect_settings import collect_settings, encode_settings, loopback_warning, qr_png
 
 router = APIRouter()
@@ -76,9 +77,12 @@ def _user_page(request, session, username: str, *, qr: dict | None = None,
                error: str | None = None, status_code: int = 200):
     user = accounts.get_user_by_username_or_raise(session, username)
     scope = accounts.scope_of(session, user)
+    granted = (interventions.programs_of(session, accounts.principal_for(session, user))
+               if user.role == "agency" else None)
     return render.page(request, "user.html", status_code=status_code, u=user,
                        scopes=["*"] if scope.everything else scope.as_strings(),
-                       tokens=accounts.list_app_tokens(session, user), qr=qr, error=error)
+                       tokens=accounts.list_app_tokens(session, user), qr=qr, error=error,
+                       programs=PROGRAMS, granted=granted)
 
 
 @router.get("/admin/users/{username}")
@@ -124,6 +128,23 @@ def collect_qr(request: Request, username: str, console: PostDep, session: Sessi
     qr = {"image": "data:image/png;base64," + base64.b64encode(png).decode(),
           "server_url": server_url, "warning": loopback_warning(server_url), "revoked": revoked}
     return _user_page(request, session, username, qr=qr)
+
+
+@router.post("/admin/users/{username}/programs")
+def grant_programs(request: Request, username: str, console: PostDep, session: SessionDep):
+    """The programmes whose case lists an agency account may read and act on (as PUT
+    /api/v1/users/{username}/programs; audited)."""
+    need_role(console, "admin")
+    user = accounts.get_user_by_username_or_raise(session, username)
+    try:
+        interventions.grant_programs(session, user=user,
+                                     programs=[str(p) for p in request.state.form.getlist("program")],
+                                     actor_id=console.principal.user_id)
+    except AppError as exc:
+        session.rollback()
+        return _user_page(request, session, username, error=_message(request, exc),
+                          status_code=exc.status_code)
+    return render.redirect(request, f"/admin/users/{username}")
 
 
 @router.post("/admin/app-tokens/{token_id}/revoke")

@@ -242,6 +242,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "earlier QR codes are revoked."),
     "users.phone_label": ("Label HP (mis. HP Samsung Sri)", "Phone label (e.g. Sri's Samsung)"),
     "users.new_token": ("Token baru (hanya ditampilkan sekali)", "New token (shown once)"),
+    "users.programs": ("Program yang boleh dilihat instansi ini", "Programmes this agency may see"),
     "users.done": ("Tersimpan.", "Saved."),
 }
 

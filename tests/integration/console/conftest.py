@@ -38,3 +38,18 @@ def console_client(app):
 
     with TestClient(app, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def extra_wilayah(engine):
+    """Codes of wilayah a test adds (the seeded regions outlive each test, so these are
+    removed after the test's rows are: list this fixture before `client`/`db`)."""
+    from sqlalchemy import delete
+
+    from models import Wilayah
+
+    codes: list[str] = []
+    yield codes
+    if codes:
+        with engine.begin() as conn:
+            conn.execute(delete(Wilayah).where(Wilayah.code.in_(codes)))

@@ -113,7 +113,8 @@ def test_the_dashboard_shows_the_figures_the_api_gives(client, db):
     assert int(tiles["stale_phones"]) == 0 and len(devices) == 2  # both synced just now
 
 
-def test_a_submission_shows_the_forms_labels_and_a_failed_one_is_reprocessed(client, db):
+def test_a_submission_shows_the_forms_labels_and_a_failed_one_is_reprocessed(extra_wilayah,
+                                                                             client, db):
     setup_field(db)
     submission_id = failed_submission(client, db)
     sign_in(client, "spv")
@@ -131,6 +132,7 @@ def test_a_submission_shows_the_forms_labels_and_a_failed_one_is_reprocessed(cli
     still = client.post(f"/admin/submissions/{submission_id}/reprocess", data={"csrf_token": csrf})
     assert still.status_code == 200 and 'data-status="failed"' in still.text
     add_missing_kelurahan(db)
+    extra_wilayah.append("33.75.01.1098")
     done = client.post(f"/admin/submissions/{submission_id}/reprocess", data={"csrf_token": csrf})
     assert 'data-status="processed"' in done.text
     assert [a.detail["status"] for a in _audit(db, "submission.reprocess")] == ["failed",
@@ -214,3 +216,18 @@ def test_household_page_lists_members_and_a_search_by_kk_finds_it(client, db):
     link = re.search(r'href="(/admin/households/[^"]+)"', found).group(1)
     page = client.get(link).text
     assert "Siti Aminah" in page and "Rina Wati" in page
+
+
+def test_an_admin_grants_an_agency_its_programmes(client, db):
+    setup_field(db)
+    csrf = sign_in(client, "boss")
+    client.post("/admin/users", data={
+        "csrf_token": csrf, "username": "dinsos", "password": "password-456", "role": "agency",
+        "scopes": "33.75", "agency": "Dinas Sosial"})
+    granted = client.post("/admin/users/dinsos/programs", data={
+        "csrf_token": csrf, "program": ["food_aid", "fish_aid"]}, follow_redirects=False)
+    assert granted.status_code == 303
+    answer = client.get("/api/v1/users/dinsos/programs", headers=bearer(client, "boss", PASSWORD))
+    assert answer.json()["programs"] == ["fish_aid", "food_aid"]
+    page = client.get("/admin/users/dinsos").text
+    assert page.count("checked") == 2
