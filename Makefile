@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test demo lint bench forms screenshots clean
+.PHONY: run test drill demo lint bench forms screenshots clean audit
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "posyandu-sync needs Python 3.11+"'
@@ -25,9 +25,17 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
+# The fault drills alone, with their figures (they also run in `make test`): kill -9 of
+# a worker (SQLite, PostgreSQL), PostgreSQL restarted (a private cluster), the disk full.
+drill: $(STAMP)
+	$(BIN)/pytest -q -s -m drill tests/drills
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py $(BIN)/pip-audit
 
 demo: $(STAMP)
 	$(BIN)/python -m simulator.demo

@@ -9,14 +9,27 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.console import install_console
 from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
+from api.http_security import SecurityMiddleware
 from api.middleware import RequestContextMiddleware
 from api.openrosa_submission import OpenRosaSubmissionMiddleware
-from api.routes import auth, health, identity, kobo, openrosa, records, regions, submissions, users
+from api.routes import (
+    access_log,
+    auth,
+    health,
+    identity,
+    kobo,
+    openrosa,
+    records,
+    regions,
+    submissions,
+    users,
+)
 from api.routes import caseloads as caseload_routes
 from api.routes import sync as sync_routes
 from api.routes.docs import install_docs
@@ -75,8 +88,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
 
     # The last added is the outermost: request context wraps everything, including
-    # the phones' submissions, which are answered before FastAPI's router.
+    # the phones' submissions, which are answered before FastAPI's router; every
+    # answer then gets the security headers and every JSON body its limit
+    # (api.http_security).
     app.add_middleware(OpenRosaSubmissionMiddleware)
+    if app.state.settings.cors_origins:  # closed unless origins are listed
+        app.add_middleware(CORSMiddleware, allow_origins=app.state.settings.cors_origins,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Accept-Language"],
+                           allow_credentials=False, max_age=600)
+    app.add_middleware(SecurityMiddleware, settings=app.state.settings)
     app.add_middleware(RequestContextMiddleware)
 
     # OpenRosa first (phones' requests are most of the traffic, and routes are matched
@@ -93,6 +114,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     install_docs(app)
     install_console(app)
     app.include_router(sync_routes.router, responses=JSON_ERRORS)
+    app.include_router(access_log.router, responses=JSON_ERRORS)
     return app
 
 

@@ -8,12 +8,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import openrosa_wire as wire
 from core import problems
-from core.errors import AppError, InvalidInput
+from core.db import outage
+from core.errors import AppError, InvalidInput, Unavailable
 
 log = logging.getLogger("posyandu.api")
 
@@ -31,7 +32,8 @@ class ValidationErrorBody(ErrorBody):
 
 _MEANINGS = {400: "Invalid input", 401: "Not signed in (or wrong credentials)",
              403: "Signed in, but not allowed (role or scope)", 404: "No such resource",
-             409: "Conflicts with the current state"}
+             409: "Conflicts with the current state", 413: "The body is too large",
+             429: "Too many failed sign-ins: locked for a while (Retry-After)"}
 # For OpenAPI: what the JSON API and the OpenRosa endpoints answer when they refuse.
 JSON_ERRORS: dict = {
     **{status: {"model": ErrorBody, "description": meaning} for status, meaning in _MEANINGS.items()},
@@ -42,6 +44,10 @@ OPENROSA_ERRORS: dict = {
     for status, meaning in {**_MEANINGS, 422: "A parameter is invalid"}.items()}
 
 ERROR_HEADER = "X-Posyandu-Error"  # an OpenRosa error's code (core.problems)
+# Every 503 says when to try again (RFC 9110 Retry-After, seconds). ODK Collect keeps an
+# unsent form and sends it again itself; other clients read the header.
+RETRY_AFTER_SECONDS = {"server.busy": 5, "server.writer_stopped": 5,
+                       "server.database_unavailable": 15, "server.storage_full": 300}
 
 
 def is_openrosa_request(request: Request) -> bool:
@@ -87,15 +93,27 @@ def app_error_response(request: Request, exc: AppError) -> Response:
     headers = None
     if exc.status_code == 401:
         headers = dict(request.scope.get("auth_challenge") or {"WWW-Authenticate": "Bearer"})
+    if exc.retry_after is not None:
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
+    elif exc.status_code == 503:
+        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER_SECONDS.get(exc.code, 15))}
     return render_error(request, exc.status_code, exc.code, exc.message, headers, exc.detail)
 
 
 def as_request_error(exc: Exception) -> AppError | None:
-    """A database refusal caused by the request's own values (PostgreSQL: a NUL
-    character, an integer out of range), as the 400 it is; None for anything else."""
+    """A database error as the answer it deserves, or None (a bug: 500).
+
+    A refusal caused by the request's own values (PostgreSQL: a NUL character, an
+    integer out of range) is the 400 it is. An outage (the database restarting, a lost
+    connection, a full disk: core.db.outage) is a 503 with Retry-After; nothing was
+    stored and the phone sends it again."""
     if isinstance(exc, DataError):
         return InvalidInput("A value in this request cannot be stored: a number out of range "
                             "or a NUL character.", code="request.bad_value")
+    code = outage(exc)
+    if code is not None:
+        log.warning("database outage (%s): %s", code, str(exc).splitlines()[0][:300])
+        return Unavailable(problems.CATALOGUE[code].meaning, code=code)
     return None
 
 
@@ -122,7 +140,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code = {404: "resource.not_found", 405: "request.method_not_allowed"}.get(
+        code = {404: "resource.not_found", 405: "request.method_not_allowed",
+                413: "request.json_too_large"}.get(
             exc.status_code, "request.error")
         return render_error(request, exc.status_code, code, str(exc.detail),
                             headers=getattr(exc, "headers", None))
@@ -131,6 +150,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bad_value(request: Request, exc: DataError):
         return app_error_response(request, as_request_error(exc))
 
+    # Handled here rather than by the catch-all below, which Starlette runs outermost
+    # and which logs a traceback for every request while the database is down.
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError):
+        error = as_request_error(exc)
+        if error is not None:
+            return app_error_response(request, error)
+        return unexpected_error_response(request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
+        error = as_request_error(exc)
+        if error is not None:
+            return app_error_response(request, error)
         return unexpected_error_response(request)

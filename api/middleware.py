@@ -1,24 +1,25 @@
 """Request context as plain ASGI middleware (cheaper than BaseHTTPMiddleware): a
 request id per request (echoed as X-Request-ID, put on every log line), the Date
 header (OpenRosa requires it; uvicorn's own is switched off so there is one), and one
-access-log line with device tokens redacted from the path."""
+access-log line (its path redacted by core.redact, as every log line is by the log
+record factory in core.logging)."""
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from email.utils import formatdate
 
 from core.logging import reset_request_id, set_request_id
+from core.redact import redact
 
 log = logging.getLogger("posyandu.access")
-_TOKEN_IN_PATH = re.compile(r"^/key/[^/]+")
 
 
 def redact_path(path: str) -> str:
-    return _TOKEN_IN_PATH.sub("/key/***", path)
+    """The path as it may be logged (core.redact: `/key/<token>` anywhere in it)."""
+    return redact(path)
 
 
 class RequestContextMiddleware:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from sqlmodel import Session
 
+from api import login_guard
 from api.credentials import authorization, basic_credentials
 from api.deps import ReadSessionDep
 from core.errors import InvalidInput, Unauthenticated
@@ -64,7 +65,7 @@ def authenticate(request: Request, session: Session) -> Principal:
     credentials = basic_credentials(value)
     if credentials is None:
         raise Unauthenticated("Malformed Basic credentials.", code="auth.bad_basic")
-    user = accounts.authenticate_basic(session, *credentials)
+    user = login_guard.verify_password(request, session, *credentials, basic=True)
     return accounts.principal_for(session, user)
 
 

@@ -88,8 +88,8 @@ COLUMNS = {
     "posyandu": ("id", "kelurahan_code", "name", "rw", "is_active", "created_at"),
     "household": ("id", "kk", "head_name", "address", "rt", "rw", "kelurahan_code", "version",
                   "merged_into_id", "created_at", "updated_at"),
-    "person": ("id", "nik", "name", "name_key", "name_block", "sex", "birth_date", "birth_date_estimated",
-               "mother_id", "household_id", "kelurahan_code", "posyandu_id", "version",
+    "person": ("id", "nik", "name", "name_key", "name_block", "sex", "birth_date",
+               "birth_date_estimated", "mother_id", "household_id", "kelurahan_code", "posyandu_id", "version",
                "merged_into_id", "created_at", "updated_at"),
     "household_version": ("household_id", "version", "data", "changed_at", "changed_by",
                           "submission_id", "reason"),
@@ -313,7 +313,8 @@ def split_households(tables: _Tables, count: int) -> tuple[_Tables, _Tables]:
     """The rows of the first `count` households (their people, measurements and
     submissions) and the rest: a registry's first days, and what came later."""
     first = {row[0] for row in tables.household[:count]}
-    people = {row[0] for row in tables.person if row[8] in first}
+    household_of = COLUMNS["person"].index("household_id")
+    people = {row[0] for row in tables.person if row[household_of] in first}
     measured = {row[1] for row in tables.measurement if row[2] in people}
     entities = first | people
 

@@ -16,6 +16,7 @@ versions and change-log rows), then prints:
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import statistics
 import sys
@@ -88,6 +89,7 @@ def run(args) -> None:
     from sync import accounts, picklists
     from sync.accounts import Principal
     from sync.changes import ChangeCursor
+    from sync.forms import publish_builtin_forms
     from sync.offline import encode_cursor, feed
     from sync.scope import Scope
 
@@ -180,6 +182,33 @@ def run(args) -> None:
             print(f"children.csv pick list at {args.people:,} in scope: {len(csv_bytes) / 1e6:.1f} MB "
                   f"in {csv_time:.2f} s; full JSON snapshot {snapshot_bytes / 1e6:.1f} MB in "
                   f"{snapshot_time:.2f} s")
+            # 3b. the ODK entity list (what Collect downloads), its ETag, and the 304
+            with Session(engine) as s:
+                publish_builtin_forms(s)
+                s.commit()
+            basic = {"Authorization": "Basic " + base64.b64encode(b"sri:password-123").decode(),
+                     "X-OpenRosa-Version": "1.0"}
+            client.get("/formList", headers=basic)  # the Basic-auth cache, warm
+            times, listed = [], None
+            for _ in range(args.rounds):
+                t = time.perf_counter()
+                listed = client.get("/forms/anthropometry/media/children.csv", headers=basic)
+                times.append(time.perf_counter() - t)
+            etag = listed.headers["ETag"]
+            manifest_times, not_modified = [], []
+            for _ in range(args.rounds):
+                t = time.perf_counter()
+                client.get("/forms/anthropometry/manifest", headers=basic)
+                manifest_times.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                again = client.get("/forms/anthropometry/media/children.csv",
+                                   headers={**basic, "If-None-Match": etag})
+                not_modified.append(time.perf_counter() - t)
+            assert again.status_code == 304, again.status_code
+            print(f"ODK entity list children.csv at {args.people:,} in scope (HTTP, OpenRosa): "
+                  f"{len(listed.content) / 1e6:.1f} MB in median {statistics.median(times):.2f} s; "
+                  f"manifest (ETag, no rendering) {statistics.median(manifest_times) * 1000:.0f} ms; "
+                  f"If-None-Match -> 304 in {statistics.median(not_modified) * 1000:.0f} ms")
             # 4. one change: what a phone downloads
             cursor = body["cursor"]
             while True:

@@ -15,11 +15,13 @@ import sys
 COMMAND_MODULES = (
     "cli.serve",
     "cli.admin",
+    "cli.security",
     "cli.zscore",
     "cli.forms",
     "cli.simulate",
     "cli.dedup",
     "cli.caseloads",
+    "cli.recovery",
 )
 
 

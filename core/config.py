@@ -56,6 +56,41 @@ class Settings(BaseSettings):
         description="Identity resolution: from this score up to the auto-link score, the "
         "record is created and a duplicate candidate pair opened for a supervisor.",
     )
+    raw_retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Days a processed submission's raw XML and attachments are kept; after "
+        "that `posyandu-sync retention run` purges or anonymises them (the records made from "
+        "them stay). Unset: kept until an administrator sets a period.",
+    )
+    raw_retention_mode: str = Field(
+        default="anonymise", pattern="^(anonymise|purge)$",
+        description="anonymise: the identifying answers and the photos go, the measured values "
+        "stay readable; purge: the raw XML and attachments go entirely.",
+    )
+    # ---------------------------------------------------------------- security
+    login_max_failures: int = Field(
+        default=10, ge=2, description="Failed sign-ins (JSON token or HTTP Basic) of one "
+        "account within login_window_seconds before it is locked for login_lockout_seconds.")
+    login_max_failures_per_address: int = Field(
+        default=100, ge=2, description="The same, per client address (a puskesmas behind one "
+        "NAT address has many kaders: keep this well above login_max_failures).")
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    password_verifications: int = Field(
+        default=0, ge=0, description="Most argon2 verifications one worker runs at once "
+        "(0: the number of CPUs); others wait up to password_queue_seconds, then 503.")
+    password_queue_seconds: float = Field(default=2.0, ge=0)
+    trust_forwarded_proto: bool = Field(
+        default=False, description="Believe X-Forwarded-Proto (set it behind a TLS-terminating "
+        "proxy): https requests then get Strict-Transport-Security.")
+    hsts_seconds: int = Field(default=31536000, ge=0)
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the JSON API from a "
+        "browser (CORS); none by default.")
+    max_json_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest JSON or form body of the API "
+        "(413 above); sync pushes may be larger: max_push_bytes.")
+    max_push_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
 
 @lru_cache

@@ -195,3 +195,49 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# SQLSTATE classes that mean "the database cannot serve now" rather than "this request
+# is wrong": connection exceptions, insufficient resources, operator intervention
+# (an administrator's or a restart's shutdown), and 55P03 (lock not available).
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57")
+_SQLITE_FULL = ("database or disk is full", "no space left")
+_SQLITE_OUTAGE = ("disk i/o error", "unable to open database file", "database is locked",
+                  "attempt to write a readonly database")
+
+
+def outage(error: BaseException) -> str | None:
+    """The problem code (core.problems) of a database error that is an outage (the
+    server restarting, a lost connection, a full disk), or None for any other error.
+
+    An outage is answered 503 with Retry-After: what was sent was not stored and the
+    phone keeps it and sends it again; nothing about the request itself was wrong."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(error, PoolTimeout):  # every pooled connection is in use
+        return "server.busy"
+    if not isinstance(error, DBAPIError):
+        return None
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == "53100":  # PostgreSQL: disk_full
+        return "server.storage_full"
+    if sqlstate:
+        return "server.database_unavailable" if sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES else None
+    if error.connection_invalidated:
+        return "server.database_unavailable"
+    module = type(orig).__module__ if orig is not None else ""
+    message = str(orig).lower()
+    if module.startswith("sqlite3"):
+        if any(text in message for text in _SQLITE_FULL):
+            return "server.storage_full"
+        return "server.database_unavailable" if any(t in message for t in _SQLITE_OUTAGE) else None
+    if module.startswith("psycopg"):
+        # psycopg's OperationalError without an SQLSTATE: the server did not answer
+        # (refused, closed the connection, was restarted).
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        return "server.database_unavailable" if isinstance(error, (OperationalError,
+                                                                   InterfaceError)) else None
+    return None

@@ -15,7 +15,10 @@ class AppError(Exception):
     status_code = 400
     code = "request.invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, detail: dict | None = None):
+    retry_after: int | None = None  # seconds; rendered as Retry-After
+
+    def __init__(self, message: str, *, code: str | None = None, detail: dict | None = None,
+                 retry_after: int | None = None):
         super().__init__(message)
         self.message = message
         if code:
@@ -24,6 +27,8 @@ class AppError(Exception):
             self.code = code
         self.status_code = CATALOGUE[self.code].status
         self.detail = detail or {}
+        if retry_after is not None:
+            self.retry_after = max(1, int(retry_after))
 
     @property
     def pesan(self) -> str:
@@ -64,3 +69,8 @@ class Unavailable(AppError):
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "request.too_large"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "auth.locked"

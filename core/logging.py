@@ -1,4 +1,5 @@
-"""Structured logging with a request id per request (plain text or JSON lines)."""
+"""Structured logging with a request id per request (plain text or JSON lines), and
+the one place where secrets are taken out of every log line (`install_redaction`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import json
 import logging
 import sys
 from contextvars import ContextVar
+from numbers import Number
+
+from core.redact import redact
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -38,14 +42,70 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", None),
         }
         for key in ("method", "path", "status", "duration_ms", "user"):
-            if hasattr(record, key):
-                payload[key] = getattr(record, key)
+            if hasattr(record, key):  # extras are set after the record factory ran
+                value = getattr(record, key)
+                payload[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            payload["exc"] = self.formatException(record.exc_info)
+            payload["exc"] = record.exc_text or redact(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
 
 
+_base_factory = logging.getLogRecordFactory()
+
+
+def _redacting_factory(*args, **kwargs) -> logging.LogRecord:
+    """Every log record of the process, from any logger (ours, uvicorn's access and
+    error logs, SQLAlchemy, a library's), is made here: its message, arguments and
+    traceback are redacted before any handler or formatter sees them. The arguments
+    stay arguments (uvicorn's access formatter unpacks them) but each string among
+    them is redacted. A logger's level is checked before a record is made, so lines
+    that are not logged cost nothing."""
+    record = _base_factory(*args, **kwargs)
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    elif record.msg is not None and not isinstance(record.msg, Number):
+        record.msg = redact(str(record.msg))
+    if isinstance(record.args, tuple):
+        record.args = tuple(redact(a) if isinstance(a, str) else
+                            a if a is None or isinstance(a, Number) else _Redacted(a)
+                            for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+    if record.exc_info and record.exc_info[0] is not None:
+        # Rendered now (once), so that the handler prints the redacted text.
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    return record
+
+
+class _Redacted:
+    """An argument that is not a string, redacted when the message is rendered (%s, %r)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return redact(str(self.value))
+
+    def __repr__(self) -> str:
+        return redact(repr(self.value))
+
+    def __format__(self, spec: str) -> str:
+        return redact(format(self.value, spec))
+
+
+def install_redaction() -> None:
+    """Make every log record of this process through `_redacting_factory` (idempotent)."""
+    if logging.getLogRecordFactory() is not _redacting_factory:
+        logging.setLogRecordFactory(_redacting_factory)
+
+
+install_redaction()  # on import: any process that logs through this package is covered
+
+
 def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
+    install_redaction()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
     if json_lines:

@@ -32,6 +32,9 @@ CATALOGUE: dict[str, Problem] = {
     "request.invalid": Problem(400, "The request is invalid.", "Permintaan tidak valid. " + _ASK),
     "request.bad_value": Problem(400, "A value cannot be stored (a number out of range or a NUL "
                                  "character).", "Ada nilai yang tidak dapat disimpan. " + _FIX_FORM),
+    "request.json_too_large": Problem(413, "The JSON or form body is larger than this "
+                                      "endpoint accepts.", "Data yang dikirim terlalu besar "
+                                      "untuk diterima server. Kirim lebih sedikit data sekaligus."),
     "request.too_large": Problem(413, "The request body is larger than the server accepts.",
                                  "Data terlalu besar untuk diterima server. " + _ASK),
     "request.error": Problem(400, "The request could not be served.", "Permintaan tidak dapat "
@@ -47,6 +50,25 @@ CATALOGUE: dict[str, Problem] = {
     "server.busy": Problem(503, "The database is busy.", "Server sedang sibuk. " + _SEND_AGAIN),
     "server.writer_stopped": Problem(503, "The server could not store this submission.",
                                      "Server belum dapat menyimpan data ini. " + _SEND_AGAIN),
+    "server.database_unavailable": Problem(503, "The database does not answer (restarting, "
+                                           "or the connection was lost); try again shortly.",
+                                           "Server belum dapat menyimpan data karena basis data "
+                                           "sedang tidak tersedia. " + _SEND_AGAIN),
+    "server.storage_full": Problem(503, "The server's disk is full; nothing was stored. An "
+                                   "administrator must free space.", "Penyimpanan server "
+                                   "penuh, data belum tersimpan. " + _SEND_AGAIN + " " + _ASK),
+    # ---------------------------------------------------------------- data subjects
+    "person.merged": Problem(409, "The person was merged into another record; act on that "
+                             "one.", "Data orang ini sudah digabung ke data lain; gunakan data "
+                             "hasil penggabungan."),
+    "person.legal_hold": Problem(409, "The person's data is under a legal retention duty and "
+                                 "cannot be erased.", "Data orang ini wajib disimpan menurut "
+                                 "ketentuan hukum dan tidak dapat dihapus."),
+    "person.bad_change": Problem(400, "The correction is not valid.", "Perbaikan data tidak "
+                                 "valid; periksa nama kolom dan nilainya."),
+    "submission.purged": Problem(409, "The raw content of this submission was purged (retention "
+                                 "period or erasure); its records stay.", "Isi asli kiriman ini "
+                                 "sudah dihapus sesuai masa simpan; data hasilnya tetap ada."),
     # ---------------------------------------------------------------- auth
     "auth.unauthenticated": Problem(401, "Not signed in.", "Silakan masuk dengan nama pengguna "
                                     "dan kata sandi Anda."),
@@ -73,6 +95,22 @@ CATALOGUE: dict[str, Problem] = {
                             "sandi diganti atau akun dinonaktifkan; silakan masuk lagi."),
     "auth.bad_current_password": Problem(400, "The current password is wrong.",
                                          "Kata sandi saat ini salah."),
+    "auth.locked": Problem(429, "Too many failed sign-ins for this account: it is locked for a "
+                           "while (Retry-After says how long).", "Terlalu banyak percobaan masuk "
+                           "yang gagal untuk akun ini, jadi akun dikunci sementara. Coba lagi "
+                           "beberapa menit lagi, atau minta admin mengatur ulang kata sandi."),
+    "auth.address_locked": Problem(429, "Too many failed sign-ins from this address: it is "
+                                   "locked for a while (Retry-After says how long).",
+                                   "Terlalu banyak percobaan masuk yang gagal dari jaringan "
+                                   "ini, jadi dikunci sementara. Coba lagi beberapa menit lagi. "
+                                   + _ASK),
+    "auth.busy": Problem(503, "The server is checking many passwords at once; try again in a "
+                         "moment (Retry-After).", "Server sedang memeriksa banyak kata sandi. "
+                         "Coba lagi sebentar lagi."),
+    "auth.secret_configured": Problem(409, "The JWT secret is set in the configuration "
+                                      "(POSYANDU_SECRET_KEY); change it there.",
+                                      "Kunci JWT diatur di konfigurasi (POSYANDU_SECRET_KEY); "
+                                      "ubah di sana lalu jalankan ulang server."),
     "auth.forbidden": Problem(403, "Signed in, but not allowed.", "Anda tidak berwenang untuk ini."),
     "auth.role": Problem(403, "The account's role does not allow this.",
                          "Peran akun Anda tidak mengizinkan ini."),
@@ -188,6 +226,9 @@ CATALOGUE: dict[str, Problem] = {
     "submission.no_form": Problem(422, "The submission's form version is gone.",
                                   "Versi formulir data ini sudah tidak ada di server. " + _ASK),
     # ---------------------------------------------------------------- accounts
+    "user.nik_full_not_agency": Problem(400, "Only agency accounts have NIKs masked; full NIK "
+                                        "access is granted to agency accounts.",
+                                        "Hanya akun instansi yang NIK-nya disamarkan."),
     "user.not_found": Problem(404, "No such user.", "Pengguna tidak ditemukan."),
     "user.exists": Problem(409, "A user of that name exists already.", "Nama pengguna ini sudah "
                            "dipakai."),
@@ -280,6 +321,10 @@ CATALOGUE: dict[str, Problem] = {
                                 "Orang ini tidak ditemukan di wilayah Anda."),
     "household.not_found": Problem(404, "No such household in your scope.",
                                    "Keluarga ini tidak ditemukan di wilayah Anda."),
+    "identity.number_search": Problem(403, "Searching by NIK or KK number needs full NIK "
+                                      "access (an admin grants it to an agency account).",
+                                      "Pencarian dengan NIK atau nomor KK memerlukan izin NIK "
+                                      "lengkap dari admin."),
     # ---------------------------------------------------------------- sync
     "sync.bad_cursor": Problem(400, "The cursor is not one this server gave.",
                                "Kursor sinkronisasi tidak valid."),

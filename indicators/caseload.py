@@ -159,10 +159,17 @@ HOUSEHOLD_COUNTS = ("checked", "no_healthy_latrine", "open_defecation", "no_hand
 _CHILD_COLUMN_GROUP = {"0_23m": "c23", "0_59m": "c59"}
 
 
-def child_column(key: str) -> str:
-    """The aggregate column of a child count key ("0_59m.D" -> "c59_d")."""
+def _column_of(key: str) -> str:
     group, count = key.split(".")
     return f"{_CHILD_COLUMN_GROUP[group]}_{count.lower()}"
+
+
+_CHILD_COLUMNS = {f"{g}.{k}": _column_of(f"{g}.{k}") for g in AGE_GROUPS for k in CHILD_COUNTS}
+
+
+def child_column(key: str) -> str:
+    """The aggregate column of a child count key ("0_59m.D" -> "c59_d")."""
+    return _CHILD_COLUMNS[key]
 
 
 METRICS: tuple[str, ...] = (

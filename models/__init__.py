@@ -34,6 +34,7 @@ from models.records import (  # noqa: E402
     PregnancyScreening,
     SanitationCheck,
 )
+from models.recovery import LegalHold, SubmissionPurge  # noqa: E402
 from models.registry import (  # noqa: E402
     Household,
     HouseholdVersion,
@@ -41,9 +42,12 @@ from models.registry import (  # noqa: E402
     PersonVersion,
     Posyandu,
 )
+from models.security import AccessLog, AuthThrottle  # noqa: E402
 from models.wilayah import Wilayah  # noqa: E402
 
 __all__ = [
+    "AccessLog",
+    "AuthThrottle",
     "AppToken",
     "Attachment",
     "AuditLog",
@@ -61,6 +65,7 @@ __all__ = [
     "HouseholdVersion",
     "IdentityDecision",
     "KoboHook",
+    "LegalHold",
     "Measurement",
     "Person",
     "PersonVersion",
@@ -74,6 +79,7 @@ __all__ = [
     "SyncMutation",
     "ServerSetting",
     "Submission",
+    "SubmissionPurge",
     "User",
     "UserScope",
     "Wilayah",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from core.roles import ROLES  # noqa: E402,F401  (re-exported)
@@ -24,6 +24,9 @@ class User(SQLModel, table=True):
     # Carried in every JWT; bumped when a password changes or the account is disabled,
     # so tokens issued before then stop working at once.
     credential_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # An agency account sees NIKs and KK numbers masked (sync.minimise) unless an admin
+    # grants it the full numbers.
+    nik_full: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow, sa_type=TZ_DATETIME)
 
 

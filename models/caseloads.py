@@ -19,6 +19,11 @@ from sqlmodel import Field, SQLModel
 
 from indicators.caseload import METRICS
 from models.base import TZ_DATETIME, utcnow
+from models.registry import Person
+
+# Caseload refreshes look up the persons merged into a survivor (their interventions
+# count for it): without this index that is a scan of the registry on every commit.
+Index("ix_person_merged_into_id", Person.__table__.c.merged_into_id)
 
 CASELOAD_AGGREGATE = Table(
     "caseload_aggregate", SQLModel.metadata,
@@ -50,7 +55,8 @@ class CaseloadCase(SQLModel, table=True):
 
     __tablename__ = "caseload_case"
     __table_args__ = (Index("ix_caseload_case_list", "program", "period", "kelurahan_code",
-                            "subject_id"),)
+                            "subject_id"),
+                      Index("ix_caseload_case_subject", "subject_id"))
 
     program: str = Field(primary_key=True, max_length=20)
     period: str = Field(primary_key=True, max_length=7)

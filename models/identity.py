@@ -21,7 +21,9 @@ class IdentityDecision(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     entity: str = Field(max_length=16)  # person | household
     role: str = Field(max_length=16)  # child | mother | woman | household | pushed
-    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    # The submission (no foreign key: up to three of these rows are written with every
+    # submission, and the key's check would be a lookup each on the intake path).
+    submission_id: int | None = None
     fingerprint: str = Field(max_length=40)  # the claim's identity fields, hashed
     outcome: str = Field(max_length=16)  # existing | auto_link | review | new
     rule: str = Field(max_length=32)  # registry_id | nik | kk | name_birth_date | ... | score

@@ -18,6 +18,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthentic
 from models import AppToken, AuditLog, Posyandu, ServerSetting, User, UserScope, Wilayah
 from models.auth import ROLES
 from models.base import utcnow
+from sync import throttle
 from sync.queries import accounts as queries
 from sync.scope import Scope, parse_scope_strings
 
@@ -34,6 +35,7 @@ class Principal:
     scope: Scope
     agency: str | None = None
     app_token_id: int | None = None
+    nik_full: bool = False  # an agency granted full NIKs (sync.minimise)
 
 
 # ---------------------------------------------------------------- users
@@ -178,6 +180,7 @@ def principal_for(session: Session, user: User, app_token_id: int | None = None)
         scope=scope_of(session, user),
         agency=user.agency,
         app_token_id=app_token_id,
+        nik_full=bool(user.nik_full),
     )
 
 
@@ -197,7 +200,8 @@ def _end_sessions(session: Session, user: User) -> None:
 
 
 def update_user(session: Session, *, user: User, actor_id: int | None,
-                is_active: bool | None = None, full_name: str | None = None) -> list[int]:
+                is_active: bool | None = None, full_name: str | None = None,
+                nik_full: bool | None = None) -> list[int]:
     """Change a user's name or switch the account off or on; returns the ids of the
     device tokens revoked. Disabling ends the account's sessions (credential_version)
     and revokes its device tokens at once; switching it on again revives neither.
@@ -216,6 +220,12 @@ def update_user(session: Session, *, user: User, actor_id: int | None,
     if full_name is not None and full_name != user.full_name:
         changes["full_name"] = full_name
         user.full_name = full_name.strip() or None
+    if nik_full is not None and nik_full != user.nik_full:
+        if nik_full and user.role != "agency":
+            raise InvalidInput("Only agency accounts have NIKs masked; the others see them "
+                               "already.", code="user.nik_full_not_agency")
+        changes["nik_full"] = nik_full
+        user.nik_full = nik_full
     if is_active is not None and is_active != user.is_active:
         changes["is_active"] = is_active
         user.is_active = is_active
@@ -241,6 +251,7 @@ def reset_password(session: Session, *, user: User, password: str, actor_id: int
     _check_new_password(password)
     user.password_hash = security.hash_password(password)
     _end_sessions(session, user)
+    throttle.clear_account(session, username=user.username)  # the lock ends with the reset
     session.flush()
     record_audit(session, actor_id=actor_id, action="user.password_reset", entity_type="user",
                  entity_id=str(user.id), detail={})
@@ -272,6 +283,8 @@ _basic_cache_lock = threading.Lock()
 def authenticate_password(session: Session, username: str, password: str) -> User:
     """Check a username and password (argon2); raise Unauthenticated with one message."""
     user = get_user_by_username(session, username)
+    if user is None:
+        security.verify_nothing(password)
     if user is None or not security.verify_password(user.password_hash, password):
         raise Unauthenticated("Wrong username or password.", code="auth.bad_credentials")
     if not user.is_active:  # said only to whoever knows the password
@@ -282,40 +295,57 @@ def authenticate_password(session: Session, username: str, password: str) -> Use
 def authenticate_basic(session: Session, username: str, password: str) -> User:
     """HTTP Basic for OpenRosa: argon2 is deliberately slow, so a verified pair is
     remembered (as a SHA-256, in memory) for a short time, and only while the account's
-    credential_version is the one it was verified with (a password change ends it)."""
+    credential_version is the one it was verified with (a password change ends it).
+    (The HTTP layer counts failures around this: api.login_guard.)"""
+    user = cached_basic(session, username, password)
+    if user is None:
+        user = authenticate_password(session, username, password)
+        remember_basic(user, username, password)
+    return user
+
+
+def cached_basic(session: Session, username: str, password: str) -> User | None:
+    """The account, when this Basic pair was verified within the cache time."""
     key = security.sha256_hex(f"{username}\0{password}")
-    ttl = get_settings().basic_auth_cache_seconds
-    now = time.monotonic()
     with _basic_cache_lock:
         hit = _basic_cache.get(key)
-    if hit and now - hit[0] < ttl:
+    if hit and time.monotonic() - hit[0] < get_settings().basic_auth_cache_seconds:
         user = session.get(User, hit[1])
         if (user is not None and user.is_active and user.username == username
                 and user.credential_version == hit[2]):
             return user
-    user = authenticate_password(session, username, password)
+    return None
+
+
+def remember_basic(user: User, username: str, password: str) -> None:
+    key = security.sha256_hex(f"{username}\0{password}")
     with _basic_cache_lock:
         if len(_basic_cache) > 10_000:
             _basic_cache.clear()
-        _basic_cache[key] = (now, user.id, user.credential_version)
-    return user
+        _basic_cache[key] = (time.monotonic(), user.id, user.credential_version)
 
 
 # ---------------------------------------------------------------- JWT
 
-_secret_cache: dict[str, str] = {}
+# {database url: (the secret, when it was read)}. Re-read after SECRET_TTL seconds, and
+# at once (at most once a second) when a token's signature does not match: a rotation
+# (rotate_jwt_secret) reaches every worker within seconds without a restart.
+_secret_cache: dict[str, tuple[str, float]] = {}
+SECRET_TTL = 30.0
 
 
-def jwt_secret(session: Session) -> str:
+def jwt_secret(session: Session, *, fresh: bool = False) -> str:
     """The configured secret, else one generated on first run and kept in the database
     (so every API worker, on every machine, signs and checks with the same one)."""
     configured = get_settings().secret_key
     if configured:
         return configured
     bind = str(session.get_bind().url)
-    if bind in _secret_cache:
-        return _secret_cache[bind]
-    row = session.get(ServerSetting, JWT_SECRET_KEY)
+    cached = _secret_cache.get(bind)
+    now = time.monotonic()
+    if cached and now - cached[1] < (1.0 if fresh else SECRET_TTL):
+        return cached[0]
+    row = session.get(ServerSetting, JWT_SECRET_KEY, populate_existing=True)
     if row is None:
         try:
             with session.begin_nested():
@@ -323,8 +353,27 @@ def jwt_secret(session: Session) -> str:
         except IntegrityError:
             pass  # another worker created it first
         row = session.get(ServerSetting, JWT_SECRET_KEY)
-    _secret_cache[bind] = row.value
+    _secret_cache[bind] = (row.value, now)
     return row.value
+
+
+def rotate_jwt_secret(session: Session, *, actor_id: int | None = None) -> None:
+    """A new signing secret in the database: every access token issued so far stops
+    working (everyone signs in again; device tokens and hook secrets are not JWTs and
+    keep working). Refused when the secret comes from POSYANDU_SECRET_KEY."""
+    if get_settings().secret_key:
+        raise Conflict("The JWT secret comes from POSYANDU_SECRET_KEY: change it there and "
+                       "restart the workers.", code="auth.secret_configured")
+    row = session.get(ServerSetting, JWT_SECRET_KEY)
+    if row is None:
+        session.add(ServerSetting(key=JWT_SECRET_KEY, value=security.new_secret(48)))
+    else:
+        row.value = security.new_secret(48)
+        session.add(row)
+    session.flush()
+    _secret_cache.pop(str(session.get_bind().url), None)
+    record_audit(session, actor_id=actor_id, action="jwt_secret.rotate", entity_type="server",
+                 entity_id=JWT_SECRET_KEY, detail={})
 
 
 def issue_access_token(session: Session, user: User) -> str:
@@ -339,7 +388,11 @@ def issue_access_token(session: Session, user: User) -> str:
 
 def user_from_access_token(session: Session, token: str) -> User:
     try:
-        claims = security.decode_access_token(token, jwt_secret(session))
+        try:
+            claims = security.decode_access_token(token, jwt_secret(session))
+        except jwt.InvalidSignatureError:
+            # signed after a rotation this worker has not read yet? (else: forged)
+            claims = security.decode_access_token(token, jwt_secret(session, fresh=True))
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("Your session has expired; sign in again.", code="auth.expired") from exc
     except jwt.InvalidTokenError as exc:
@@ -449,7 +502,7 @@ def principal_from_app_token(session: Session, token: str, rows: list | None = N
     scope = _scope_from_rows(row.role, [(r.wilayah_code, r.posyandu_id, r.kelurahan_code)
                                         for r in rows])
     return Principal(user_id=row.user_id, username=row.username, role=row.role, scope=scope,
-                     agency=row.agency, app_token_id=row.id)
+                     agency=row.agency, app_token_id=row.id, nik_full=bool(row.nik_full))
 
 
 # ---------------------------------------------------------------- audit

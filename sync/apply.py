@@ -196,13 +196,16 @@ def _create(session: Session, entity: Entity, entity_id: str | None, data: dict,
 
 
 def apply(session: Session, entity: str, entity_id: str | None, base_version: int | None,
-          changes: dict, provenance: Provenance, *, current: dict | None = None) -> ApplyResult:
+          changes: dict, provenance: Provenance, *, current: dict | None = None,
+          known_absent: bool = False) -> ApplyResult:
     """Create (`base_version` 0: `entity_id` may be a client's id, or None for a new
     one) or change a person or household; see the module docstring.
 
     `base_version` None: the caller's edit is based on the current version whatever it
     is. `current`: the row as the caller read it in this transaction (it is updated in
-    place); else it is read here, locked against concurrent writers.
+    place); else it is read here, locked against concurrent writers. `known_absent`: a
+    create whose id the caller found absent already (if it appeared meanwhile, the
+    insert fails on the primary key and the caller's unit is redone).
     """
     kind = ENTITIES.get(entity)
     if kind is None:
@@ -214,7 +217,7 @@ def apply(session: Session, entity: str, entity_id: str | None, base_version: in
         if (problem := _bad_value(kind, name, value)) is not None:
             return _rejected(kind, entity_id, problem)
     if base_version == 0:
-        if entity_id is not None and kind.rows.get(session, entity_id) is not None:
+        if entity_id is not None and not known_absent and kind.rows.get(session, entity_id) is not None:
             return _rejected(kind, entity_id, f"{entity} {entity_id} exists already")
         return _create(session, kind, entity_id, changes, provenance)
     row = current if current is not None else kind.rows.get_for_update(session, entity_id)

@@ -87,6 +87,10 @@ class Records:
     doubtful_measurements: set[str] = field(default_factory=set)
     interventions: list[dict] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)  # merged-away person -> survivor
+    # A person's child months, computed once per refresh (a household's figures read its
+    # children's too).
+    child_cache: dict[str, tuple[list, dict]] = field(default_factory=dict)
+    loaded: set[str] = field(default_factory=set)  # persons whose records are loaded
 
 
 def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
@@ -96,27 +100,53 @@ def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
     return out
 
 
+def _load_persons_records(session: Session, r: Records, person_ids: Iterable[str]) -> None:
+    """Every record of these persons (those not loaded yet): measurements, screenings,
+    pregnancies, the open conflicts that keep measurements out, and interventions (also
+    of the persons merged into them)."""
+    todo = sorted(set(person_ids) - r.loaded)
+    if not todo:
+        return
+    r.loaded.update(todo)
+    for target, rows, key in ((r.measurements, q.measurements_of(session, todo), "person_id"),
+                              (r.screenings, q.screenings_of(session, todo), "woman_id"),
+                              (r.pregnancies, q.pregnancies_of(session, todo), "woman_id")):
+        for row in rows:
+            target.setdefault(row[key], []).append(row)
+    measurement_ids = [str(m["id"]) for p in todo for m in r.measurements.get(p, [])]
+    for c in q.open_conflicts(session, todo + measurement_ids):
+        if c["entity"] == "measurement":
+            r.doubtful_measurements.add(c["entity_id"])
+        elif set(c["fields"] or {}) & set(CONFLICT_FIELDS):
+            r.doubtful_persons.add(c["entity_id"])
+    for i in q.interventions_for(session, todo, ()):
+        if i["merged_into_id"]:
+            r.aliases[i["person_id"]] = i["merged_into_id"]
+        r.interventions.append(i)
+
+
+def _load_households(session: Session, r: Records, household_ids: Iterable[str], lock: bool) -> None:
+    ids = sorted(set(household_ids) - set(r.households))
+    if not ids:
+        return
+    r.households.update(q.lock_households(session, ids, lock))
+    members = q.household_members(session, ids)
+    for m in members:
+        r.members.setdefault(m["household_id"], []).append(m)
+    _load_persons_records(session, r, [m["id"] for m in members])
+    for row in q.sanitation_of(session, ids):
+        r.checks.setdefault(row["household_id"], []).append(row)
+    r.interventions += q.interventions_for(session, (), ids)
+
+
 def load_records(session: Session, person_ids: Iterable[str], household_ids: Iterable[str],
                  *, lock: bool = True) -> Records:
     """The registry rows (locked, in id order) and every record of these subjects and of
     the members of these households."""
     r = Records()
     r.persons = q.lock_persons(session, person_ids, lock)
-    r.households = q.lock_households(session, household_ids, lock)
-    members = q.household_members(session, r.households)
-    r.members = _group(members, "household_id")
-    everyone = set(r.persons) | {m["id"] for m in members}
-    r.measurements = _group(q.measurements_of(session, everyone), "person_id")
-    r.screenings = _group(q.screenings_of(session, everyone), "woman_id")
-    r.pregnancies = _group(q.pregnancies_of(session, everyone), "woman_id")
-    r.checks = _group(q.sanitation_of(session, r.households), "household_id")
-    for c in q.open_conflicts(session, "person", everyone):
-        if set(c["fields"] or {}) & set(CONFLICT_FIELDS):
-            r.doubtful_persons.add(c["entity_id"])
-    ids = [str(m["id"]) for rows in r.measurements.values() for m in rows]
-    r.doubtful_measurements = {c["entity_id"] for c in q.open_conflicts(session, "measurement", ids)}
-    r.aliases = {a["id"]: a["merged_into_id"] for a in q.merged_into(session, r.persons)}
-    r.interventions = q.interventions_for(session, set(r.persons) | set(r.aliases), r.households)
+    _load_persons_records(session, r, r.persons)
+    _load_households(session, r, household_ids, lock)
     return r
 
 
@@ -176,11 +206,19 @@ def _detail(program: str, row: dict | None) -> dict:
     return out
 
 
+def _child_months(r: Records, person_id: str) -> tuple[list[ChildMeasurement], dict]:
+    cached = r.child_cache.get(person_id)
+    if cached is None:
+        measurements = _child_measurements(r, person_id)
+        cached = r.child_cache[person_id] = (measurements, child_contributions(measurements))
+    return cached
+
+
 def _nutrition_by_period(r: Records, person_id: str) -> dict[str, tuple[list[str], ChildMeasurement]]:
-    measurements = _child_measurements(r, person_id)
+    measurements, months = _child_months(r, person_id)
     by_id = {m.id: m for m in measurements}
     out = {}
-    for period, month in child_contributions(measurements).items():
+    for period, month in months.items():
         m = by_id[month.measurement_id]
         reasons = nutrition_reasons(m, month.counts)
         if reasons:
@@ -253,7 +291,7 @@ def compute_person(r: Records, person_id: str) -> Computed:
         parts.setdefault(key, Contribution(*key)).add("born")
     measurements = {m["id"]: m for m in r.measurements.get(person_id, [])}
     nutrition = _nutrition_by_period(r, person_id)
-    for period, month in child_contributions(_child_measurements(r, person_id)).items():
+    for period, month in _child_months(r, person_id)[1].items():
         c = Contribution(period, month.kelurahan_code, dict(month.counts))
         if period in nutrition:
             reasons, m = nutrition[period]
@@ -313,43 +351,65 @@ def _case_key(row: dict) -> tuple:
             row["reasons"], json.dumps(row["detail"], sort_keys=True), bool(row["covered"]))
 
 
+def _member_facts(rows: list[dict], cases: list[dict]) -> tuple:
+    """What a household's figures read of a member, from the member's own stored or
+    computed rows: birth month, months of an active pregnancy, nutrition-list months
+    (and whether stunted), and the household."""
+    return (sorted(r["period"] for r in rows if r["counts"].get("born")),
+            sorted(r["period"] for r in rows if r["counts"].get("p_active")),
+            sorted((c["period"], "stunted" in c["reasons"].split(",")) for c in cases
+                   if c["program"] == "nutrition"),
+            next((r["household_id"] for r in rows), None))
+
+
 def refresh(session: Session, persons: Iterable[str] = (), households: Iterable[str] = ()) -> int:
-    """Bring the contributions, case rows and aggregates of these subjects (and of the
-    households they belong to, or belonged to) up to date in this transaction.
-    Returns the number of subjects whose figures changed."""
+    """Bring the contributions, case rows and aggregates of these subjects up to date in
+    this transaction, and those of the households whose figures they change: a marked
+    household, or the old and new household of a person whose birth month, pregnancy
+    months or nutrition-list months changed (or who moved). Returns the number of
+    subjects whose figures changed."""
     persons = sorted(set(persons))
     session.flush()  # before_commit runs before the commit's own flush
     flush_deferred(session)
-    locked = q.lock_persons(session, persons)
-    old_person = q.contributions_of(session, "person", persons)
-    households = set(households) | {p["household_id"] for p in locked.values() if p["household_id"]}
-    households |= {c["household_id"] for c in old_person if c["household_id"]}
+    r = Records()
+    r.persons = q.lock_persons(session, persons)
+    old = {"person": _group(q.contributions_of(session, "person", persons), "subject_id")}
+    old_cases = {"person": _group(q.cases_of(session, "person", persons), "subject_id")}
+    _load_persons_records(session, r, persons)
+    computed = {pid: compute_person(r, pid) for pid in persons}
+    households = set(households)
+    for pid, new in computed.items():
+        before = _member_facts(old["person"].get(pid, []), old_cases["person"].get(pid, []))
+        after = _member_facts(new.contributions, new.cases)
+        row = r.persons.get(pid)
+        household_now = row["household_id"] if row and not row["merged_into_id"] else None
+        if before[:3] == after[:3] == ([], [], []):
+            continue  # nothing of this person counts in a household's figures
+        if before[:3] != after[:3] or before[3] != household_now:
+            households |= {h for h in (before[3], household_now) if h}
     households = sorted(households)
-    r = load_records(session, [], households)
-    r.persons = locked
-    _load_person_records(session, r, persons)
-    return _store(session, r, persons, households, old_person,
-                  q.contributions_of(session, "household", households))
+    _load_households(session, r, households, lock=True)
+    old["household"] = _group(q.contributions_of(session, "household", households), "subject_id")
+    old_cases["household"] = _group(q.cases_of(session, "household", households), "subject_id")
+    computed_households = {hid: compute_household(r, hid) for hid in households}
+    return _store(session, {"person": computed, "household": computed_households}, old, old_cases)
 
 
-def _store(session: Session, r: Records, persons: list[str], households: list[str],
-           old_person: list[dict], old_household: list[dict]) -> int:
+def _store(session: Session, computed: dict[str, dict[str, Computed]],
+           old: dict[str, dict[str, list[dict]]], old_cases: dict[str, dict[str, list[dict]]]) -> int:
+    """Write the subjects whose rows changed, and add the differences to the aggregates."""
     changed = 0
     deltas: dict[tuple[str, str], dict[str, int]] = {}
-    for kind, ids, old_rows, compute in (("person", persons, old_person, compute_person),
-                                         ("household", households, old_household, compute_household)):
-        old_by = _group(old_rows, "subject_id")
-        old_cases = _group(q.cases_of(session, kind, ids), "subject_id")
+    for kind, subjects in computed.items():
         new_contributions, new_cases, redo = [], [], []
-        for subject_id in ids:
-            new = compute(r, subject_id)
-            old = old_by.get(subject_id, [])
-            if (sorted(map(_key, old)) == sorted(map(_key, new.contributions))
-                    and sorted(map(_case_key, old_cases.get(subject_id, [])))
+        for subject_id, new in subjects.items():
+            before = old[kind].get(subject_id, [])
+            if (sorted(map(_key, before)) == sorted(map(_key, new.contributions))
+                    and sorted(map(_case_key, old_cases[kind].get(subject_id, [])))
                     == sorted(map(_case_key, new.cases))):
                 continue
             redo.append(subject_id)
-            _sums(old, -1, deltas)
+            _sums(before, -1, deltas)
             _sums(new.contributions, 1, deltas)
             new_contributions += new.contributions
             new_cases += new.cases
@@ -360,24 +420,6 @@ def _store(session: Session, r: Records, persons: list[str], households: list[st
     deltas = {k: {m: v for m, v in d.items() if v} for k, d in deltas.items()}
     q.add_to_aggregates(session, {k: d for k, d in deltas.items() if d})
     return changed
-
-
-def _load_person_records(session: Session, r: Records, persons: list[str]) -> None:
-    have = {m["id"] for rows in r.members.values() for m in rows}
-    todo = [p for p in persons if p not in have]
-    for target, rows, key in ((r.measurements, q.measurements_of(session, todo), "person_id"),
-                              (r.screenings, q.screenings_of(session, todo), "woman_id"),
-                              (r.pregnancies, q.pregnancies_of(session, todo), "woman_id")):
-        for row in rows:
-            target.setdefault(row[key], []).append(row)
-    for c in q.open_conflicts(session, "person", todo):
-        if set(c["fields"] or {}) & set(CONFLICT_FIELDS):
-            r.doubtful_persons.add(c["entity_id"])
-    ids = [str(m["id"]) for p in todo for m in r.measurements.get(p, [])]
-    r.doubtful_measurements |= {c["entity_id"] for c in q.open_conflicts(session, "measurement", ids)}
-    aliases = {a["id"]: a["merged_into_id"] for a in q.merged_into(session, persons)}
-    r.aliases.update(aliases)
-    r.interventions += q.interventions_for(session, set(persons) | set(aliases), [])
 
 
 # ---------------------------------------------------------------- full recompute
@@ -501,13 +543,13 @@ def _target_chain(code: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [NATIONAL]
 
 
-def _targets_section(session: Session, code: str, period: str, current: float | None) -> dict:
+def _targets_section(found: dict[str, tuple[int, float]], code: str, period: str,
+                     current: float | None) -> dict:
     """The target of the region, else of the nearest region above it that has one, else
-    the national one; of the period's year, else of the latest year before it."""
+    the national one; of the period's year, else of the latest year before it
+    (`found`: the targets of every region code on the way up, from q.targets)."""
     year = int(period[:4])
-    chain = _target_chain(code)
-    found = q.targets(session, chain, year)
-    source = next((c for c in chain if c in found), None)
+    source = next((c for c in _target_chain(code) if c in found), None)
     target_year, target = found[source] if source else (None, None)
     national = found.get(NATIONAL)
     return {"year": year, "target_year": target_year, "stunting_prevalence_target": target,
@@ -517,7 +559,12 @@ def _targets_section(session: Session, code: str, period: str, current: float | 
             else round((current - target) * 100, 2)}
 
 
-def _entry(session: Session, region: dict, period: str, totals: dict[str, int]) -> dict:
+def _targets_of(session: Session, codes: Iterable[str], period: str) -> dict[str, tuple[int, float]]:
+    chains = {c for code in codes for c in _target_chain(code)}
+    return q.targets(session, sorted(chains), int(period[:4]))
+
+
+def _entry(targets: dict, region: dict, period: str, totals: dict[str, int]) -> dict:
     registered = {g: totals.get(f"registered_{g}", 0) for g in ("0_23m", "0_59m")}
     children = children_figures(totals, registered)
     sections = section_figures(totals)
@@ -525,7 +572,7 @@ def _entry(session: Session, region: dict, period: str, totals: dict[str, int]) 
                         "level": "kelurahan" if region["level"] == "desa" else region["level"]},
             "period": period, "children": children, "pregnancies": sections["pregnancies"],
             "women": sections["women"], "households": sections["households"],
-            "targets": _targets_section(session, region["code"], period,
+            "targets": _targets_section(targets, region["code"], period,
                                         children["0_59m"]["stunted_prevalence"]),
             "coverage": sections["coverage"]}
 
@@ -545,11 +592,12 @@ def entry(session: Session, *, scope: Scope, code: str, period: str,
     region = _region_or_raise(session, scope, code)
     below = q.child_regions(session, code) if with_children and region["level"] not in (
         "kelurahan", "desa") else []
-    sums = q.summed(session, [code] + [b["code"] for b in below], period,
-                    _registered_windows(period))
-    out = _entry(session, region, period, sums.get(code, {}))
+    codes = [code] + [b["code"] for b in below]
+    sums = q.summed(session, codes, period, _registered_windows(period))
+    targets = _targets_of(session, codes, period)
+    out = _entry(targets, region, period, sums.get(code, {}))
     if with_children:
-        out["children_regions"] = [_entry(session, b, period, sums.get(b["code"], {})) for b in below]
+        out["children_regions"] = [_entry(targets, b, period, sums.get(b["code"], {})) for b in below]
     return out
 
 
@@ -562,8 +610,10 @@ def entries(session: Session, *, scope: Scope, period: str, level: str, parent: 
     # Regions under the caller's scope only (an agency of one kecamatan has no kabkota).
     rows, total = q.regions(session, levels=LEVELS[level], parent=parent,
                             codes=_scope_codes(scope), limit=limit, offset=offset)
-    sums = q.summed(session, [r["code"] for r in rows], period, _registered_windows(period))
-    return [_entry(session, r, period, sums.get(r["code"], {})) for r in rows], total
+    codes = [r["code"] for r in rows]
+    sums = q.summed(session, codes, period, _registered_windows(period))
+    targets = _targets_of(session, codes, period)
+    return [_entry(targets, r, period, sums.get(r["code"], {})) for r in rows], total
 
 
 def series(session: Session, *, scope: Scope, code: str, first: str, last: str) -> list[dict]:
@@ -578,7 +628,7 @@ def series(session: Session, *, scope: Scope, code: str, first: str, last: str) 
     for i in range(period_index(first), period_index(last) + 1):
         period = period_from_index(i)
         sums = q.summed(session, [code], period, _registered_windows(period))
-        out.append(_entry(session, region, period, sums.get(code, {})))
+        out.append(_entry(_targets_of(session, [code], period), region, period, sums.get(code, {})))
     return out
 
 

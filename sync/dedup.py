@@ -49,15 +49,16 @@ def scan_registry(engine: Engine, *, auto_merge: bool = False,
                   limits: Thresholds | None = None,
                   progress: Callable[[str, int, int], None] | None = None) -> DedupSummary:
     """Scan every live person; open the pairs found (merge the auto-link band if
-    `auto_merge`). `progress(stage, done, total)` is called as it goes."""
-    from sync.merge import merge
+    `auto_merge`), a unit of work (sync.unit_of_work) per chunk of pairs.
+    `progress(stage, done, total)` is called as it goes."""
+    from sync.unit_of_work import UnitOfWork
 
     started = time.perf_counter()
     limits = limits or thresholds()
-    with Session(engine) as session:
-        records = _registry_records(session)
-        known = queries.existing_pairs(session, "person")
-        dismissed = queries.dismissed_pairs(session, "person")
+    unit_of_work = UnitOfWork(engine)
+    records, known, dismissed = unit_of_work.read(lambda session: (
+        _registry_records(session), queries.existing_pairs(session, "person"),
+        queries.dismissed_pairs(session, "person")))
     summary = DedupSummary(persons=len(records))
     if progress:
         progress("read", len(records), len(records))
@@ -66,35 +67,50 @@ def scan_registry(engine: Engine, *, auto_merge: bool = False,
                    progress=(lambda n: progress("compared", n, 0)) if progress else None)
     found = sorted(linkage.pairs.items(), key=lambda item: -item[1].score)
     summary.pairs_found = len(found)
-    provenance = Provenance(actor_id=None, submission_id=None, reason="dedup")
     absorbed: set[str] = set()
     for start in range(0, len(found), _CHUNK):
-        with Session(engine) as session:
-            for (i, j), comparison in found[start:start + _CHUNK]:
-                a, b = records[i].record_id, records[j].record_id
-                if queries.ordered(a, b) in known:
-                    summary.already_known += 1
-                    continue
-                merge_now = auto_merge and comparison.band == AUTO_LINK and not (
-                    {a, b} & absorbed)
-                pair_id = open_pair(session, "person", a, b, comparison, None, cross_scope=False,
-                                    source="batch", status="merged" if merge_now else "open")
-                known.add(queries.ordered(a, b))
-                if pair_id is None:
-                    summary.already_known += 1
-                    continue
-                summary.opened += 1
-                if merge_now:  # the older record survives
-                    done = merge(session, entity="person", survivor_id=a, absorbed_id=b,
-                                 provenance=provenance, kind="auto_link", pair_id=pair_id)
-                    queries.set_pair(session, pair_id, merge_id=done["merge_id"])
-                    absorbed.add(b)
-                    summary.merged += 1
-            session.commit()
+        chunk = [(records[i].record_id, records[j].record_id, c)
+                 for (i, j), c in found[start:start + _CHUNK]]
+        done = unit_of_work.run_one(lambda tx, chunk=chunk: _write_pairs(
+            tx.session, chunk, known=known, absorbed=absorbed, auto_merge=auto_merge))
+        opened, merged, skipped = done
+        known.update(queries.ordered(a, b) for a, b in opened)
+        absorbed.update(b for _, b in merged)
+        summary.opened += len(opened)
+        summary.merged += len(merged)
+        summary.already_known += skipped
         if progress:
             progress("written", min(start + _CHUNK, len(found)), len(found))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _write_pairs(session: Session, chunk, *, known: set, absorbed: set, auto_merge: bool):
+    """One chunk's pairs, in the unit of work's transaction (redone whole on a race, so
+    it changes nothing outside it): (opened pairs, merges (survivor, absorbed), pairs
+    known before)."""
+    from sync.merge import merge
+
+    provenance = Provenance(actor_id=None, submission_id=None, reason="dedup")
+    opened, merged, skipped, gone = [], [], 0, set(absorbed)
+    for a, b, comparison in chunk:
+        if queries.ordered(a, b) in known:
+            skipped += 1
+            continue
+        merge_now = auto_merge and comparison.band == AUTO_LINK and not ({a, b} & gone)
+        pair_id = open_pair(session, "person", a, b, comparison, None, cross_scope=False,
+                            source="batch", status="merged" if merge_now else "open")
+        if pair_id is None:
+            skipped += 1
+            continue
+        opened.append((a, b))
+        if merge_now:  # the older record survives
+            done = merge(session, entity="person", survivor_id=a, absorbed_id=b,
+                         provenance=provenance, kind="auto_link", pair_id=pair_id)
+            queries.set_pair(session, pair_id, merge_id=done["merge_id"])
+            gone.add(b)
+            merged.append((a, b))
+    return opened, merged, skipped
 
 
 # ---------------------------------------------------------------- CSV

@@ -96,9 +96,17 @@ def entity_list_media(form_xml: bytes, media: str) -> str | None:
 
 
 def _saveto_of(session: Session, form_id: str, version: str) -> dict[str, str]:
-    xml = session.execute(select(FormVersion.xml).where(
+    """{field: property} of a published form version: its md5 is read, its XML (about
+    100 kB) only the first time this process sees that md5."""
+    md5 = session.execute(select(FormVersion.md5).where(
         FormVersion.form_id == form_id, FormVersion.version == version)).scalar()
-    return _declarations(xml)[1] if xml else {}
+    if md5 is None:
+        return {}
+    if md5 not in _DECLARED:
+        xml = session.execute(select(FormVersion.xml).where(
+            FormVersion.form_id == form_id, FormVersion.version == version)).scalar()
+        _declarations(xml)
+    return _DECLARED[md5][1]
 
 
 # ---------------------------------------------------------------- the list on the phone
@@ -384,7 +392,13 @@ def apply_update(session: Session, *, submission_id: int, form_id: str, form_ver
                                     device_id=device_id, submission_id=submission_id)
     _record_action(session, submission_id, block, props=props, server_version=outcome.version,
                    status="applied")
+    _touch(session, kind, row["id"])
     return UpdateOutcome(row["id"], outcome.status, conflict_id)
+
+
+def _touch(session: Session, kind: str, entity_id: str) -> None:
+    from sync import touched
+    touched.mark(session, **{"persons" if kind == "person" else "households": [entity_id]})
 
 
 def record_create(session: Session, *, submission_id: int, form_id: str, form_version: str,
@@ -439,3 +453,70 @@ def held_waiting_on(session: Session, entity_id: str) -> list[int]:
 def exists(session: Session, block: EntityBlock) -> bool:
     """Whether the registry has a record (live or merged away) with the entity's id."""
     return ENTITIES[block.kind].rows.get(session, block.id) is not None
+
+
+# The form fields that are a subject's own registry fields (the forms' public contract),
+# for edits (deprecatedID) of forms with or without entities.
+EDIT_FIELDS = {
+    "anthropometry": ("children", {"child_nik": "nik", "child_name": "name", "child_sex": "sex",
+                                   "child_birth_date": "birth_date"}),
+    "pregnancy_screening": ("women", {"woman_nik": "nik", "woman_name": "name",
+                                      "woman_birth_date": "birth_date"}),
+    "sanitation_check": ("households", {"household_kk": "kk", "head_name": "head_name",
+                                        "address": "address", "rt": "rt", "rw": "rw"}),
+}
+
+
+def _version_at(session: Session, kind: str, entity_id: str, edited_id: int, moment) -> int | None:
+    """The version the subject had once the edited submission was processed: the last
+    one it wrote, else the last one before it arrived."""
+    versions = ENTITIES[kind].rows.versions
+    key = versions.c[ENTITIES[kind].rows.version_key]
+    written = session.execute(select(func.max(versions.c.version)).where(
+        key == entity_id, versions.c.submission_id == edited_id)).scalar()
+    return written or session.execute(select(func.max(versions.c.version)).where(
+        key == entity_id, versions.c.changed_at <= moment)).scalar()
+
+
+def apply_edit(session: Session, *, form_id: str, subject_id: str, old_answers, answers,
+               edited_id: int, edited_at, provenance: Provenance,
+               submission_id: int) -> EntityBlock | None:
+    """An edit (meta/deprecatedID) that corrects its subject's details: the fields the
+    edit changed relative to the submission it replaces, applied through sync.apply on
+    the version the subject had when that submission was processed, so a change made
+    on the server since is merged or becomes a conflict, never overwritten. Returns an
+    update block naming the subject (so identity settles on it and only fills gaps)."""
+    from sync.offline import open_conflict
+
+    name, fields = EDIT_FIELDS[form_id]
+    kind = LISTS[name][0]
+    rows = ENTITIES[kind].rows
+    row = rows.get_for_update(session, subject_id)
+    for _ in range(16):
+        if row is None or not row["merged_into_id"]:
+            break
+        row = rows.get_for_update(session, row["merged_into_id"])
+    if row is None:
+        return None
+    block = EntityBlock(name, row["id"], False, True, None, None, None, None)
+    changes = {}
+    for form_field, field in fields.items():
+        new, old = answers.text(form_field, max_length=255), old_answers.text(form_field,
+                                                                               max_length=255)
+        if new and new != old:
+            changes[field] = _typed(field, new)
+    if not changes:
+        return block
+    base = (_version_at(session, kind, subject_id, edited_id, edited_at)
+            if row["id"] == subject_id else 1)
+    base = min(base or 1, row["version"])
+    outcome = apply(session, kind, row["id"], base, changes, provenance, current=row)
+    if outcome.status is Status.REJECTED:
+        raise ProcessingError(f"The edit cannot correct {name} {row['id']}: {outcome.reason}.",
+                              code="submission.bad_entity")
+    if outcome.status is Status.CONFLICT:
+        open_conflict(session, kind=kind, row=outcome.row, base_version=base,
+                      fields=outcome.conflicts, incoming_by=provenance.actor_id,
+                      submission_id=submission_id)
+    _touch(session, kind, row["id"])
+    return block

@@ -161,7 +161,9 @@ def match_by_rules(session: Session, claim: PersonClaim, scope: Scope = Scope(ev
     if claim.nik:
         rules.append(("nik", [row for row in live if row["nik"] == claim.nik
                               and _birth_dates_agree(row["birth_date"], claim.birth_date)]))
-    key = name_key(claim.name)
+    # A newborn placeholder ("By. Ny. Tri") names the mother, not the child: newborn
+    # twins share it with their birth date and mother, so it is scored, never a rule.
+    key = None if is_placeholder_name(claim.name) else name_key(claim.name)
     if key and claim.birth_date is not None:
         rules.append(("name_birth_date", [
             row for row in live if row["kelurahan_code"] == claim.kelurahan_code
@@ -258,12 +260,15 @@ class Identified:
 
 
 def identify_person(session: Session, claim: PersonClaim, scope: Scope,
-                    candidates: Candidates | None = None) -> Identified:
-    """Which record the claim is (see the module docstring); writes nothing."""
+                    candidates: Candidates | None = None, *, score: bool = True
+                    ) -> Identified:
+    """Which record the claim is (see the module docstring); writes nothing.
+    `score` False: the rules only (a mother named on a child's form: she has no birth
+    date to block or score on, and the household rule already finds her there)."""
     found = match_by_rules(session, claim, scope, candidates)
     if found.row is not None:
         return Identified("existing", found.rule, found.row)
-    scored = score_candidates(session, claim, scope)
+    scored = score_candidates(session, claim, scope) if score else []
     proposals = []
     if found.elsewhere is not None:  # a NIK or exact name outside the scope: review
         elsewhere = next((s for s in scored if s.row["id"] == found.elsewhere["id"]), None)
@@ -332,9 +337,9 @@ def settle_identity(session: Session, found: Identified, claim: PersonClaim,
             queries.set_pair(session, pair_id, merge_id=survivor["merge_id"])
         _decide(session, "person", role, claim, found, survivor["id"], provenance)
         return Resolution(survivor, found.outcome, True)
-    for proposal in found.proposals:
+    for proposal in found.proposals:  # a record made just now: no pair of it exists yet
         open_pair(session, "person", created["id"], proposal.row["id"], proposal.comparison,
-                  provenance, cross_scope=proposal.cross_scope)
+                  provenance, cross_scope=proposal.cross_scope, fresh=True)
     _decide(session, "person", role, claim, found, created["id"], provenance)
     return Resolution(created, found.outcome, False)
 
@@ -369,14 +374,17 @@ def _decide(session: Session, entity: str, role: str, claim, found: Identified,
 
 def open_pair(session: Session, entity: str, x: str, y: str, comparison: Comparison | None,
               provenance: Provenance | None, *, cross_scope: bool, source: str = "online",
-              status: str = "open", score: float | None = None, evidence: dict | None = None
-              ) -> int | None:
+              status: str = "open", score: float | None = None, evidence: dict | None = None,
+              fresh: bool = False) -> int | None:
     """Propose x and y as one record (once: an existing pair, and above all a dismissed
-    one, is left as it is). Returns the pair's id, or None if it existed."""
-    if queries.pair_between(session, entity, x, y) is not None:
+    one, is left as it is). Returns the pair's id, or None if it existed. `fresh`: x was
+    created in this transaction, so no pair of it can exist; the pair is queued with the
+    transaction's other writes (no round trip) and its id is not returned."""
+    if not fresh and queries.pair_between(session, entity, x, y) is not None:
         return None
     a_id, b_id = queries.ordered(x, y)
-    return queries.insert_pair(session, dict(
+    insert = queries.queue_pair if fresh else queries.insert_pair
+    return insert(session, dict(
         entity=entity, a_id=a_id, b_id=b_id,
         score=round(comparison.score if comparison is not None else score or 0.0, 2),
         band=comparison.band if comparison is not None else REVIEW,

@@ -11,21 +11,24 @@ resolves it), nothing is overwritten silently. Every result is stored under
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, tuple_
 from sqlmodel import Session
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.statements import Prepared
 from models import ChangeLog, Household, HouseholdVersion, Person, PersonVersion, UserScope
 from models.base import utcnow
 from models.offline import SyncConflict, SyncDevice, SyncMutation
 from sync import touched
 from sync.accounts import Principal, record_audit
 from sync.apply import ENTITIES, PERSON_FIELDS, Provenance, Status, apply, snapshot
-from sync.changes import _FINISHED_BELOW, ChangeCursor, changes_since
+from sync.changes import _FINISHED_BELOW, MAX_PAGE, ChangeCursor
+from sync.changes import _in_scope as changes_in_scope
 from sync.identity import resolve_pushed_person
 from sync.scope import Scope, scope_filter
 
@@ -134,43 +137,97 @@ def _jsonable(value):
 
 @dataclass(frozen=True)
 class FeedPage:
-    changes: list[dict]
+    items: list  # each change as a dict, or already encoded as JSON text (PostgreSQL)
     next_cursor: str
     more: bool
+
+    @property
+    def changes(self) -> list[dict]:
+        return [json.loads(i) if isinstance(i, str) else i for i in self.items]
+
+    def to_json(self) -> str:
+        """The page as the API answers it: {"changes", "next_cursor", "more"}."""
+        items = ",".join(i if isinstance(i, str) else _dumps(i) for i in self.items)
+        return (f'{{"changes":[{items}],"next_cursor":{_dumps(self.next_cursor)},'
+                f'"more":{"true" if self.more else "false"}}}')
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# PostgreSQL writes a registry upsert's `data` itself (the version snapshot without
+# birth_date_estimated, with the version): the page is then spliced together as text,
+# with no JSON decoded and encoded again in Python (most of a 5,000-change page's time).
+_PG_DATA = """CASE WHEN change_log.op IN ('upsert') AND coalesce(person_version.data,
+    household_version.data) IS NOT NULL THEN ((coalesce(person_version.data,
+    household_version.data)::jsonb - 'birth_date_estimated')
+    || jsonb_build_object('version', change_log.version))::text END"""
+
+
+def _feed_query(after: ChangeCursor, scope: Scope, limit: int, *, postgres: bool = False):
+    """The page of change-log rows (sync.changes' order, horizon and scope) with, in
+    the same statement, each registry upsert's version snapshot and where the record
+    was merged to: one query by index lookups, where separate `IN (...)` lists of
+    thousands of ids cost more in building and converting the statement than in
+    running it."""
+    c = ChangeLog.__table__.c
+    pv, hv = PersonVersion.__table__, HouseholdVersion.__table__
+    pt, ht = Person.__table__, Household.__table__
+    joined = (ChangeLog.__table__
+              .outerjoin(pv, and_(c.entity_type == "person", c.op == "upsert",
+                                  pv.c.person_id == c.entity_id, pv.c.version == c.version))
+              .outerjoin(hv, and_(c.entity_type == "household", c.op == "upsert",
+                                  hv.c.household_id == c.entity_id, hv.c.version == c.version))
+              .outerjoin(pt, and_(c.entity_type == "person", pt.c.id == c.entity_id))
+              .outerjoin(ht, and_(c.entity_type == "household", ht.c.id == c.entity_id)))
+    data = (literal_column(_PG_DATA) if postgres
+            else func.coalesce(pv.c.data, hv.c.data)).label("data")
+    return (select(c.txid, c.seq, c.entity_type, c.entity_id, c.version, c.op, data,
+                   func.coalesce(pt.c.merged_into_id, ht.c.merged_into_id).label("merged_into"))
+            .select_from(joined)
+            .where(tuple_(c.txid, c.seq) > tuple_(after.txid, after.seq),
+                   c.txid < _FINISHED_BELOW, changes_in_scope(scope))
+            .order_by(c.txid, c.seq).limit(limit))
 
 
 def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> FeedPage:
     """The changes in `scope` after `since`, each with the record as of its version."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.", code="sync.bad_limit")
     cursor = decode_cursor(since, scope)
-    page = changes_since(session, cursor, scope=scope, limit=limit)
-    wanted: dict[str, list] = {"person": [], "household": []}
-    merges: dict[str, set] = {"person": set(), "household": set()}
-    for change in page.changes:
-        if change["entity_type"] in wanted and change["op"] == "upsert":
-            wanted[change["entity_type"]].append((change["entity_id"], change["version"]))
-        elif change["entity_type"] in merges and change["op"] == "merge":
-            merges[change["entity_type"]].add(change["entity_id"])
-    data = {kind: _version_data(session, kind, pairs) for kind, pairs in wanted.items()}
-    record_data = _record_data(session, page.changes)
-    merged = {kind: _merged_into(session, kind, sorted({p[0] for p in pairs} | merges[kind]))
-              for kind, pairs in wanted.items()}
-    out = []
-    for change in page.changes:
-        kind, entity_id, version = change["entity_type"], change["entity_id"], change["version"]
-        item = {"seq": encode_cursor(ChangeCursor(change["txid"], change["seq"]), scope),
-                "entity": kind, "id": entity_id, "version": version, "op": change["op"],
-                "data": None, "merged_into": None}
-        if change["op"] == "upsert" and kind in data:
-            snap = data[kind].get((entity_id, version))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows = session.execute(_feed_query(cursor, scope, limit, postgres=postgres)).all()
+    tag = _scope_tag(scope)
+    record_data = _record_data(session, [{"entity_type": r.entity_type, "entity_id": r.entity_id,
+                                          "op": r.op} for r in rows
+                                         if r.entity_type in RECORD_KINDS])
+    out: list = []
+    for row in rows:
+        kind, entity_id, version, op = row.entity_type, row.entity_id, row.version, row.op
+        if postgres and op == "upsert" and kind in PUSH_FIELDS:
+            merged = row.merged_into
+            out.append(f'{{"seq":"{row.txid}.{row.seq}.{tag}","entity":"{kind}",'
+                       f'"id":{_dumps(entity_id)},"version":{version},'
+                       f'"op":"{"merge" if merged else "upsert"}","data":{row.data or "null"},'
+                       f'"merged_into":{_dumps(merged)}}}')
+            continue
+        item = {"seq": f"{row.txid}.{row.seq}.{tag}", "entity": kind, "id": entity_id,
+                "version": version, "op": op, "data": None, "merged_into": None}
+        if op == "upsert" and kind in PUSH_FIELDS:
+            snap = row.data
+            if isinstance(snap, str):  # a JSON column read through a COALESCE
+                snap = json.loads(snap)
             item["data"] = None if snap is None else _record(kind, snap, version)
-            if entity_id in merged[kind]:  # merged away since: a phone needs the survivor
-                item.update(op="merge", merged_into=merged[kind][entity_id])
-        elif change["op"] == "merge":
-            item["merged_into"] = merged.get(kind, {}).get(entity_id)
-        elif change["op"] == "upsert" and kind in RECORD_KINDS:
+            if row.merged_into:  # merged away since: a phone needs the survivor
+                item.update(op="merge", merged_into=row.merged_into)
+        elif op == "merge":
+            item["merged_into"] = row.merged_into
+        elif op == "upsert" and kind in RECORD_KINDS:
             item["data"] = record_data.get((kind, entity_id))
         out.append(item)
-    return FeedPage(out, encode_cursor(page.cursor, scope), page.more)
+    last = ChangeCursor(rows[-1].txid, rows[-1].seq) if rows else cursor
+    return FeedPage(out, encode_cursor(last, scope), len(rows) == limit)
 
 
 def _feed_position(session: Session) -> ChangeCursor:
@@ -331,22 +388,62 @@ def _resolve_measurements(session: Session, conflict: SyncConflict, choose: str 
     touched.mark(session, persons=[conflict.entity_id])
 
 
-def apply_mutation(session: Session, principal: Principal, device_id: str, mutation: dict) -> dict:
-    """One mutation, in the caller's transaction; returns its result (stored with it)."""
+_MUTATIONS = SyncMutation.__table__
+_STORED_RESULT = Prepared(select(_MUTATIONS.c.result).where(
+    _MUTATIONS.c.user_id == bindparam("user_id"),
+    _MUTATIONS.c.mutation_id == bindparam("mutation_id")))
+_STORE_RESULT = Prepared(insert(_MUTATIONS).inline())
+
+
+def stored_results(session: Session, principal: Principal, mutation_ids: list[str]) -> dict:
+    """{mutation_id: result} of the ones this account pushed before (a read, before the
+    push's units are handed to the writer)."""
+    t = _MUTATIONS
+    found = {}
+    for start in range(0, len(mutation_ids), 1000):
+        found.update(session.execute(select(t.c.mutation_id, t.c.result).where(
+            t.c.user_id == principal.user_id,
+            t.c.mutation_id.in_(mutation_ids[start:start + 1000]))).all())
+    return found
+
+
+def existing_ids(session: Session, mutations: list[dict]) -> set[tuple[str, str]]:
+    """(entity, id) of the push's creates whose id the registry has already."""
+    found = set()
+    for kind in ("person", "household"):
+        ids = sorted({m["id"] for m in mutations if m["op"] == "create" and m["entity"] == kind})
+        table = _TABLES[kind][0].__table__
+        for start in range(0, len(ids), 1000):
+            found |= {(kind, i) for i in session.execute(select(table.c.id).where(
+                table.c.id.in_(ids[start:start + 1000]))).scalars()}
+    return found
+
+
+def apply_mutation(session: Session, principal: Principal, device_id: str, mutation: dict, *,
+                   known_new: bool = False) -> dict:
+    """One mutation, in the caller's transaction; returns its result (stored with it).
+
+    `known_new`: the push's read before the writer found no stored result for it, so
+    the lookup is skipped. If the same mutation was applied meanwhile by a concurrent
+    push, storing this result fails on (user, mutation_id) at commit, and the unit of
+    work redoes it alone, with the lookup (`known_new` is only taken in a group)."""
     mutation_id = mutation["mutation_id"]
-    stored = session.execute(select(SyncMutation.result).where(
-        SyncMutation.user_id == principal.user_id,
-        SyncMutation.mutation_id == mutation_id)).scalar()
-    if stored is not None:
-        return stored
-    result = _apply_mutation(session, principal, device_id, mutation)
-    session.add(SyncMutation(user_id=principal.user_id, device_id=device_id,
-                             mutation_id=mutation_id, result=result))
-    session.flush()
+    if not known_new:
+        stored = _STORED_RESULT.scalar(session, {"user_id": principal.user_id,
+                                                 "mutation_id": mutation_id})
+        if stored is not None:
+            return stored
+    result = _apply_mutation(session, principal, device_id, mutation, known_new=known_new)
+    # Queued (nothing reads it back in this transaction): no round trip of its own. The
+    # same mutation applied twice at once still fails on (user, mutation_id) at commit.
+    _STORE_RESULT.defer(session, {"user_id": principal.user_id, "device_id": device_id,
+                                  "mutation_id": mutation_id, "result": result,
+                                  "received_at": utcnow()})
     return result
 
 
-def _apply_mutation(session: Session, principal: Principal, device_id: str, m: dict) -> dict:
+def _apply_mutation(session: Session, principal: Principal, device_id: str, m: dict, *,
+                    known_new: bool = False) -> dict:
     mid, kind, op = m["mutation_id"], m["entity"], m["op"]
     changes, problem = _coerce(kind, m.get("changes") or {})
     if problem:
@@ -365,7 +462,9 @@ def _apply_mutation(session: Session, principal: Principal, device_id: str, m: d
         if not principal.scope.covers_kelurahan(changes["kelurahan_code"],
                                                 changes.get("posyandu_id")):
             return _result(mid, "rejected", reason="outside your scope")
-        if (existing := ENTITIES[kind].rows.get(session, m["id"])) is not None:
+        # known_new: the push's read found neither this mutation nor this id (a create
+        # racing it fails on the primary key and is redone alone, with the check).
+        if not known_new and (existing := ENTITIES[kind].rows.get(session, m["id"])) is not None:
             return _result(mid, "rejected", version=existing["version"],
                            reason=f"{kind} {m['id']} exists already")
         if kind == "person":  # resolved like a submission's person (sync.identity)
@@ -376,9 +475,11 @@ def _apply_mutation(session: Session, principal: Principal, device_id: str, m: d
             redirected = m["id"] if person["id"] != m["id"] else None
             return _result(mid, "applied", id=person["id"], version=person["version"],
                            redirected_from=redirected)
-        outcome = apply(session, kind, m["id"], 0, changes, provenance)
+        outcome = apply(session, kind, m["id"], 0, changes, provenance, known_absent=known_new)
         if outcome.status is Status.REJECTED:
-            return _result(mid, "rejected", reason=outcome.reason)
+            existing = ENTITIES[kind].rows.get(session, m["id"])
+            return _result(mid, "rejected", version=existing and existing["version"],
+                           reason=outcome.reason)
         return _result(mid, "applied", id=outcome.id, version=outcome.version)
     row = _survivor(session, kind, m["id"])
     if row is None or not principal.scope.covers_kelurahan(
@@ -462,10 +563,13 @@ class PushMutation:
     mutation: dict
     device_token: str | None = None
 
+    known_new: bool = False  # no stored result when the push was read (see apply_mutation)
+
     def store(self, tx) -> dict:
         # The same mutation sent twice at once: the second fails on (user, mutation_id)
-        # and its client's retry gets the stored result.
-        return apply_mutation(tx.session, self.principal, self.device_id, self.mutation)
+        # and is redone alone, which finds the stored result.
+        return apply_mutation(tx.session, self.principal, self.device_id, self.mutation,
+                              known_new=self.known_new and tx.grouped)
 
 
 def touch_device(session: Session, *, principal: Principal, device_id: str, app: str | None,

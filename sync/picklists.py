@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_
@@ -20,6 +21,7 @@ from core.errors import NotFound
 from models import Household, Person, Posyandu, PregnancyScreening, Wilayah
 from models.base import utcnow
 from sync.accounts import Principal
+from sync.minimise import minimise_all
 from sync.scope import scope_filter
 
 CHILD_MAX_AGE_DAYS = 6 * 366  # under-fives plus a margin for late measurements
@@ -32,6 +34,8 @@ def _csv(name: str, rows: list[dict], *, entity_list: bool = False) -> bytes:
     columns = MEDIA_COLUMNS[name]
     if entity_list:
         columns = columns[:2] + ["__version"] + columns[2:]
+    # extrasaction: rows carry the registry ids in them (_persons, _households) for the
+    # access log, which are not columns
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
@@ -40,25 +44,32 @@ def _csv(name: str, rows: list[dict], *, entity_list: bool = False) -> bytes:
 
 
 def _children(session: Session, principal: Principal) -> list[dict]:
-    mother = aliased(Person)
+    # Columns, not ORM objects: a kader's list can hold 100,000 children.
+    child, mom, household = (Person.__table__.c, aliased(Person.__table__).c,
+                             Household.__table__.c)
     cutoff = utcnow().date() - timedelta(days=CHILD_MAX_AGE_DAYS)
-    query = (select(Person, mother, Household)
-             .join(mother, Person.mother_id == mother.id, isouter=True)
-             .join(Household, Person.household_id == Household.id, isouter=True)
-             .where(Person.merged_into_id.is_(None), Person.birth_date.is_not(None),
-                    Person.birth_date >= cutoff,
-                    scope_filter(principal.scope, Person.kelurahan_code, Person.posyandu_id))
-             .order_by(Person.name_key, Person.id))
+    query = (select(child.id, child.name, child.version, child.nik, child.sex, child.birth_date,
+                    child.kelurahan_code, child.posyandu_id, mom.name.label("mother_name"),
+                    mom.nik.label("mother_nik"), mom.id.label("mother_id"), household.kk,
+                    household.id.label("household_id"))
+             .select_from(Person.__table__
+                          .outerjoin(mom.id.table, child.mother_id == mom.id)
+                          .outerjoin(Household.__table__, child.household_id == household.id))
+             .where(child.merged_into_id.is_(None), child.birth_date.is_not(None),
+                    child.birth_date >= cutoff,
+                    scope_filter(principal.scope, child.kelurahan_code, child.posyandu_id))
+             .order_by(child.name_key, child.id))
     rows = []
-    for child, mom, household in session.exec(query).all():
-        born = child.birth_date.strftime("%d-%m-%Y")
-        label = f"{child.name} ({born})" + (f" - {mom.name}" if mom else "")
+    for r in session.execute(query).all():
+        born = r.birth_date.strftime("%d-%m-%Y")
+        label = f"{r.name} ({born})" + (f" - {r.mother_name}" if r.mother_name else "")
         rows.append({
-            "name": child.id, "label": label, "__version": child.version, "nik": child.nik, "full_name": child.name,
-            "sex": child.sex, "birth_date": child.birth_date.isoformat(),
-            "mother_name": mom.name if mom else None, "mother_nik": mom.nik if mom else None,
-            "household_kk": household.kk if household else None,
-            "kelurahan_code": child.kelurahan_code, "posyandu_id": child.posyandu_id,
+            "name": r.id, "label": label, "__version": r.version, "nik": r.nik,
+            "full_name": r.name, "sex": r.sex, "birth_date": r.birth_date.isoformat(),
+            "mother_name": r.mother_name, "mother_nik": r.mother_nik, "household_kk": r.kk,
+            "kelurahan_code": r.kelurahan_code, "posyandu_id": r.posyandu_id,
+            "_persons": [r.id] + ([r.mother_id] if r.mother_id else []),
+            "_households": [r.household_id] if r.household_id else [],
         })
     return rows
 
@@ -78,7 +89,7 @@ def _women(session: Session, principal: Principal) -> list[dict]:
         "__version": w.version, "nik": w.nik,
         "full_name": w.name, "birth_date": w.birth_date.isoformat() if w.birth_date else None,
         "household_kk": h.kk if h else None, "kelurahan_code": w.kelurahan_code,
-        "posyandu_id": w.posyandu_id,
+        "posyandu_id": w.posyandu_id, "_persons": [w.id], "_households": [h.id] if h else [],
     } for w, h in session.exec(query).all()]
 
 
@@ -99,7 +110,7 @@ def _households(session: Session, principal: Principal) -> list[dict]:
     return [{
         "name": h.id, "label": household_label(h.head_name, h.kk), "__version": h.version,
         "kk": h.kk, "head_name": h.head_name, "kelurahan_code": h.kelurahan_code,
-        "address": h.address, "rt": h.rt, "rw": h.rw,
+        "address": h.address, "rt": h.rt, "rw": h.rw, "_households": [h.id],
     } for h in session.exec(query).all()]
 
 
@@ -135,15 +146,39 @@ GENERATORS = {"children.csv": _children, "women.csv": _women, "households.csv": 
 
 
 def render_media(session: Session, *, principal: Principal, name: str) -> bytes:
+    return media_with_ids(session, principal=principal, name=name).content
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    persons: list[str]  # whose personal data the file holds (for the access log)
+    households: list[str]
+
+    @property
+    def personal(self) -> bool:
+        return bool(self.persons or self.households)
+
+
+def media_with_ids(session: Session, *, principal: Principal, name: str,
+                   entity_list: bool = False) -> Media:
+    """A pick list (or, `entity_list`, the ODK entity list of the same name) for the
+    caller's scope, minimised for the caller's role, with whose data it holds."""
     generator = GENERATORS.get(name)
     if generator is None:
         raise NotFound(f"No media file {name!r}.", code="form.media_not_found")
-    return _csv(name, generator(session, principal))
+    if entity_list and name not in ENTITY_LISTS:
+        raise NotFound(f"No entity list {name!r}.", code="form.media_not_found")
+    rows = minimise_all(principal, generator(session, principal))
+    return Media(_csv(name, rows, entity_list=entity_list),
+                 [p for r in rows for p in r.get("_persons", ())],
+                 [h for r in rows for h in r.get("_households", ())])
+
+
+ENTITY_LISTS = ("children.csv", "women.csv", "households.csv")
 
 
 def render_entity_list(session: Session, *, principal: Principal, name: str) -> bytes:
     """children/women/households.csv as an ODK entity list: `name` (registry id),
     `label`, `__version` and the properties, for the caller's scope."""
-    if name not in ("children.csv", "women.csv", "households.csv"):
-        raise NotFound(f"No entity list {name!r}.", code="form.media_not_found")
-    return _csv(name, GENERATORS[name](session, principal), entity_list=True)
+    return media_with_ids(session, principal=principal, name=name, entity_list=True).content

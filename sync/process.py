@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 from indicators.anthro import SEX_FEMALE, SEX_MALE, age_in_days
 from indicators.child import assess_child
 from indicators.maternal import screen_woman
@@ -168,7 +168,8 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     candidates = person_candidates(session, child_claim, mother_claim if mother_nik else None)
     mother = None
     if mother_nik:
-        mother = settle_identity(session, identify_person(session, mother_claim, scope, candidates),
+        mother = settle_identity(session, identify_person(session, mother_claim, scope, candidates,
+                                                          score=False),
                                  mother_claim, provenance, role="mother").person
     found = identify_person(session, replace(child_claim, mother_id=mother and mother["id"]),
                             scope, candidates)
@@ -347,19 +348,34 @@ def _mark_superseded(session: Session, form_id: str, submission_id: int) -> None
     record_change(session, form_id, submission_id, version=2, op="delete")
 
 
-def _supersede_edited(session: Session, submission: SubmissionRef) -> None:
+def _supersede_edited(session: Session, submission: SubmissionRef) -> int | None:
     """This submission edits `deprecated_id`: that one's record is no longer current.
 
     Only the account that sent a submission can supersede it (Collect edits on the
     phone that sent the form); an edit naming someone else's submission fails."""
     old = submissions.sender_of(session, submission.form_id, submission.deprecated_id)
     if old is None:
-        return  # the original has not arrived yet; it is superseded when it does
+        return None  # the original has not arrived yet; it is superseded when it does
     if old.submitter_id != submission.submitter_id:
         raise ProcessingError(f"deprecatedID {submission.deprecated_id} is a submission sent by "
                               "another account; only its sender can edit it.",
                               code="submission.edit_not_yours")
     _mark_superseded(session, submission.form_id, old.id)
+    return old.id
+
+
+def _correct_by_edit(session: Session, submission: SubmissionRef, answers: Answers,
+                     edited: int, provenance: Provenance) -> EntityBlock | None:
+    """An edit's corrections of its subject, through the versioned write
+    (sync.entities.apply_edit); None when the replaced submission has no record."""
+    subject = records.subject_id_of(session, submission.form_id, edited)
+    old = SubmissionRef.load(session, edited)
+    if subject is None or old is None:
+        return None
+    return entities.apply_edit(session, form_id=submission.form_id, subject_id=subject,
+                               old_answers=answers_of(old), answers=answers,
+                               edited_id=edited, edited_at=old.received_at, provenance=provenance,
+                               submission_id=submission.id)
 
 
 def process_stored(session: Session, submission: SubmissionRef, answers: Answers, *,
@@ -375,9 +391,10 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
     form_id = submission.form_id
     if form_id not in PROCESSORS:
         raise ProcessingError(f"No processor for form {form_id}.", code="submission.no_processor")
+    edited = None
     if submission.deprecated_id:
         # First, so that the record being replaced is not the edit's growth history.
-        _supersede_edited(session, submission)
+        edited = _supersede_edited(session, submission)
     if fresh or not records.has_record(session, form_id, submission.id):
         provenance = Provenance(actor_id=submission.submitter_id, submission_id=submission.id,
                                 reason=f"submission:{form_id}", scope=scope)
@@ -395,6 +412,8 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
                                        error=f"waiting: {held}", processed_at=None)
                 return "held"
             entity = replace(entity, create=False)
+        elif edited is not None and entity is None:
+            entity = _correct_by_edit(session, submission, answers, edited, provenance)
         values = PROCESSORS[form_id](session, submission, answers, provenance, context.place,
                                      entity=entity)
         if form_id == "anthropometry":
@@ -504,6 +523,9 @@ class ReprocessSubmission:
         submission = SubmissionRef.load(tx.session, self.submission_id)
         if submission is None:
             raise NotFound(f"No submission {self.submission_id}.", code="submission.not_found")
+        if not submission.content:  # purged after its retention period (sync.retention)
+            raise Conflict(f"Submission {self.submission_id}'s raw content was purged; its "
+                           "records stay as they are.", code="submission.purged")
         return _Reprocessing(submission)
 
 
@@ -551,6 +573,8 @@ def reprocess(engine, *, statuses: tuple[str, ...] = ("failed", "received"),
     for start in range(0, len(chosen), group):
         batch = [ReprocessSubmission(submission_id) for submission_id in chosen[start:start + group]]
         for status, error in unit_of_work.run(batch):
+            if getattr(error, "code", None) == "submission.purged":
+                status, error = "purged", None  # past its retention period: left as it is
             if error is not None:
                 raise error
             counts[status] = counts.get(status, 0) + 1

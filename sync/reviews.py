@@ -17,6 +17,7 @@ from models.base import utcnow
 from sync.accounts import Principal, record_audit
 from sync.apply import ENTITIES, Provenance
 from sync.merge import merge, unmerge
+from sync.minimise import sees_full_numbers
 from sync.names import name_key
 from sync.queries import identity as identity_queries
 from sync.queries import reviews as queries
@@ -153,8 +154,16 @@ def get_household(session: Session, *, principal: Principal, household_id: str) 
             "sanitation_checks": queries.checks_of(session, row["id"])}
 
 
+def _may_search_numbers(principal: Principal, number: str | None) -> None:
+    """A search by NIK or KK answers whose the number is: only for those who see them."""
+    if number is not None and not sees_full_numbers(principal):
+        raise Forbidden("Your account sees NIKs and KK numbers masked, so it cannot search "
+                        "by one.", code="identity.number_search")
+
+
 def list_persons(session: Session, *, principal: Principal, filters: PersonFilters, limit: int,
                  offset: int) -> tuple[list[dict], int]:
+    _may_search_numbers(principal, filters.nik)
     if filters.name is not None:
         filters = PersonFilters(**{**vars(filters), "name": name_key(filters.name) or None})
     return queries.list_persons(session, scope=principal.scope, filters=filters, limit=limit,
@@ -163,6 +172,7 @@ def list_persons(session: Session, *, principal: Principal, filters: PersonFilte
 
 def list_households(session: Session, *, principal: Principal, filters: HouseholdFilters,
                     limit: int, offset: int) -> tuple[list[dict], int]:
+    _may_search_numbers(principal, filters.kk)
     if filters.name is not None:
         filters = HouseholdFilters(**{**vars(filters), "name": filters.name.strip().lower() or None})
     return queries.list_households(session, scope=principal.scope, filters=filters, limit=limit,

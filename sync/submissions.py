@@ -9,7 +9,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core.errors import NotFound
-from models import Attachment, Submission
+from models import (
+    Attachment,
+    Measurement,
+    PregnancyScreening,
+    SanitationCheck,
+    Submission,
+)
 from sync.accounts import Principal, record_audit
 from sync.process import ReprocessSubmission
 from sync.scope import scope_filter
@@ -37,6 +43,17 @@ def get_submission_or_raise(session: Session, *, principal: Principal, submissio
     if row is None:
         raise NotFound(f"No submission {submission_id} in your scope.", code="submission.not_found")
     return row
+
+
+def named_in(session: Session, submission_id: int) -> tuple[list[str], list[str]]:
+    """The persons and households the records made from a submission are about."""
+    persons = [*session.exec(select(Measurement.person_id).where(
+        Measurement.submission_id == submission_id)).all(),
+               *session.exec(select(PregnancyScreening.woman_id).where(
+                   PregnancyScreening.submission_id == submission_id)).all()]
+    households = list(session.exec(select(SanitationCheck.household_id).where(
+        SanitationCheck.submission_id == submission_id)).all())
+    return persons, households
 
 
 def attachment_names(session: Session, submission_id: int) -> list[str]:

@@ -18,6 +18,9 @@ The policy, in one place:
   exactly as if it had arrived alone: one unit never changes another's outcome.
   Alone or together, registry writes whose outcome nothing reads are queued and sent
   with the next statement that must see them (core.statements.deferred_inserts).
+- **Outages are not failures.** A lost connection, a restarting server or a full disk
+  (core.db.outage) ends the unit with its exception and nothing kept, even during
+  processing: the caller answers 503 and the phone sends it again.
 - **Lost races are redone.** A write based on a version another worker replaced in
   the meantime (sync.apply.is_version_race), a deadlock or a serialization failure
   is redone from a fresh read, up to RETRIES times; it never ends as failed for that.
@@ -36,6 +39,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from core.db import outage
 from core.errors import AppError
 from core.statements import deferred_inserts, flush_deferred
 from sync import accounts
@@ -178,7 +182,9 @@ class UnitOfWork:
                         result = stored.process(tx)
                         flush_deferred(session)  # a queued write's failure is processing's
                     except Exception as exc:  # noqa: BLE001 - kept as failed below, shown to admins
-                        if is_retryable(exc):
+                        # An outage (lost connection, full disk) is not the submission's
+                        # fault: nothing is kept, the phone gets 503 and sends it again.
+                        if is_retryable(exc) or outage(exc) is not None:
                             raise
                         message = failure_message(exc)
                         session.rollback()

@@ -107,7 +107,10 @@ def engine(database_url) -> Iterator[Engine]:
 
 
 def _clear(engine: Engine) -> None:
+    from sync import accounts
+
     keep = {"wilayah", "alembic_version"}
+    accounts._secret_cache.clear()  # the server_setting row that held it goes
     with engine.begin() as conn:
         for table in reversed(SQLModel.metadata.sorted_tables):
             if table.name not in keep:

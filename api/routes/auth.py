@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
+from api import login_guard
 from api.deps import PrincipalDep, SessionDep
+from api.errors import ErrorBody
 from core.config import get_settings
+from core.errors import InvalidInput, Unauthenticated
 from sync import accounts
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -34,10 +38,17 @@ class MeOut(BaseModel):
     scopes: list[str]
 
 
-@router.post("/token", response_model=TokenOut)
-def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
-    """Exchange a username and password for a bearer token."""
-    user = accounts.authenticate_password(session, form.username, form.password)
+@router.post("/token", response_model=TokenOut,
+             responses={429: {"model": ErrorBody, "description": "Too many failed sign-ins "
+                              "for this account or address (auth.locked, auth.address_locked); "
+                              "Retry-After says when to try again"}})
+def login(request: Request, session: SessionDep,
+          form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    """Exchange a username and password for a bearer token. Failed attempts are counted
+    per account and per address; too many lock sign-in for a while (429)."""
+    with Session(request.app.state.read_engine, expire_on_commit=False) as checking:
+        user = login_guard.verify_password(request, checking, form.username, form.password)
+        checking.commit()
     return _token(session, user)
 
 
@@ -55,8 +66,18 @@ def me(principal: PrincipalDep) -> MeOut:
 
 
 @router.put("/me/password", response_model=TokenOut)
-def change_password(body: PasswordChange, session: SessionDep, principal: PrincipalDep) -> TokenOut:
-    """Change your own password. Your other sessions end; the answer is a new token."""
+def change_password(body: PasswordChange, request: Request, session: SessionDep,
+                    principal: PrincipalDep) -> TokenOut:
+    """Change your own password. Your other sessions end; the answer is a new token.
+    A wrong current password counts as a failed sign-in (and may lock the account)."""
+    with Session(request.app.state.read_engine) as checking:
+        try:
+            login_guard.verify_password(request, checking, principal.username,
+                                        body.current_password)
+        except Unauthenticated as exc:
+            raise InvalidInput("The current password is wrong.",
+                               code="auth.bad_current_password") from exc
+        checking.commit()
     user = accounts.get_user_by_id_or_raise(session, principal.user_id)
     accounts.change_own_password(session, user=user, current_password=body.current_password,
                                  new_password=body.new_password)

@@ -9,14 +9,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import access
 from api.deps import AdminDep, PrincipalDep, ReadSessionDep, SessionDep
 from api.pagination import PageDep, RecordId
 from core.errors import InvalidInput
 from indicators.caseload import PROGRAMS
 from sync import accounts, caseloads, interventions
+from sync.minimise import minimise, minimise_all
 
 router = APIRouter(prefix="/api/v1", tags=["caseloads"])
 
@@ -362,19 +364,26 @@ def get_series(code: str, session: ReadSessionDep, principal: PrincipalDep,
             "stunted child or a child at risk, and at-risk families). An agency account sees "
             "only the programmes an admin granted it. JSON pages follow `next_cursor`; "
             "`format=csv` and `format=xlsx` give the whole list as a spreadsheet.")
-def get_cases(code: str, session: ReadSessionDep, principal: PrincipalDep, program: Program,
-              period: Period = None,
+def get_cases(request: Request, code: str, session: ReadSessionDep, principal: PrincipalDep,
+              program: Program, period: Period = None,
               cursor: Annotated[str | None, Query(max_length=200)] = None,
               limit: Annotated[int, Query(ge=1, le=caseloads.CASE_PAGE_MAX)] = 100,
               format: CaseFormat = CaseFormat.json):
     month = _period(period)
-    if format is CaseFormat.json:
-        rows, next_cursor = caseloads.cases(session, principal=principal, code=code,
-                                            program=program.value, period=month, cursor=cursor,
-                                            limit=limit)
-        return {"program": program.value, "period": month, "items": rows, "next_cursor": next_cursor}
-    rows, _ = caseloads.cases(session, principal=principal, code=code, program=program.value,
-                              period=month, cursor=cursor, limit=None)
+    whole = format is not CaseFormat.json  # a spreadsheet holds the whole list
+    rows, next_cursor = caseloads.cases(session, principal=principal, code=code,
+                                        program=program.value, period=month, cursor=cursor,
+                                        limit=None if whole else limit)
+    # Every case names a person or a household (and a person's case shows her household).
+    access.log_read(request, principal, resource=f"cases:{program.value}",
+                    action="download" if whole else "list", rows=len(rows),
+                    persons=[r["person_id"] for r in rows],
+                    households=[r["household_id"] for r in rows],
+                    subject=("wilayah", code))
+    rows = minimise_all(principal, rows)  # the same masking in JSON, CSV and XLSX
+    if not whole:
+        return {"program": program.value, "period": month, "items": rows,
+                "next_cursor": next_cursor}
     name = f"cases-{program.value}-{code}-{month}"
     if format is CaseFormat.csv:
         return Response(caseloads.as_csv(program.value, rows), media_type="text/csv; charset=utf-8",
@@ -413,8 +422,14 @@ def get_programs(username: str, session: ReadSessionDep, admin: AdminDep) -> dic
 
 # ---------------------------------------------------------------- interventions
 
-def _out(row) -> dict:
-    return interventions.as_dict(row)
+def _out(principal, row) -> dict:
+    """An intervention as the principal may see it (a note can hold a NIK)."""
+    return minimise(principal, interventions.as_dict(row))
+
+
+def _subjects(items: list[dict]) -> dict:
+    return {"persons": [i["person_id"] for i in items],
+            "households": [i["household_id"] for i in items]}
 
 
 @router.post("/interventions", response_model=InterventionOut, status_code=201,
@@ -423,11 +438,12 @@ def _out(row) -> dict:
 def post_intervention(body: InterventionIn, session: SessionDep, principal: PrincipalDep) -> dict:
     values = body.model_dump(exclude_none=True)
     values["program"] = body.program.value
-    return _out(interventions.record(session, principal=principal, values=values))
+    return _out(principal, interventions.record(session, principal=principal, values=values))
 
 
 @router.get("/interventions", response_model=InterventionPage)
-def list_interventions(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
+def list_interventions(request: Request, session: ReadSessionDep, principal: PrincipalDep,
+                       page: PageDep,
                        program: Program | None = None, person_id: str | None = None,
                        household_id: str | None = None,
                        kelurahan_code: Annotated[str | None, Query(max_length=13)] = None,
@@ -438,15 +454,20 @@ def list_interventions(session: ReadSessionDep, principal: PrincipalDep, page: P
         filters=interventions.Filters(program.value if program else None, person_id, household_id,
                                       kelurahan_code, delivered_from, delivered_to,
                                       include_withdrawn))
-    return {"items": [_out(r) for r in rows], "total": total, "limit": page.limit,
-            "offset": page.offset}
+    items = [_out(principal, r) for r in rows]
+    access.log_read(request, principal, resource="interventions", rows=len(items),
+                    **_subjects(items))
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
 
 @router.get("/interventions/{intervention_id}", response_model=InterventionOut)
-def get_intervention(intervention_id: RecordId, session: ReadSessionDep,
+def get_intervention(request: Request, intervention_id: RecordId, session: ReadSessionDep,
                      principal: PrincipalDep) -> dict:
-    return _out(interventions.get_or_raise(session, principal=principal,
-                                           intervention_id=intervention_id))
+    item = _out(principal, interventions.get_or_raise(session, principal=principal,
+                                                      intervention_id=intervention_id))
+    access.log_read(request, principal, resource="intervention", action="read", rows=1,
+                    subject=("intervention", intervention_id), **_subjects([item]))
+    return item
 
 
 @router.patch("/interventions/{intervention_id}", response_model=InterventionOut,
@@ -458,7 +479,7 @@ def patch_intervention(intervention_id: RecordId, body: InterventionPatch, sessi
         changes["program"] = body.program.value
     if not changes:
         raise InvalidInput("Nothing to change.", code="intervention.invalid")
-    return _out(interventions.correct(session, principal=principal,
+    return _out(principal, interventions.correct(session, principal=principal,
                                       intervention_id=intervention_id, changes=changes))
 
 
@@ -467,7 +488,7 @@ def patch_intervention(intervention_id: RecordId, body: InterventionPatch, sessi
                "no longer counts for coverage, and the audit log keeps who and when.")
 def delete_intervention(intervention_id: RecordId, session: SessionDep,
                         principal: PrincipalDep) -> dict:
-    return _out(interventions.withdraw(session, principal=principal,
+    return _out(principal, interventions.withdraw(session, principal=principal,
                                        intervention_id=intervention_id))
 
 

@@ -91,7 +91,11 @@ def swagger_init(request: Request) -> Response:
 @router.get(OAUTH2_REDIRECT_URL)
 def swagger_oauth2_redirect() -> HTMLResponse:
     # FastAPI's page (inline script, no external asset); only OAuth2 redirect flows use it.
-    return get_swagger_ui_oauth2_redirect_html()
+    response = get_swagger_ui_oauth2_redirect_html()
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'unsafe-inline'; base-uri 'none'; "
+        "frame-ancestors 'none'")
+    return response
 
 
 @router.get(REDOC_URL)

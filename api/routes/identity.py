@@ -9,12 +9,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from api import access
 from api.deps import PrincipalDep, ReadSessionDep, SessionDep, SupervisorDep
 from api.pagination import MAX_ID, Page, PageDep
 from sync import reviews
+from sync.accounts import Principal
+from sync.minimise import minimise, minimise_all
 from sync.queries.reviews import HouseholdFilters, PairFilters, PersonFilters
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
@@ -203,6 +206,24 @@ class MergeOut(BaseModel):
     survivor: PersonOut | HouseholdOut
 
 
+# ---------------------------------------------------------------- minimisation and the access log
+
+def _seen(principal: Principal, row: dict, *nested: str) -> dict:
+    """`row` as the principal may see it (sync.minimise), nested records too."""
+    out = minimise(principal, row)
+    for key in nested:
+        if isinstance(row.get(key), dict):
+            out[key] = minimise(principal, row[key])
+    return out
+
+
+def _pair_subjects(pairs) -> dict:
+    """The persons or households whose data a list of pairs shows (names, places)."""
+    persons = [i for p in pairs if p["entity"] == "person" for i in (p["a_id"], p["b_id"])]
+    households = [i for p in pairs if p["entity"] == "household" for i in (p["a_id"], p["b_id"])]
+    return {"persons": persons, "households": households}
+
+
 # ---------------------------------------------------------------- duplicates
 
 def _pair_filters(
@@ -217,24 +238,33 @@ def _pair_filters(
 
 
 @router.get("/duplicates", response_model=Page[DuplicatePairOut])
-def list_duplicates(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
-                    filters: Annotated[PairFilters, Depends(_pair_filters)]
+def list_duplicates(request: Request, session: ReadSessionDep, principal: PrincipalDep,
+                    page: PageDep, filters: Annotated[PairFilters, Depends(_pair_filters)]
                     ) -> Page[DuplicatePairOut]:
     """Duplicate candidate pairs whose two records you may both see, strongest first
     (score, then id), with the score and the per-field evidence."""
     rows, total = reviews.list_duplicates(session, principal=principal, filters=filters,
                                           limit=page.limit, offset=page.offset)
-    return Page(items=[DuplicatePairOut.model_validate(r) for r in rows], total=total,
+    access.log_read(request, principal, resource="duplicates", rows=len(rows),
+                    **_pair_subjects(rows))
+    return Page(items=[DuplicatePairOut.model_validate(r)
+                       for r in minimise_all(principal, rows)], total=total,
                 limit=page.limit, offset=page.offset)
 
 
 @router.get("/duplicates/{pair_id}", response_model=DuplicatePairDetail)
-def get_duplicate(session: ReadSessionDep, principal: PrincipalDep, pair_id: PairId
-                  ) -> DuplicatePairDetail:
+def get_duplicate(request: Request, session: ReadSessionDep, principal: PrincipalDep,
+                  pair_id: PairId) -> DuplicatePairDetail:
     """Both records side by side, with their measurements and screenings (persons) or
     members and sanitation checks (households)."""
-    return DuplicatePairDetail.model_validate(
-        reviews.duplicate_detail(session, principal=principal, pair_id=pair_id))
+    pair = reviews.duplicate_detail(session, principal=principal, pair_id=pair_id)
+    subjects = _pair_subjects([pair])
+    if pair["entity"] == "household":  # the members' names are shown too
+        subjects["persons"] = [m["id"] for side in (pair["a"], pair["b"]) if side
+                               for m in side["members"]]
+    access.log_read(request, principal, resource="duplicate", action="read",
+                    subject=("duplicate_pair", pair_id), rows=1, **subjects)
+    return DuplicatePairDetail.model_validate(_seen(principal, pair, "a", "b"))
 
 
 @router.post("/duplicates/{pair_id}/dismiss", response_model=DuplicatePairOut)
@@ -243,7 +273,7 @@ def dismiss_duplicate(session: SessionDep, principal: SupervisorDep, pair_id: Pa
     """Not the same: the decision is remembered and the pair is never proposed again,
     online or in batch."""
     return DuplicatePairOut.model_validate(
-        reviews.dismiss(session, principal=principal, pair_id=pair_id))
+        minimise(principal, reviews.dismiss(session, principal=principal, pair_id=pair_id)))
 
 
 @router.post("/duplicates/{pair_id}/merge", response_model=MergeOut)
@@ -253,9 +283,9 @@ def merge_duplicate(session: SessionDep, principal: SupervisorDep, pair_id: Pair
     household link moves to it, the other record becomes a tombstone pointing at it;
     both get a new version, the change log and the audit log say so. Undo with
     POST /api/v1/persons/{id}/unmerge (or households)."""
-    return MergeOut.model_validate(reviews.merge_pair(
+    return MergeOut.model_validate(_seen(principal, reviews.merge_pair(
         session, principal=principal, pair_id=pair_id, survivor_id=body.survivor_id,
-        values=body.values))
+        values=body.values), "pair", "survivor"))
 
 
 # ---------------------------------------------------------------- persons
@@ -276,22 +306,29 @@ def _person_filters(
 
 
 @router.get("/persons", response_model=Page[PersonOut])
-def list_persons(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
-                 filters: Annotated[PersonFilters, Depends(_person_filters)]) -> Page[PersonOut]:
-    """Persons in your scope, by name then id."""
+def list_persons(request: Request, session: ReadSessionDep, principal: PrincipalDep,
+                 page: PageDep, filters: Annotated[PersonFilters, Depends(_person_filters)]
+                 ) -> Page[PersonOut]:
+    """Persons in your scope, by name then id. An agency without full NIKs sees them
+    masked, and cannot search by one (it would tell whose a NIK is)."""
     rows, total = reviews.list_persons(session, principal=principal, filters=filters,
                                        limit=page.limit, offset=page.offset)
-    return Page(items=[PersonOut.model_validate(r) for r in rows], total=total,
+    access.log_read(request, principal, resource="persons", persons=[r["id"] for r in rows],
+                    rows=len(rows))
+    return Page(items=[PersonOut.model_validate(r) for r in minimise_all(principal, rows)],
+                total=total,
                 limit=page.limit, offset=page.offset)
 
 
 @router.get("/persons/{person_id}", response_model=PersonDetail)
-def get_person(session: ReadSessionDep, principal: PrincipalDep, person_id: RecordKey
-               ) -> PersonDetail:
+def get_person(request: Request, session: ReadSessionDep, principal: PrincipalDep,
+               person_id: RecordKey) -> PersonDetail:
     """A person with the growth history (z-scores) and screenings. A merged id answers
     with the survivor, and `merged_from` says it was merged."""
-    return PersonDetail.model_validate(
-        reviews.get_person(session, principal=principal, person_id=person_id))
+    person = reviews.get_person(session, principal=principal, person_id=person_id)
+    access.log_read(request, principal, resource="person", action="read",
+                    subject=("person", person["id"]), persons=[person["id"]], rows=1)
+    return PersonDetail.model_validate(minimise(principal, person))
 
 
 @router.post("/persons/{person_id}/unmerge", response_model=PersonOut)
@@ -299,8 +336,8 @@ def unmerge_person(session: SessionDep, principal: SupervisorDep, person_id: Rec
                    ) -> PersonOut:
     """Undo the merge (or auto-link) that absorbed this person: it lives again with its
     own fields and exactly the records that were its own."""
-    return PersonOut.model_validate(reviews.unmerge_record(
-        session, principal=principal, entity="person", record_id=person_id))
+    return PersonOut.model_validate(minimise(principal, reviews.unmerge_record(
+        session, principal=principal, entity="person", record_id=person_id)))
 
 
 # ---------------------------------------------------------------- households
@@ -317,27 +354,35 @@ def _household_filters(
 
 
 @router.get("/households", response_model=Page[HouseholdOut])
-def list_households(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
+def list_households(request: Request, session: ReadSessionDep, principal: PrincipalDep,
+                    page: PageDep,
                     filters: Annotated[HouseholdFilters, Depends(_household_filters)]
                     ) -> Page[HouseholdOut]:
-    """Households in your scope, by head's name then id."""
+    """Households in your scope, by head's name then id (KK numbers masked for an
+    agency without full NIKs, which cannot search by one)."""
     rows, total = reviews.list_households(session, principal=principal, filters=filters,
                                           limit=page.limit, offset=page.offset)
-    return Page(items=[HouseholdOut.model_validate(r) for r in rows], total=total,
+    access.log_read(request, principal, resource="households",
+                    households=[r["id"] for r in rows], rows=len(rows))
+    return Page(items=[HouseholdOut.model_validate(r) for r in minimise_all(principal, rows)],
+                total=total,
                 limit=page.limit, offset=page.offset)
 
 
 @router.get("/households/{household_id}", response_model=HouseholdDetail)
-def get_household(session: ReadSessionDep, principal: PrincipalDep, household_id: RecordKey
-                  ) -> HouseholdDetail:
+def get_household(request: Request, session: ReadSessionDep, principal: PrincipalDep,
+                  household_id: RecordKey) -> HouseholdDetail:
     """A household with its members and sanitation checks (a merged id: its survivor)."""
-    return HouseholdDetail.model_validate(
-        reviews.get_household(session, principal=principal, household_id=household_id))
+    household = reviews.get_household(session, principal=principal, household_id=household_id)
+    access.log_read(request, principal, resource="household", action="read",
+                    subject=("household", household["id"]), households=[household["id"]],
+                    persons=[m["id"] for m in household["members"]], rows=1)
+    return HouseholdDetail.model_validate(minimise(principal, household))
 
 
 @router.post("/households/{household_id}/unmerge", response_model=HouseholdOut)
 def unmerge_household(session: SessionDep, principal: SupervisorDep, household_id: RecordKey
                       ) -> HouseholdOut:
     """Undo the merge that absorbed this household."""
-    return HouseholdOut.model_validate(reviews.unmerge_record(
-        session, principal=principal, entity="household", record_id=household_id))
+    return HouseholdOut.model_validate(minimise(principal, reviews.unmerge_record(
+        session, principal=principal, entity="household", record_id=household_id)))

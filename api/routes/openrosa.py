@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from api import access
 from api import openrosa_wire as wire
 from api.deps import ReadSessionDep
 from api.openrosa_auth import (
@@ -68,24 +69,29 @@ def manifest(form_id: str, request: Request, session: ReadSessionDep,
 
 
 @router.get("/forms/{form_id}/media/{name}")
-def media(form_id: str, name: str, session: ReadSessionDep, principal: OpenRosaPrincipal,
+def media(form_id: str, name: str, request: Request, session: ReadSessionDep,
+          principal: OpenRosaPrincipal,
           if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    """A media file for the caller's scope. An entity list carries its fingerprint as
-    ETag and answers 304 when the phone already has it (If-None-Match)."""
+    """A media file for the caller's scope (a download of personal data is in the access
+    log). An entity list carries its fingerprint as ETag and answers 304 when the phone
+    already has it (If-None-Match)."""
     form = form_service.get_current_form_or_raise(session, form_id)
     if name not in form.media.split(","):
         raise NotFound(f"Form {form_id} has no media file {name!r}.", code="form.media_not_found")
     listed = entities.entity_list_media(form.xml, name)
-    if listed is None:
-        content = picklists.render_media(session, principal=principal, name=name)
-        return Response(content, media_type="text/csv; charset=utf-8",
-                        headers=wire.openrosa_headers())
-    etag = f'"{entities.list_etag(session, scope=principal.scope, name=listed)}"'
-    headers = {**wire.openrosa_headers(), "ETag": etag, "Cache-Control": "private, no-cache"}
-    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(status_code=304, headers=headers)
-    content = picklists.render_entity_list(session, principal=principal, name=name)
-    return Response(content, media_type="text/csv; charset=utf-8", headers=headers)
+    headers = wire.openrosa_headers()
+    if listed is not None:
+        etag = f'"{entities.list_etag(session, scope=principal.scope, name=listed)}"'
+        headers = {**headers, "ETag": etag, "Cache-Control": "private, no-cache"}
+        if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+            return Response(status_code=304, headers=headers)
+    media = picklists.media_with_ids(session, principal=principal, name=name,
+                                     entity_list=listed is not None)
+    if media.personal:
+        access.log_read(request, principal, resource=f"picklist:{name}", action="download",
+                        persons=media.persons, households=media.households,
+                        subject=("form", form_id))
+    return Response(media.content, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/entity-lists/{name}/integrity")

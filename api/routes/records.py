@@ -7,13 +7,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from api import access
 from api.deps import PrincipalDep, ReadSessionDep
 from api.pagination import MAX_ID, Page, PageDep
 from indicators.categories import AgeGroup, BbuCategory, GiziCategory, TbuCategory
 from indicators.maternal import AnaemiaSeverity
+from sync.minimise import minimise_all
 from sync.queries import record_lists as queries
 from sync.queries.record_lists import (
     DateRange,
@@ -260,7 +262,7 @@ def _sanitation_filters(
 
 
 @router.get("/measurements", response_model=Page[MeasurementOut])
-def list_measurements(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
+def list_measurements(request: Request, session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
                       filters: Annotated[MeasurementFilters, Depends(_measurement_filters)],
                       ) -> Page[MeasurementOut]:
     """Child measurements with their stored WHO z-scores and categories, in your scope,
@@ -268,12 +270,14 @@ def list_measurements(session: ReadSessionDep, principal: PrincipalDep, page: Pa
     below; several filters all apply."""
     rows, total = queries.list_measurements(session, scope=principal.scope, filters=filters,
                                             limit=page.limit, offset=page.offset)
-    return Page(items=[MeasurementOut.model_validate(r) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    items = [MeasurementOut.model_validate(r) for r in rows]
+    access.log_read(request, principal, resource="measurements", persons=[i.person_id for i in items],
+                    rows=len(items))
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/pregnancy-screenings", response_model=Page[PregnancyScreeningOut])
-def list_pregnancy_screenings(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
+def list_pregnancy_screenings(request: Request, session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
                               filters: Annotated[ScreeningFilters, Depends(_screening_filters)],
                               ) -> Page[PregnancyScreeningOut]:
     """Pregnancy screenings with KEK, anaemia and risk markers, in your scope, newest
@@ -281,12 +285,14 @@ def list_pregnancy_screenings(session: ReadSessionDep, principal: PrincipalDep, 
     rows, total = queries.list_pregnancy_screenings(session, scope=principal.scope,
                                                     filters=filters, limit=page.limit,
                                                     offset=page.offset)
-    return Page(items=[PregnancyScreeningOut.model_validate(r) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    items = [PregnancyScreeningOut.model_validate(r) for r in rows]
+    access.log_read(request, principal, resource="pregnancy_screenings", persons=[i.woman_id for i in items],
+                    rows=len(items))
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/sanitation-checks", response_model=Page[SanitationCheckOut])
-def list_sanitation_checks(session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
+def list_sanitation_checks(request: Request, session: ReadSessionDep, principal: PrincipalDep, page: PageDep,
                            filters: Annotated[SanitationFilters, Depends(_sanitation_filters)],
                            ) -> Page[SanitationCheckOut]:
     """Household sanitation checks with the STBM pillars, jamban sehat and sanitasi layak,
@@ -295,5 +301,8 @@ def list_sanitation_checks(session: ReadSessionDep, principal: PrincipalDep, pag
     rows, total = queries.list_sanitation_checks(session, scope=principal.scope,
                                                  filters=filters, limit=page.limit,
                                                  offset=page.offset)
-    return Page(items=[SanitationCheckOut.model_validate(r) for r in rows], total=total,
-                limit=page.limit, offset=page.offset)
+    items = [SanitationCheckOut.model_validate(r)
+             for r in minimise_all(principal, (dict(r) for r in rows))]
+    access.log_read(request, principal, resource="sanitation_checks", households=[i.household_id for i in items],
+                    rows=len(items))
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from api import access
 from api.deps import ReadSessionDep, SupervisorDep
 from api.pagination import Page, PageDep, RecordId
 from models.intake import SUBMISSION_STATUSES
@@ -50,8 +51,15 @@ def list_submissions(session: ReadSessionDep, principal: SupervisorDep, page: Pa
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionDetail)
-def get_submission(submission_id: RecordId, session: ReadSessionDep, principal: SupervisorDep) -> SubmissionDetail:
+def get_submission(submission_id: RecordId, request: Request, session: ReadSessionDep,
+                   principal: SupervisorDep) -> SubmissionDetail:
+    """One submission with its raw content (the answers as sent: personal data, so the
+    read is in the access log)."""
     row = service.get_submission_or_raise(session, principal=principal, submission_id=submission_id)
+    persons, households = service.named_in(session, submission_id)
+    access.log_read(request, principal, resource="submission", action="read", rows=1,
+                    subject=("submission", str(submission_id)), persons=persons,
+                    households=households)
     return SubmissionDetail(**SubmissionOut.model_validate(row, from_attributes=True).model_dump(),
                             content=row.content.decode("utf-8", "replace"),
                             attachments=service.attachment_names(session, row.id))

@@ -38,12 +38,17 @@ class UserOut(BaseModel):
     full_name: str | None
     is_active: bool
     scopes: list[str]
+    nik_full: bool = Field(description="true: this agency account sees full NIKs and KK "
+                           "numbers (other roles always do)")
 
 
 class UserUpdate(BaseModel):
     is_active: bool | None = Field(default=None, description="false: the user's sessions and "
                                    "device tokens stop working at once")
     full_name: str | None = Field(default=None, max_length=120)
+    nik_full: bool | None = Field(default=None, description="agency accounts: true grants "
+                                  "full NIKs and KK numbers (otherwise masked, "
+                                  "3375********0001)")
 
 
 class UserUpdated(UserOut):
@@ -78,6 +83,7 @@ def _user_out(session, user) -> UserOut:
     scope = accounts.scope_of(session, user)
     return UserOut(id=user.id, username=user.username, role=user.role, agency=user.agency,
                    full_name=user.full_name, is_active=user.is_active,
+                   nik_full=user.nik_full or user.role != "agency",
                    scopes=["*"] if scope.everything else scope.as_strings())
 
 
@@ -99,10 +105,12 @@ def list_users(session: ReadSessionDep, admin: AdminDep, page: PageDep) -> Page[
 @router.patch("/users/{username}", response_model=UserUpdated)
 def update_user(username: str, body: UserUpdate, session: SessionDep,
                 admin: AdminDep) -> UserUpdated:
-    """Rename a user, or switch the account off (or on again)."""
+    """Rename a user, switch the account off (or on again), or grant (revoke) an agency
+    account full NIKs (`nik_full`)."""
     user = accounts.get_user_by_username_or_raise(session, username)
     revoked = accounts.update_user(session, user=user, actor_id=admin.user_id,
-                                   is_active=body.is_active, full_name=body.full_name)
+                                   is_active=body.is_active, full_name=body.full_name,
+                                   nik_full=body.nik_full)
     return UserUpdated(**_user_out(session, user).model_dump(), revoked_tokens=revoked)
 
 

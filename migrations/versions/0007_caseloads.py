@@ -65,6 +65,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_caseload_case_list", "caseload_case",
                     ["program", "period", "kelurahan_code", "subject_id"])
+    op.create_index("ix_caseload_case_subject", "caseload_case", ["subject_id"])
+    op.create_index("ix_person_merged_into_id", "person", ["merged_into_id"])
     target = op.create_table(
         "caseload_target",
         sa.Column("wilayah_code", _S(13), nullable=False),
@@ -124,6 +126,8 @@ def downgrade() -> None:
     op.drop_index("ix_intervention_person_id", table_name="intervention")
     op.drop_table("intervention")
     op.drop_table("caseload_target")
+    op.drop_index("ix_person_merged_into_id", table_name="person")
+    op.drop_index("ix_caseload_case_subject", table_name="caseload_case")
     op.drop_index("ix_caseload_case_list", table_name="caseload_case")
     op.drop_table("caseload_case")
     op.drop_table("caseload_contribution")

@@ -6,7 +6,7 @@ column those queries read in one index, ordered by day, both are index-only rang
 (SQLite: 133 -> 21 ms for a year of two cities; PostgreSQL: 85 -> 57 ms).
 
 Revision ID: 0007_console
-Revises: 0007_offline
+Revises: 0007_security
 Create Date: 2026-12-04 18:30:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0007_console"
-down_revision: str | None = "0007_offline"
+down_revision: str | None = "0007_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -23,7 +23,7 @@ _SCOPE_ROWS = (
 _APP_TOKEN_ROWS = (
     select(_APP_TOKEN.c.id, _APP_TOKEN.c.revoked_at,
            _USER.c.id.label("user_id"), _USER.c.username, _USER.c.role,
-           _USER.c.agency, _USER.c.is_active,
+           _USER.c.agency, _USER.c.is_active, _USER.c.nik_full,
            _USER_SCOPE.c.wilayah_code, _USER_SCOPE.c.posyandu_id,
            _SCOPE_POSYANDU.c.kelurahan_code, _APP_TOKEN.c.token_hash)
     .join(_USER, _USER.c.id == _APP_TOKEN.c.user_id)

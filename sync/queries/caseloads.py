@@ -8,10 +8,10 @@ aggregate rows in the same order, so they wait for one another but never deadloc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from indicators.caseload import METRICS
@@ -116,10 +116,11 @@ def sanitation_of(session: Session, household_ids: Iterable[str]) -> list[dict]:
                lambda where: select(SANITATION).where(where, SANITATION.c.is_current))
 
 
-def open_conflicts(session: Session, entity: str, ids: Iterable[str]) -> list[dict]:
+def open_conflicts(session: Session, ids: Iterable[str]) -> list[dict]:
+    """Open conflicts on these persons or measurements (ids as text)."""
     return _in(session, CONFLICT.c.entity_id, [str(i) for i in ids], lambda where: select(
-        CONFLICT.c.entity_id, CONFLICT.c.fields).where(
-        where, CONFLICT.c.entity == entity, CONFLICT.c.status == "open"))
+        CONFLICT.c.entity, CONFLICT.c.entity_id, CONFLICT.c.fields).where(
+        where, CONFLICT.c.entity.in_(("person", "measurement")), CONFLICT.c.status == "open"))
 
 
 def merged_into(session: Session, person_ids: Iterable[str]) -> list[dict]:
@@ -130,27 +131,37 @@ def merged_into(session: Session, person_ids: Iterable[str]) -> list[dict]:
 
 def interventions_for(session: Session, person_ids: Iterable[str],
                       household_ids: Iterable[str]) -> list[dict]:
+    """Live interventions of these persons (and of the persons merged into them, with
+    `merged_into_id` saying whose they now are) or of these households."""
+    merged = PERSON.alias("merged")
     columns = (INTERVENTION.c.person_id, INTERVENTION.c.household_id, INTERVENTION.c.program,
-               INTERVENTION.c.delivered_on)
+               INTERVENTION.c.delivered_on, merged.c.merged_into_id)
     live = INTERVENTION.c.deleted_at.is_(None)
-    return (_in(session, INTERVENTION.c.person_id, person_ids,
-                lambda where: select(*columns).where(where, live))
-            + _in(session, INTERVENTION.c.household_id, household_ids,
-                  lambda where: select(*columns).where(where, live)))
+    base = select(*columns).select_from(INTERVENTION.outerjoin(
+        merged, merged.c.id == INTERVENTION.c.person_id))
+    out = []
+    for part in chunks(sorted(set(person_ids))):
+        out += _all(session, base.where(live, or_(INTERVENTION.c.person_id.in_(part),
+                                                  merged.c.merged_into_id.in_(part))))
+    for part in chunks(sorted(set(household_ids))):
+        out += _all(session, base.where(live, INTERVENTION.c.household_id.in_(part)))
+    return out
 
 
 # ---------------------------------------------------------------- contributions and cases
 
-def contributions_of(session: Session, kind: str, ids: Iterable[str]) -> list[dict]:
+def contributions_of(session: Session, kind: str | None, ids: Iterable[str]) -> list[dict]:
+    """The stored contributions of these subjects (of one kind, or of either: person and
+    household ids are both UUIDs)."""
     return _in(session, CONTRIB.c.subject_id, ids, lambda where: select(CONTRIB).where(
-        where, CONTRIB.c.subject_kind == kind))
+        where, *([CONTRIB.c.subject_kind == kind] if kind else [])))
 
 
 def replace_contributions(session: Session, kind: str, ids: Iterable[str], rows: list[dict]) -> None:
     for part in chunks(sorted(set(ids))):
         session.execute(delete(CONTRIB).where(CONTRIB.c.subject_kind == kind,
                                               CONTRIB.c.subject_id.in_(part)))
-    if rows:
+    if rows:  # executemany: compiled once, pipelined by psycopg
         session.execute(insert(CONTRIB), rows)
 
 
@@ -162,20 +173,37 @@ def replace_cases(session: Session, kind: str, ids: Iterable[str], rows: list[di
         session.execute(insert(CASE), rows)
 
 
+_COLUMNS = ", ".join(METRICS)
+_SET = ", ".join(f"{m} = caseload_aggregate.{m} + excluded.{m}" for m in METRICS)
+# All of a transaction's deltas in one statement with one parameter (a JSON array of
+# the changed columns per row), so a commit pays one round trip for them, rows applied
+# in sorted key order. PostgreSQL reads it with jsonb_to_recordset, SQLite (3.38+) with
+# json_each; both speak ON CONFLICT ... DO UPDATE (SQLite needs the WHERE true).
+_ADD = {
+    "postgresql": text(
+        f"INSERT INTO caseload_aggregate (kelurahan_code, period, {_COLUMNS}) "
+        f"SELECT kelurahan_code, period, {', '.join(f'COALESCE({m}, 0)' for m in METRICS)} "
+        "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(kelurahan_code text, period text, "
+        + ", ".join(f"{m} integer" for m in METRICS) + ") ORDER BY kelurahan_code, period "
+        f"ON CONFLICT (kelurahan_code, period) DO UPDATE SET {_SET}"),
+    "sqlite": text(
+        f"INSERT INTO caseload_aggregate (kelurahan_code, period, {_COLUMNS}) "
+        "SELECT value ->> '$.kelurahan_code', value ->> '$.period', "
+        + ", ".join(f"COALESCE(value ->> '$.{m}', 0)" for m in METRICS)
+        + " FROM json_each(:rows) WHERE true ORDER BY 1, 2 "
+        f"ON CONFLICT (kelurahan_code, period) DO UPDATE SET {_SET}"),
+}
+
+
 def add_to_aggregates(session: Session, deltas: dict[tuple[str, str], dict[str, int]]) -> None:
     """Add each (kelurahan, period)'s deltas to its aggregate row, in sorted key order."""
     if not deltas:
         return
-    rows = [{"kelurahan_code": k, "period": p, **{m: d.get(m, 0) for m in METRICS}}
-            for (k, p), d in sorted(deltas.items())]
+    rows = [{"kelurahan_code": k, "period": p, **d} for (k, p), d in sorted(deltas.items())]
     dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for part in chunks(rows, 200):
-        stmt = make(AGG).values(part)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[AGG.c.kelurahan_code, AGG.c.period],
-            set_={m: AGG.c[m] + stmt.excluded[m] for m in METRICS})
-        session.execute(stmt)
+    for part in chunks(rows, 5000):
+        session.execute(_ADD["postgresql" if dialect == "postgresql" else "sqlite"],
+                        {"rows": json.dumps(part)})
 
 
 def clear_all(session: Session) -> None:
@@ -323,6 +351,6 @@ def programs_of(session: Session, user_id: int) -> list[str]:
         UserProgram.__table__.c.user_id == user_id).order_by(UserProgram.__table__.c.program)).scalars())
 
 
-def cases_of(session: Session, kind: str, ids: Iterable[str]) -> list[dict]:
+def cases_of(session: Session, kind: str | None, ids: Iterable[str]) -> list[dict]:
     return _in(session, CASE.c.subject_id, ids, lambda where: select(CASE).where(
-        where, CASE.c.subject_kind == kind))
+        where, *([CASE.c.subject_kind == kind] if kind else [])))

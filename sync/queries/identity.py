@@ -159,6 +159,14 @@ def insert_pair(session: Session, values: dict) -> int:
     return _INSERT_PAIR.scalar(session, values)
 
 
+_QUEUE_PAIR = Prepared(insert(PAIR).inline())
+
+
+def queue_pair(session: Session, values: dict) -> None:
+    """Queued with the transaction's other writes (nothing reads its id back)."""
+    _QUEUE_PAIR.defer(session, values)
+
+
 def dismissed_pairs(session: Session, entity: str) -> set[tuple[str, str]]:
     """Every dismissed pair of this entity (the batch scan never proposes them again)."""
     rows = session.execute(select(PAIR.c.a_id, PAIR.c.b_id).where(

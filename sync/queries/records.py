@@ -67,6 +67,16 @@ _SAME_DAY = Prepared(select(MEASUREMENT.c.submission_id, MEASUREMENT.c.weight_kg
     MEASUREMENT.c.submission_id != bindparam("submission_id")).order_by(MEASUREMENT.c.id))
 
 
+_SUBJECT_COLUMN = {"anthropometry": "person_id", "pregnancy_screening": "woman_id",
+                   "sanitation_check": "household_id"}
+_SUBJECT_ID_OF = {form: Prepared(select(t.c[_SUBJECT_COLUMN[form]]).where(
+    t.c.submission_id == bindparam("submission_id"))) for form, t in RECORD_TABLES.items()}
+
+
+def subject_id_of(session: Session, form_id: str, submission_id: int) -> str | None:
+    """The id of the person or household a submission's record is about."""
+    return _SUBJECT_ID_OF[form_id].scalar(session, {"submission_id": submission_id})
+
 
 def place_of(session: Session, form_id: str, submission_id: int) -> tuple[str, int | None] | None:
     """(kelurahan_code, posyandu_id) of a submission's record, or None."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import CASELOAD_AGGREGATE, Measurement
+from models import CASELOAD_AGGREGATE, Household, Measurement, Person
 from sync import caseloads
 from tests.integration.caseloads.intake import CHILDREN, HOUSEHOLDS, WOMEN, make_field
 from tests.support import KELURAHAN
@@ -75,9 +75,8 @@ def test_rebuild_rewrites_what_verify_finds_wrong(field, db):
 
 
 # ---------------------------------------------------------------- property: random histories
-# One operation = one real submission (or a correction of an earlier one). Merges and
-# unmerges (#14) add their operations here: an ("merge", a, b) step that calls the merge
-# function, then the same verify.
+# One operation = one real submission (or a correction of an earlier one), or a merge or
+# an unmerge of registry records (sync.merge, #14), each in a transaction of its own.
 
 child_op = st.tuples(st.just("child"), st.integers(0, len(CHILDREN) - 1), st.sampled_from(MONTHS),
                      st.integers(1, 28), st.floats(6.0, 16.0), st.floats(60.0, 105.0),
@@ -88,17 +87,59 @@ woman_op = st.tuples(st.just("woman"), st.integers(0, len(WOMEN) - 1), st.sample
 household_op = st.tuples(st.just("household"), st.integers(0, len(HOUSEHOLDS) - 1),
                          st.sampled_from(MONTHS), st.integers(1, 28), st.booleans())
 correct_op = st.tuples(st.just("correct"), st.integers(0, 50), st.booleans())
-operations = st.lists(st.one_of(child_op, child_op, woman_op, household_op, correct_op),
-                      min_size=1, max_size=10)
+merge_op = st.tuples(st.just("merge"), st.sampled_from(["person", "person", "household"]),
+                     st.integers(0, 50), st.integers(0, 50))
+unmerge_op = st.tuples(st.just("unmerge"), st.integers(0, 50))
+operations = st.lists(st.one_of(child_op, child_op, woman_op, household_op, correct_op,
+                                merge_op, unmerge_op), min_size=1, max_size=12)
 
 
 def _index(people, name: str) -> int:
     return [p[0] for p in people].index(name)
 
 
+def _merge_step(engine, op) -> None:
+    """A supervisor's merge of two live records (picked by the drawn indexes), or the
+    unmerge of an active merge; refused ones (the survivor merged again since) change
+    nothing, as over the API."""
+    from core.errors import AppError
+    from models import RecordMerge
+    from sync.apply import Provenance
+    from sync.merge import merge, unmerge
+    from sync.scope import Scope
+
+    provenance = Provenance(actor_id=None, submission_id=None, reason=op[0],
+                            scope=Scope(everything=True))
+    with Session(engine) as s:
+        if op[0] == "merge":
+            _, entity, i, j = op
+            table = Person.__table__ if entity == "person" else Household.__table__
+            live = list(s.execute(select(table.c.id).where(table.c.merged_into_id.is_(None))
+                                  .order_by(table.c.id)).scalars())
+            if len(live) < 2 or i % len(live) == j % len(live):
+                return
+            survivor, absorbed = live[i % len(live)], live[j % len(live)]
+            merge(s, entity=entity, survivor_id=survivor, absorbed_id=absorbed,
+                  provenance=provenance)
+        else:
+            active = list(s.execute(select(RecordMerge.entity, RecordMerge.absorbed_id).where(
+                RecordMerge.status == "merged").order_by(RecordMerge.id)).all())
+            if not active:
+                return
+            entity, absorbed = active[op[1] % len(active)]
+            try:
+                unmerge(s, entity=entity, absorbed_id=absorbed, provenance=provenance)
+            except AppError:
+                s.rollback()
+                return
+        s.commit()
+
+
 def _run(field, op) -> None:
     kind = op[0]
-    if kind == "child":
+    if kind in ("merge", "unmerge"):
+        _merge_step(field.engine, op)
+    elif kind == "child":
         _, i, month, day, weight, height, oedema, household = op
         field.child(i, f"{month}-{day:02d}", weight, height, oedema, household=household)
     elif kind == "woman":

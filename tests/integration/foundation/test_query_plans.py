@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from sync import offline
 from sync.queries import accounts, households, identity, persons, records, submissions
 
 HOT_LOOKUPS = {
@@ -38,6 +39,11 @@ HOT_LOOKUPS = {
     "a person's version": persons.PERSONS._version_data,
     "ongoing pregnancy": records._ONGOING_PREGNANCY,
     **{f"record of {form}": records._RECORD_FOR[form] for form in records._RECORD_FOR},
+    # Offline sync (#15): every measurement looks for another of the same child that
+    # day; an edit reads its original's subject; a push looks up its stored result.
+    "same-day measurements": records._SAME_DAY,
+    **{f"subject of {form}": records._SUBJECT_OF[form] for form in records._SUBJECT_OF},
+    "a pushed mutation's stored result": offline._STORED_RESULT,
 }
 HOT_UPDATES = {
     "submission status": submissions._SET,

@@ -159,3 +159,14 @@ def test_the_bands_follow_the_configured_thresholds(session: Session, monkeypatc
     assert _outcome(session, name="M. Rizki") == "review"
     monkeypatch.setattr(get_settings(), "identity_review_score", 98.0)
     assert _outcome(session, name="M. Rizki") == "new"
+
+
+def test_newborn_twins_both_registered_as_by_ny_are_never_linked(session: Session):
+    family = dict(mother_nik=MOTHER_NIK, mother_name="Tri", household_kk="3375010101200003",
+                  sex="female", birth_date=date(2024, 12, 27))
+    first = _register(session, name="By. Ny. Tri", **family)
+    second = _register(session, name="Bayi Ny. Tri", **family)
+    assert first["id"] != second["id"]
+    assert session.exec(select(RecordMerge)).all() == []
+    pair = session.exec(select(DuplicatePair)).one()  # a supervisor decides
+    assert pair.status == "open" and pair.band == "review"

@@ -438,15 +438,15 @@ def test_basic_credentials_are_checked_outside_the_submission_writer(client, pho
                                                                     monkeypatch):
     """argon2 on a cache miss takes tens of ms: it must not run in the writer's shared
     transaction, where it would hold up (or, if wrong, fail) other phones' group."""
-    from sync import accounts
+    from api import login_guard
 
-    checked_on, real = [], accounts.authenticate_basic
+    checked_on, real = [], login_guard.verify_password
 
     def recording(*args, **kwargs):
         checked_on.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(accounts, "authenticate_basic", recording)
+    monkeypatch.setattr(login_guard, "verify_password", recording)
     creds = base64.b64encode(f"{phone.username}:{phone.password}".encode()).decode()
     basic = {**OPENROSA, "Authorization": f"Basic {creds}"}
     xml = fill_submission(forms["anthropometry"], child_values(posyandu_id=phone.posyandu_id))

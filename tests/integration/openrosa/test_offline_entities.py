@@ -10,6 +10,7 @@ import hashlib
 import io
 import uuid
 
+import pytest
 from lxml import etree
 from sqlmodel import Session, select
 
@@ -255,3 +256,33 @@ def test_forms_without_entities_keep_the_plain_pick_lists(client, phone, db, tmp
     assert body.content.decode().splitlines()[0].startswith("name,label,nik,full_name")
     assert "ETag" not in body.headers
     assert manifest["children.csv"]["hash"] == "md5:" + hashlib.md5(body.content).hexdigest()
+
+
+ORDERS = list(__import__("itertools").permutations(range(3)))
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=["".join(map(str, o)) for o in ORDERS])
+def test_every_arrival_order_of_an_offline_branch_ends_in_the_same_state(client, phone, forms, db,
+                                                                        order):
+    """A registration and two updates made offline on one phone, sent in any order:
+    the same final record, every form processed, nothing applied twice or dropped."""
+    child, branch = str(uuid.uuid4()), str(uuid.uuid4())
+    form = forms["anthropometry"]
+    sent = [
+        _entity_submission(form, _new_child(phone), entity_id=child, create=True),
+        _entity_submission(form, _follow_up(phone, child, child_name="Siti A",
+                                            measured_on="2026-11-03"),
+                           entity_id=child, create=False, base=1, branch=branch),
+        _entity_submission(form, _follow_up(phone, child, child_name="Siti B",
+                                            child_nik="3375014403240009",
+                                            measured_on="2026-11-04"),
+                           entity_id=child, create=False, base=2, branch=branch),
+    ]
+    for i in order:
+        assert _post(client, phone, sent[i]).status_code == 201
+    with Session(db) as s:
+        person = s.get(Person, child)
+        assert (person.name, person.nik, person.version) == ("Siti B", "3375014403240009", 3)
+        assert s.exec(select(Submission.status)).all() == ["processed"] * 3
+        assert len(s.exec(select(Measurement)).all()) == 3
+        assert s.exec(select(SyncConflict)).all() == []

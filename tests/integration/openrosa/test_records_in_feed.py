@@ -107,3 +107,42 @@ def test_the_same_measurement_sent_again_in_another_submission_counts_once(clien
         assert [r.is_current for r in rows] == [True, False]
         assert "same_day_duplicate" in rows[1].plausibility_flags
         assert s.exec(select(SyncConflict)).all() == []
+
+
+def test_an_edit_correcting_the_child_goes_through_the_versioned_write_and_can_conflict(
+        client, phone, forms, db, make_user):
+    """deprecatedID: the name the edit changed is applied on the version the original
+    saw; a field the supervisor changed since becomes a conflict, not an overwrite."""
+    from models import Person
+
+    values = child_values(posyandu_id=phone.posyandu_id, child_nik="", mother_nik="",
+                          household_kk="")
+    _send(client, phone, fill_submission(forms["anthropometry"], values, instance_id="uuid:o1"))
+    with Session(db) as s:
+        child = s.exec(select(Measurement.person_id)).one()
+    # An edit fixing the name: the same child (not a new one), renamed, version 2.
+    _send(client, phone, fill_submission(forms["anthropometry"], {
+        **values, "child_name": "Siti Aminah Putri"}, instance_id="uuid:o2",
+        deprecated_id="uuid:o1"))
+    with Session(db) as s:
+        person = s.get(Person, child)
+        assert (person.name, person.version) == ("Siti Aminah Putri", 2)
+        assert len(s.exec(select(Person).where(Person.name_key.contains("siti"))).all()) == 1
+        assert s.exec(select(SyncConflict)).all() == []
+    # The supervisor corrects the birth date; then a second edit of the first edit, made
+    # on the phone before it knew, changes the birth date too: a conflict.
+    make_user("spv", "supervisor", [KELURAHAN])
+    spv = bearer(client, "spv", "password-123")
+    r = client.post("/api/v1/sync/push", headers=spv, json={"device_id": "web", "mutations": [
+        {"mutation_id": "m-1", "entity": "person", "id": child, "op": "update",
+         "base_version": 2, "changes": {"birth_date": "2024-03-05"}}]})
+    assert r.json()["results"][0]["status"] == "applied"
+    _send(client, phone, fill_submission(forms["anthropometry"], {
+        **values, "child_name": "Siti Aminah Putri", "child_birth_date": "2024-02-04"},
+        instance_id="uuid:o3", deprecated_id="uuid:o2"))
+    with Session(db) as s:
+        person = s.get(Person, child)
+        assert person.birth_date.isoformat() == "2024-03-05"
+        [conflict] = s.exec(select(SyncConflict)).all()
+        assert conflict.entity == "person" and set(conflict.fields) == {"birth_date"}
+        assert conflict.fields["birth_date"]["incoming"] == "2024-02-04"

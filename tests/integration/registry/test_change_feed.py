@@ -122,38 +122,3 @@ def test_registry_writes_carry_their_transactions_id(db):
     else:
         assert txids == {0}
 
-
-def test_a_transaction_open_in_another_database_does_not_hold_the_feed_back(db, request):
-    """PostgreSQL: the horizon is this database's oldest running transaction; one that
-    writes in another database on the same server (a pg_dump, another application) for
-    as long as it likes must not hide this database's committed changes."""
-    if db.dialect.name != "postgresql":
-        pytest.skip("SQLite: one database per file")
-    from sqlalchemy import create_engine
-
-    from tests.conftest import _create_pg_database, _drop_pg_database
-
-    server = request.getfixturevalue("postgres_server_url")
-    name, url = _create_pg_database(server)
-    elsewhere = create_engine(url)
-    try:
-        with elsewhere.connect() as other:
-            other.begin()
-            other.execute(text("SELECT pg_current_xact_id()"))  # holds an xid, open
-            ids = _people(db, ["Joko", "Kartini"])
-            with Session(db) as s:
-                assert _read_all(s) == ids
-            # ... while a transaction of this database still holds the horizon back
-            with db.connect() as mine:
-                mine.begin()
-                _change(mine, "still-open")
-                later = _people(db, ["Lestari"])
-                with Session(db) as s:
-                    assert _read_all(s) == ids  # Lestari's change waits for the older one
-                mine.commit()
-            with Session(db) as s:
-                assert _read_all(s) == ids + ["still-open", *later]
-            other.rollback()
-    finally:
-        elsewhere.dispose()
-        _drop_pg_database(server, name)
