@@ -11,6 +11,7 @@ from api.console import charts, i18n, render
 from api.console.deps import ConsoleDep, pager
 from api.deps import ReadSessionDep
 from sync import registry
+from sync.minimise import minimise, minimise_all
 from sync.queries import record_lists
 from sync.queries.record_lists import MeasurementFilters, SanitationFilters, ScreeningFilters
 
@@ -27,6 +28,7 @@ def search(request: Request, console: ConsoleDep, session: ReadSessionDep,
     find = registry.search_persons if kind == "persons" else registry.search_households
     rows, total = find(session, principal=console.principal, text=q or None, limit=PAGE,
                        offset=(page - 1) * PAGE)
+    rows = minimise_all(console.principal, rows)  # agencies: masked NIK / KK (#18)
     return render.page(request, "registry.html", q=q, kind=kind, rows=rows,
                        pages=pager(page, PAGE, total))
 
@@ -57,7 +59,8 @@ def person(request: Request, person_id: str, console: ConsoleDep, session: ReadS
     related = registry.names_of(session, [row["mother_id"]] if row["mother_id"] else [])
     survivor = registry.record_label(session, "person", row["merged_into_id"]) \
         if row["merged_into_id"] else None
-    return render.page(request, "person.html", p=row, measurements=measurements,
+    return render.page(request, "person.html", p=minimise(console.principal, row),
+                       measurements=measurements,
                        screenings=screenings, charts=drawn, mother_name=related.get(row["mother_id"]),
                        survivor_name=survivor,
                        absorbed=registry.merged_into(session, "person", row["id"]))
@@ -73,5 +76,7 @@ def household(request: Request, household_id: str, console: ConsoleDep,
         limit=MAX_ROWS, offset=0)
     members = registry.household_members(session, principal=console.principal,
                                          household_id=row["id"])
-    return render.page(request, "household.html", h=row, checks=checks, members=members,
+    return render.page(request, "household.html", h=minimise(console.principal, row),
+                       checks=minimise_all(console.principal, checks),
+                       members=minimise_all(console.principal, members),
                        absorbed=registry.merged_into(session, "household", row["id"]))

@@ -231,3 +231,14 @@ def test_an_admin_grants_an_agency_its_programmes(client, db):
     assert answer.json()["programs"] == ["fish_aid", "food_aid"]
     page = client.get("/admin/users/dinsos").text
     assert page.count("checked") == 2
+
+
+def test_an_agency_sees_masked_niks_on_the_registry_pages_as_in_the_api(client, db, make_user):
+    field = setup_field(db)
+    children_this_month(client, field)
+    make_user("dinkes", "agency", [KELURAHAN], agency="Dinas Kesehatan")
+    sign_in(client, "dinkes")
+    found = client.get("/admin/registry?q=siti").text
+    assert "3375014403240001" not in found and "3375********0001" in found
+    page = client.get(f"/admin/persons/{_person_id(db, 'Siti Aminah')}").text
+    assert "3375014403240001" not in page
