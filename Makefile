@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test drill demo lint bench forms clean audit
+.PHONY: run test drill demo lint bench forms screenshots clean audit
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "posyandu-sync needs Python 3.11+"'
@@ -47,6 +47,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/zscore.py
 	$(BIN)/python bench/intake.py --backend both --phones 50 --submissions 10000
 	$(BIN)/python bench/writer.py --phones 50 --submissions 10000
+
+# The console's main pages in headless Chromium (tests/browser/test_console.py), as PNGs.
+screenshots: $(STAMP)
+	POSYANDU_SCREENSHOTS=docs/screenshots POSYANDU_REQUIRE_BROWSER=1 \
+		$(BIN)/pytest -q tests/browser/test_console.py -k "screenshots or growth_chart"
 
 clean:
 	rm -rf $(VENV) build var/*.db var/*.db-wal var/*.db-shm

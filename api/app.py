@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.console import install_console
 from api.errors import JSON_ERRORS, OPENROSA_ERRORS, install_error_handlers
 from api.http_security import SecurityMiddleware
 from api.middleware import RequestContextMiddleware
@@ -111,6 +112,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(identity.router, responses=JSON_ERRORS)
     app.include_router(caseload_routes.router, responses=JSON_ERRORS)
     install_docs(app)
+    install_console(app)
     app.include_router(sync_routes.router, responses=JSON_ERRORS)
     app.include_router(access_log.router, responses=JSON_ERRORS)
     return app

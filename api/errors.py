@@ -73,7 +73,11 @@ def render_error(request: Request, status_code: int, code: str, message: str,
                  headers: dict | None = None, detail: dict | None = None) -> Response:
     """Phones get the catalogue's Bahasa Indonesia message (core.problems) as OpenRosa
     XML; the JSON API gets {"error": code, "detail": message}, the detail in English
-    unless the caller prefers Indonesian."""
+    unless the caller prefers Indonesian. A page of the console (api/console) renders
+    its errors as pages: it puts its renderer in the request scope."""
+    renderer = request.scope.get("error_renderer")
+    if renderer is not None:
+        return renderer(request, status_code, code, message)
     pesan = problems.pesan(code) or message
     if is_openrosa_request(request):
         # The code rides along for integrators and logs; the kader reads the message.

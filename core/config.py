@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         "(group commit: submissions that arrive together share one commit).",
     )
     basic_auth_cache_seconds: int = 60
+    console_idle_minutes: int = Field(
+        default=30, ge=1,
+        description="The web console signs a user out after this long without a request.")
     identity_auto_link_score: float = Field(
         default=20.0,
         description="Identity resolution: a candidate scoring at least this (sum of log2 "

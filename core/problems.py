@@ -343,6 +343,15 @@ CATALOGUE: dict[str, Problem] = {
                                      "Data sudah berubah sejak Anda membukanya; periksa lagi."),
     "conflict.bad_resolution": Problem(400, "The resolution is malformed.",
                                        "Pilihan penyelesaian konflik tidak valid."),
+    # ---------------------------------------------------------------- console (#17)
+    "console.csrf": Problem(403, "The form's security token is missing or does not match this "
+                            "session: reload the page and try again.",
+                            "Token keamanan formulir tidak ada atau tidak cocok; muat ulang "
+                            "halaman lalu coba lagi."),
+    "console.idle": Problem(401, "The session ended after a time without activity.",
+                            "Sesi berakhir karena lama tidak dipakai; silakan masuk lagi."),
+    "console.bad_session": Problem(401, "The session cookie is not valid.",
+                                   "Sesi tidak valid; silakan masuk lagi."),
     # ---------------------------------------------------------------- caseloads (#16)
     "caseload.bad_period": Problem(400, "A period is a month written YYYY-MM.",
                                    "Periode harus berupa bulan dengan format TTTT-BB, mis. 2026-11."),

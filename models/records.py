@@ -22,6 +22,9 @@ class Measurement(SQLModel, table=True):
     __table_args__ = (
         Index("ix_measurement_person_date", "person_id", "measured_on"),
         Index("ix_measurement_kelurahan_date", "kelurahan_code", "measured_on"),
+        # The console's dashboard: a year's counts per day and category, index-only.
+        Index("ix_measurement_day", "measured_on", "stunted", "wasted", "underweight",
+              "is_current", "kelurahan_code", "posyandu_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

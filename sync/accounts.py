@@ -138,6 +138,14 @@ def list_users(session: Session, *, limit: int, offset: int) -> tuple[list[User]
 
 
 
+def usernames(session: Session, user_ids) -> dict[int, str]:
+    """id -> username of the accounts named (for pages that say who did what)."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.exec(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
 def _scope_from_rows(role: str, rows) -> Scope:
     """A Scope from (wilayah_code, posyandu_id, posyandu's kelurahan_code) rows."""
     if role == "admin":

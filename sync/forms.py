@@ -53,6 +53,11 @@ def publish_builtin_forms(session: Session) -> list[str]:
     return published
 
 
+def get_form_version(session: Session, form_id: str, version: str) -> FormVersion | None:
+    return session.exec(select(FormVersion).where(FormVersion.form_id == form_id,
+                                                  FormVersion.version == version)).first()
+
+
 def current_forms(session: Session) -> list[FormVersion]:
     return list(session.exec(
         select(FormVersion).where(FormVersion.is_current, FormVersion.state != "closed")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -14,7 +16,7 @@ from models import (
     SanitationCheck,
     Submission,
 )
-from sync.accounts import Principal
+from sync.accounts import Principal, record_audit
 from sync.process import ReprocessSubmission
 from sync.scope import scope_filter
 
@@ -59,10 +61,52 @@ def attachment_names(session: Session, submission_id: int) -> list[str]:
         Attachment.submission_id == submission_id).order_by(Attachment.name)).all())
 
 
-def reprocess_unit(*, principal: Principal, submission_id: int) -> ReprocessSubmission:
+def get_attachment_or_raise(session: Session, *, principal: Principal, submission_id: int,
+                            name: str) -> Attachment:
+    """A stored attachment (the photo of the growth card) of a submission in scope."""
+    get_submission_or_raise(session, principal=principal, submission_id=submission_id)
+    row = session.exec(select(Attachment).where(Attachment.submission_id == submission_id,
+                                                Attachment.name == name)).first()
+    if row is None:
+        raise NotFound(f"Submission {submission_id} has no attachment {name!r}.",
+                       code="submission.not_found")
+    return row
+
+
+def reprocess_unit(*, principal: Principal, submission_id: int) -> AuditedReprocess:
     """The unit of work that reprocesses one submission the principal may see (404 for
-    one outside their scope, checked in the unit's own transaction)."""
+    one outside their scope, checked in the unit's own transaction), audited with its
+    outcome."""
     def visible(session: Session, submission_id: int) -> None:
         get_submission_or_raise(session, principal=principal, submission_id=submission_id)
 
-    return ReprocessSubmission(submission_id, visible=visible)
+    return AuditedReprocess(submission_id, visible=visible, actor_id=principal.user_id)
+
+
+@dataclass
+class AuditedReprocess(ReprocessSubmission):
+    """A person's reprocessing: the audit entry (who, which submission, what became of
+    it) is written in the transaction that records the outcome, processed or failed."""
+
+    actor_id: int | None = None
+
+    def store(self, tx) -> _Audited:
+        return _Audited(super().store(tx), self.actor_id)
+
+
+@dataclass
+class _Audited:
+    staged: object
+    actor_id: int | None
+
+    def process(self, tx) -> str:
+        return self._audit(tx, self.staged.process(tx))
+
+    def failed(self, tx, message: str) -> str:
+        return self._audit(tx, self.staged.failed(tx, message))
+
+    def _audit(self, tx, status: str) -> str:
+        record_audit(tx.session, actor_id=self.actor_id, action="submission.reprocess",
+                     entity_type="submission", entity_id=str(self.staged.submission.id),
+                     detail={"status": status})
+        return status

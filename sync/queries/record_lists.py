@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, not_, or_
+from sqlalchemy import case, func, not_, or_
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
@@ -188,3 +188,37 @@ def list_sanitation_checks(session: Session, *, scope: Scope, filters: Sanitatio
              .join(Wilayah, Wilayah.code == S.kelurahan_code))
     return _page(session, S, conditions, query, (S.checked_on.desc(), S.id.desc()),
                  limit=limit, offset=offset)
+
+
+def measurement_figures(session: Session, *, scope: Scope, days: DateRange) -> list[Row]:
+    """Per kelurahan in scope, the current measurements of `days`: how many, and how
+    many are stunted, wasted and underweight, or not (true and false counted apart, as
+    `list_measurements(stunted=...)` filters: a row with no category is neither). With
+    the kelurahan's name; by kelurahan code."""
+    def count_of(column, value):
+        return func.sum(case((column == value, 1), else_=0))
+
+    conditions = [scope_filter(scope, M.kelurahan_code, M.posyandu_id), M.is_current,
+                  *days.conditions(M.measured_on)]
+    query = (select(M.kelurahan_code, Wilayah.name.label("kelurahan_name"),
+                    func.count().label("measurements"),
+                    func.count(func.distinct(M.person_id)).label("children"),
+                    *(count_of(getattr(M, name), value).label(f"{name}_{'yes' if value else 'no'}")
+                      for name in ("stunted", "wasted", "underweight") for value in (True, False)))
+             .join(Wilayah, Wilayah.code == M.kelurahan_code)
+             .where(*conditions).group_by(M.kelurahan_code, Wilayah.name)
+             .order_by(M.kelurahan_code))
+    return list(session.execute(query).mappings().all())
+
+
+def measurement_days(session: Session, *, scope: Scope, days: DateRange) -> list[Row]:
+    """The scope's current measurements of `days`, counted per (measured_on, stunted,
+    wasted, underweight): a few thousand rows for a year, which the caller folds into
+    months. Counting plain groups, rather than summing a CASE per indicator per row,
+    keeps the year's scan cheap on PostgreSQL."""
+    conditions = [scope_filter(scope, M.kelurahan_code, M.posyandu_id), M.is_current,
+                  *days.conditions(M.measured_on)]
+    query = (select(M.measured_on, M.stunted, M.wasted, M.underweight,
+                    func.count().label("measurements"))
+             .where(*conditions).group_by(M.measured_on, M.stunted, M.wasted, M.underweight))
+    return list(session.execute(query).mappings().all())
