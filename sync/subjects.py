@@ -434,6 +434,31 @@ def _erase_from_interventions(session: Session, ids: list[str], households: list
     return changed
 
 
+def _erase_from_offline(session: Session, ids: list[str], submission_ids: list[int],
+                        names: set[str], niks: set[str]) -> int:
+    """What phones sent offline: the properties of ODK entity actions about the person
+    (or sent in a submission that named them), and stored push results that mention
+    them. An action about the person loses its personal fields; every other value keeps
+    what is not theirs (a sibling's action naming the mother keeps the sibling)."""
+    pattern = _mentions_pattern(names, niks)
+    changed = 0
+    for row in q.entity_actions(session, ids, submission_ids):
+        properties = row["properties"]
+        if row["entity_id"] in ids:
+            properties = {k: (None if k in _NUMBER_KEYS or k in ("full_name", "name")
+                              else v) for k, v in properties.items()}
+        properties = _scrub_mentions(properties, names, niks, pattern)
+        if properties != row["properties"]:
+            q.set_entity_action_properties(session, row["id"], properties)
+            changed += 1
+    for row in list(q.sync_mutations(session)):
+        result = _scrub_mentions(row["result"], names, niks, pattern)
+        if result != row["result"]:
+            q.set_sync_mutation_result(session, row["id"], result)
+            changed += 1
+    return changed
+
+
 def _erase_from_searches(session: Session, names: set[str], niks: set[str]) -> int:
     """Logged registry searches (access_log.query) whose filters were their name or NIK:
     the read stays accountable (who, when, whose records), without the search words."""
@@ -525,12 +550,14 @@ def erase_person(session: Session, *, person_id: str, actor_id: int | None,
     children = [c["id"] for c in related["children"]]  # their notes may name the mother
     notes = _erase_from_interventions(session, ids + children, households, names, niks)
     searches = _erase_from_searches(session, names, niks)
+    offline_rows = _erase_from_offline(session, ids, list(roles), names, niks)
     touched.mark(session, persons=ids)
     summary = {"person": person_id, "version": result.version, "versions": len(versions),
                "submissions": len(roles), "submissions_rewritten": rewritten,
                "attachments_emptied": photos, "merged_records": len(ids) - 1,
                "household_heads": heads, "identity_records": identity_rows,
-               "intervention_notes": notes, "searches": searches}
+               "intervention_notes": notes, "searches": searches,
+               "offline_records": offline_rows}
     record_audit(session, actor_id=actor_id, action="person.erase", entity_type="person",
                  entity_id=person_id, detail={"reason": reason[:_AUDIT_REASON_LIMIT], **summary})
     return summary

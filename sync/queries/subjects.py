@@ -14,6 +14,7 @@ from models import (
     Attachment,
     AuditLog,
     DuplicatePair,
+    EntityAction,
     Household,
     HouseholdVersion,
     IdentityDecision,
@@ -28,6 +29,7 @@ from models import (
     Submission,
     SubmissionPurge,
     SyncConflict,
+    SyncMutation,
 )
 
 P, PV, M = Person.__table__, PersonVersion.__table__, Measurement.__table__
@@ -36,6 +38,7 @@ A, H, C, AU = Attachment.__table__, Household.__table__, SyncConflict.__table__,
 LH, SP, HV = LegalHold.__table__, SubmissionPurge.__table__, HouseholdVersion.__table__
 ID, DP, RM = IdentityDecision.__table__, DuplicatePair.__table__, RecordMerge.__table__
 IV, AL = Intervention.__table__, AccessLog.__table__
+EA, SM = EntityAction.__table__, SyncMutation.__table__
 
 
 def rows(session: Session, query) -> list[dict]:
@@ -291,3 +294,37 @@ def searches(session: Session) -> Iterator[dict]:
 
 def set_access_query(session: Session, access_id: int, query: dict) -> None:
     session.execute(update(AL).where(AL.c.id == access_id).values(query=query))
+
+
+def entity_actions(session: Session, entity_ids: list[str], submission_ids: list[int]
+                   ) -> list[dict]:
+    """ODK entity actions about these entities (registry ids or the phones' ids that are
+    aliases of them) or sent in these submissions."""
+    wanted = []
+    if entity_ids:
+        wanted.append(EA.c.entity_id.in_(entity_ids))
+    if submission_ids:
+        wanted.append(EA.c.submission_id.in_(submission_ids))
+    if not wanted:
+        return []
+    return rows(session, select(EA).where(or_(*wanted)).order_by(EA.c.id))
+
+
+def set_entity_action_properties(session: Session, action_id: int, properties: dict) -> None:
+    session.execute(update(EA).where(EA.c.id == action_id).values(properties=properties))
+
+
+def sync_mutations(session: Session) -> Iterator[dict]:
+    """Every stored push result (a result is small; they are read a page at a time)."""
+    last = 0
+    while True:
+        page = rows(session, select(SM.c.id, SM.c.result).where(SM.c.id > last)
+                    .order_by(SM.c.id).limit(1000))
+        if not page:
+            return
+        yield from page
+        last = page[-1]["id"]
+
+
+def set_sync_mutation_result(session: Session, mutation_id: int, result: dict) -> None:
+    session.execute(update(SM).where(SM.c.id == mutation_id).values(result=result))

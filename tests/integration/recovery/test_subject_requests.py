@@ -107,10 +107,11 @@ def _counts(db) -> dict:
 
 def _everything_stored(db) -> str:
     """Every text and blob the service keeps, as one string to search."""
+    from sqlalchemy import inspect
+
     parts = []
     with db.connect() as conn:
-        for table in ("person", "person_version", "household", "submission", "attachment",
-                      "sync_conflict", "audit_log", "measurement", "pregnancy_screening"):
+        for table in inspect(conn).get_table_names():  # every table, new ones included
             for row in conn.execute(text(f"SELECT * FROM {table}")):
                 for value in row:
                     if isinstance(value, (bytes, memoryview)):
@@ -237,3 +238,29 @@ def test_erasure_replaces_every_personal_field_and_keeps_the_anonymous_counts(
     assert _counts(cli_db) == before
     export = json.dumps(_export(family["siti"], capsys))
     assert "Siti Aminah" not in export and CHILD_NIK not in export
+
+
+def test_erasure_reaches_what_phones_sent_offline(family, cli_db, capsys):
+    """An ODK entity action keeps the properties a phone sent (name, NIK) and a pushed
+    mutation keeps its result: erasure replaces the person there too."""
+    from models import EntityAction, SyncMutation, User
+
+    with Session(cli_db) as s:
+        submission_id = s.exec(select(Submission.id)).first()
+        user_id = s.exec(select(User.id)).first()
+        s.add(EntityAction(submission_id=submission_id, dataset="children",
+                           entity_id=family["siti"], action="update", local_version=2,
+                           properties={"full_name": "Siti Aminah", "nik": CHILD_NIK,
+                                       "mother_name": "Rina Wati", "sex": "female"}))
+        s.add(SyncMutation(user_id=user_id, device_id="hp-1", mutation_id="m-1", result={
+            "mutation_id": "m-1", "status": "rejected", "id": family["siti"],
+            "reason": f"nik {CHILD_NIK} is already Siti Aminah's"}))
+        s.commit()
+    assert main(["person", "erase", family["siti"], "--reason", "DSR-9", "--actor", "admin",
+                 "--yes"]) == 0
+    stored = _everything_stored(cli_db)
+    assert "Siti Aminah" not in stored and CHILD_NIK not in stored
+    with Session(cli_db) as s:
+        action = s.exec(select(EntityAction).where(EntityAction.entity_id == family["siti"])).one()
+        assert action.properties["sex"] == "female"  # what is not personal stays
+        assert "Rina Wati" in json.dumps(action.properties)  # her mother is not erased
