@@ -23,7 +23,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 # The fault drills alone, with their figures (they also run in `make test`): kill -9 of
 # a worker (SQLite, PostgreSQL), PostgreSQL restarted (a private cluster), the disk full.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, or_, select, text, tuple_
 from sqlmodel import Session
 
 from core.errors import InvalidInput
@@ -47,6 +47,15 @@ _HORIZON = """(SELECT least(pg_snapshot_xmax(pg_current_snapshot()),
          WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL)))
  ::text::bigint)"""
 _FINISHED_BELOW = dialect_sql("finished_below", default="1", postgresql=_HORIZON)
+
+
+def fresh_activity(session: Session) -> None:
+    """Before a statement that uses the horizon: PostgreSQL keeps the pg_stat_activity it
+    read first for the rest of the transaction, so a later statement would not see the
+    transactions other databases began since, and each of them would hold the feed back
+    for as long as it ran (on a server shared with busy databases, nearly always)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_stat_clear_snapshot()"))
 
 
 @dataclass(frozen=True, order=True)
@@ -92,6 +101,7 @@ def changes_since(session: Session, after: ChangeCursor, *, scope: Scope,
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.", code="sync.bad_limit")
     c = CHANGE_LOG.c
+    fresh_activity(session)
     rows = session.execute(
         select(c.txid, c.seq, c.entity_type, c.entity_id, c.version, c.op, c.kelurahan_code,
                c.posyandu_id, c.changed_at)

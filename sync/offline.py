@@ -27,7 +27,7 @@ from models.offline import SyncConflict, SyncDevice, SyncMutation
 from sync import touched
 from sync.accounts import Principal, record_audit
 from sync.apply import ENTITIES, PERSON_FIELDS, Provenance, Status, apply, snapshot
-from sync.changes import _FINISHED_BELOW, MAX_PAGE, ChangeCursor
+from sync.changes import _FINISHED_BELOW, MAX_PAGE, ChangeCursor, fresh_activity
 from sync.changes import _in_scope as changes_in_scope
 from sync.identity import resolve_pushed_person
 from sync.scope import Scope, scope_filter
@@ -197,6 +197,7 @@ def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> Fe
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.", code="sync.bad_limit")
     cursor = decode_cursor(since, scope)
     postgres = session.get_bind().dialect.name == "postgresql"
+    fresh_activity(session)
     rows = session.execute(_feed_query(cursor, scope, limit, postgres=postgres)).all()
     tag = _scope_tag(scope)
     record_data = _record_data(session, [{"entity_type": r.entity_type, "entity_id": r.entity_id,
@@ -232,6 +233,7 @@ def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> Fe
 
 def _feed_position(session: Session) -> ChangeCursor:
     c = ChangeLog.__table__.c
+    fresh_activity(session)
     row = session.execute(select(c.txid, c.seq).where(c.txid < _FINISHED_BELOW)
                           .order_by(c.txid.desc(), c.seq.desc()).limit(1)).first()
     return ChangeCursor(row[0], row[1]) if row else ChangeCursor()

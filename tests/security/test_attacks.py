@@ -119,6 +119,46 @@ ROUTES: dict[tuple[str, str], Spec] = {
                                                                {"notes": "changed"}),
     ("DELETE", "/api/v1/interventions/{intervention_id}"): Spec("json", ANY - {"kader"}),
 }
+# The console (api/console): signed-in by cookie, so every unsafe one is attacked for
+# CSRF below (tests/security/csrf.py); its roles and scopes are tested in
+# tests/integration/console.
+CONSOLE_ROUTES = (
+    ("GET", "/admin"),
+    ("GET", "/admin/cases"),
+    ("GET", "/admin/cases/download"),
+    ("GET", "/admin/conflicts"),
+    ("GET", "/admin/conflicts/{conflict_id}"),
+    ("GET", "/admin/duplicates"),
+    ("GET", "/admin/duplicates/{pair_id}"),
+    ("GET", "/admin/households/{household_id}"),
+    ("GET", "/admin/lang/{code}"),
+    ("GET", "/admin/login"),
+    ("GET", "/admin/password"),
+    ("GET", "/admin/persons/{person_id}"),
+    ("GET", "/admin/registry"),
+    ("GET", "/admin/submissions"),
+    ("GET", "/admin/submissions/{submission_id}"),
+    ("GET", "/admin/submissions/{submission_id}/attachments/{name}"),
+    ("GET", "/admin/users"),
+    ("GET", "/admin/users/{username}"),
+    ("POST", "/admin/app-tokens/{token_id}/revoke"),
+    ("POST", "/admin/conflicts/{conflict_id}/resolve"),
+    ("POST", "/admin/duplicates/{pair_id}/dismiss"),
+    ("POST", "/admin/duplicates/{pair_id}/merge"),
+    ("POST", "/admin/households/{household_id}/unmerge"),
+    ("POST", "/admin/interventions"),
+    ("POST", "/admin/login"),
+    ("POST", "/admin/logout"),
+    ("POST", "/admin/password"),
+    ("POST", "/admin/persons/{person_id}/unmerge"),
+    ("POST", "/admin/submissions/{submission_id}/reprocess"),
+    ("POST", "/admin/users"),
+    ("POST", "/admin/users/{username}/active"),
+    ("POST", "/admin/users/{username}/collect-qr"),
+    ("POST", "/admin/users/{username}/programs"),
+)
+for _method, _path in CONSOLE_ROUTES:
+    ROUTES[(_method, _path)] = Spec("console")
 for _prefix in ("", "/key/{token}"):
     for _method, _path in (("GET", "/formList"), ("GET", "/forms/{form_id}/form.xml"),
                            ("GET", "/forms/{form_id}/manifest"),
@@ -349,7 +389,7 @@ def test_a_kobo_hook_refuses_unknown_hooks_and_wrong_secrets(client, cast, forms
                        ).status_code == 401
 
 
-def test_console_routes_are_csrf_tested(app, client):
+def test_console_routes_are_csrf_tested(app, client, admin_user):
     for (method, path), spec in ROUTES.items():
         if spec.kind == "console" and method not in ("GET", "HEAD"):
             csrf.attack_console_route(client, method, path)
