@@ -742,3 +742,23 @@ def list_devices(session: Session, *, principal: Principal) -> list[dict]:
     return [{"device_id": d.device_id, "user_id": d.user_id, "username": names.get(d.user_id),
              "app": d.app, "last_pull_at": d.last_pull_at, "last_push_at": d.last_push_at,
              "pending_conflicts": pending.get(d.device_id, 0)} for d in devices]
+
+
+def subjects_of(items: list[dict]) -> tuple[list[str], list[str]]:
+    """The persons and households whose data is in `items` (feed changes, snapshot
+    records): the registry records themselves and the subjects of the field records
+    (for the access log)."""
+    from sync.queries.records import RECORD_ENTITIES, SUBJECT_COLUMN
+
+    columns = {RECORD_ENTITIES[form]: column for form, column in SUBJECT_COLUMN.items()}
+    persons, households = [], []
+    for item in items:
+        data = item.get("data")
+        if not data:
+            continue
+        entity = item["entity"]
+        if entity in ("person", "household"):
+            (persons if entity == "person" else households).append(item["id"])
+        elif data.get(column := columns.get(entity, "")):
+            (households if column == "household_id" else persons).append(data[column])
+    return persons, households

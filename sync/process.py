@@ -309,9 +309,6 @@ def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
 
 
 # The registry subject of each form's record (what its entity block is about).
-SUBJECT = {"anthropometry": "person_id", "pregnancy_screening": "woman_id",
-           "sanitation_check": "household_id"}
-
 PROCESSORS: dict[str, Callable[..., dict]] = {
     "anthropometry": _anthropometry,
     "pregnancy_screening": _pregnancy_screening,
@@ -319,10 +316,10 @@ PROCESSORS: dict[str, Callable[..., dict]] = {
 }
 
 
-def _touch(session: Session, values: dict) -> None:
+def _touch(session: Session, form_id: str, subject_id: str | None) -> None:
     """The caseloads follow the person or household a record belongs to (sync.touched)."""
-    touched.mark(session, persons=[values.get("person_id") or values.get("woman_id")],
-                 households=[values.get("household_id")])
+    kind = "households" if records.SUBJECT_COLUMN[form_id] == "household_id" else "persons"
+    touched.mark(session, **{kind: [subject_id]})
 
 
 def record_change(session: Session, form_id: str, submission_id: int, *, version: int,
@@ -340,9 +337,7 @@ def record_change(session: Session, form_id: str, submission_id: int, *, version
 
 
 def _mark_superseded(session: Session, form_id: str, submission_id: int) -> None:
-    subject = records.subject_of(session, form_id, submission_id)
-    if subject is not None:
-        _touch(session, subject)
+    _touch(session, form_id, records.subject_id_of(session, form_id, submission_id))
     records.mark_not_current(session, form_id, submission_id)
     submissions.set_values(session, submission_id, status="superseded")
     record_change(session, form_id, submission_id, version=2, op="delete")
@@ -419,10 +414,10 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
         if form_id == "anthropometry":
             _same_day(session, submission, values, provenance)
         records.add_record(session, form_id, values)
-        _touch(session, values)
+        subject = values[records.SUBJECT_COLUMN[form_id]]
+        _touch(session, form_id, subject)
         record_change(session, form_id, submission.id, version=1,
                       place=(values["kelurahan_code"], values.get("posyandu_id")))
-        subject = values[SUBJECT[form_id]]
         if entity is not None:
             if entity.create:
                 entities.record_create(session, submission_id=submission.id, form_id=form_id,

@@ -64,7 +64,7 @@ async def changes(request: Request, principal: PrincipalDep,
     except offline.ResetRequired as exc:
         return _reset(str(exc))
     changes = page.changes
-    persons, households = _ids(changes)
+    persons, households = offline.subjects_of(changes)
     if persons or households:
         await access.log_read_async(request, principal, resource="sync_changes",
                                     persons=persons, households=households,
@@ -74,29 +74,6 @@ async def changes(request: Request, principal: PrincipalDep,
         return Response(page.to_json(), media_type="application/json")
     return _json({"changes": minimise_all(principal, changes), "next_cursor": page.next_cursor,
                   "more": page.more})
-
-
-# A record of the feed (sync.offline.RECORD_KINDS) is about the person or household it names.
-_RECORD_SUBJECT = {"measurement": ("person_id", "persons"),
-                   "pregnancy_screening": ("woman_id", "persons"),
-                   "sanitation_check": ("household_id", "households")}
-
-
-def _ids(items: list[dict]) -> tuple[list[str], list[str]]:
-    """The persons and households whose data is in `items` (feed changes, snapshot
-    records): the registry records themselves and the subjects of the field records."""
-    found: dict[str, list[str]] = {"persons": [], "households": []}
-    for item in items:
-        data = item.get("data")
-        if not data:
-            continue
-        if item["entity"] in ("person", "household"):
-            found["persons" if item["entity"] == "person" else "households"].append(item["id"])
-        elif item["entity"] in _RECORD_SUBJECT:
-            column, kind = _RECORD_SUBJECT[item["entity"]]
-            if data.get(column):
-                found[kind].append(data[column])
-    return found["persons"], found["households"]
 
 
 @router.get("/sync/snapshot")
@@ -109,7 +86,7 @@ def snapshot(request: Request, session: ReadSessionDep, principal: PrincipalDep,
         result = offline.snapshot_page(session, scope=principal.scope, page=page, limit=limit)
     except offline.ResetRequired as exc:
         return _reset(str(exc))
-    persons, households = _ids(result.records)
+    persons, households = offline.subjects_of(result.records)
     access.log_read(request, principal, resource="sync_snapshot", action="download",
                     persons=persons, households=households, rows=len(result.records))
     return _json({"records": minimise_all(principal, result.records), "cursor": result.cursor,

@@ -36,9 +36,10 @@ _RECORD_FOR = {form: Prepared(select(t.c.id).where(t.c.submission_id == bindpara
 _INSERT_RECORD = {form: Prepared(insert(t).inline()) for form, t in RECORD_TABLES.items()}
 _NOT_CURRENT = {form: Prepared(update(t).where(t.c.submission_id == bindparam("_submission_id"))
                                .values(is_current=False)) for form, t in RECORD_TABLES.items()}
-_SUBJECT_COLUMNS = {"anthropometry": ("person_id",), "pregnancy_screening": ("woman_id",),
-                    "sanitation_check": ("household_id",)}
-_SUBJECT_OF = {form: Prepared(select(*(t.c[name] for name in _SUBJECT_COLUMNS[form])).where(
+#: the column naming the person or household each form's record is about
+SUBJECT_COLUMN = {"anthropometry": "person_id", "pregnancy_screening": "woman_id",
+                  "sanitation_check": "household_id"}
+_SUBJECT_OF = {form: Prepared(select(t.c[SUBJECT_COLUMN[form]]).where(
     t.c.submission_id == bindparam("submission_id"))) for form, t in RECORD_TABLES.items()}
 _HISTORY = Prepared(select(MEASUREMENT.c.measured_on, MEASUREMENT.c.weight_kg,
                            MEASUREMENT.c.clenhei).where(
@@ -67,15 +68,9 @@ _SAME_DAY = Prepared(select(MEASUREMENT.c.submission_id, MEASUREMENT.c.weight_kg
     MEASUREMENT.c.submission_id != bindparam("submission_id")).order_by(MEASUREMENT.c.id))
 
 
-_SUBJECT_COLUMN = {"anthropometry": "person_id", "pregnancy_screening": "woman_id",
-                   "sanitation_check": "household_id"}
-_SUBJECT_ID_OF = {form: Prepared(select(t.c[_SUBJECT_COLUMN[form]]).where(
-    t.c.submission_id == bindparam("submission_id"))) for form, t in RECORD_TABLES.items()}
-
-
 def subject_id_of(session: Session, form_id: str, submission_id: int) -> str | None:
     """The id of the person or household a submission's record is about."""
-    return _SUBJECT_ID_OF[form_id].scalar(session, {"submission_id": submission_id})
+    return _SUBJECT_OF[form_id].scalar(session, {"submission_id": submission_id})
 
 
 def place_of(session: Session, form_id: str, submission_id: int) -> tuple[str, int | None] | None:
@@ -108,11 +103,6 @@ def add_record(session: Session, form_id: str, values: dict) -> None:
 
 def mark_not_current(session: Session, form_id: str, submission_id: int) -> None:
     _NOT_CURRENT[form_id].run(session, {"_submission_id": submission_id})
-
-
-def subject_of(session: Session, form_id: str, submission_id: int) -> dict | None:
-    """The person or household of a submission's record ({"person_id": ...}), or None."""
-    return _SUBJECT_OF[form_id].mapping(session, {"submission_id": submission_id})
 
 
 def growth_history(session: Session, person_id: str) -> list[GrowthRecord]:
