@@ -43,3 +43,10 @@ def _refresh_before_commit(session: Session) -> None:
     from sync import caseloads  # noqa: PLC0415 - caseloads reads the registry; touched is imported by its writers
 
     caseloads.refresh(session, persons, households)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction) -> None:
+    """A rolled-back transaction changed nothing: its marks must not follow the session
+    into the next one (the unit of work redoes a failed group's units alone)."""
+    session.info.pop(_KEY, None)

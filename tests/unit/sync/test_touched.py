@@ -12,3 +12,12 @@ def test_marks_collect_per_session_and_take_empties_them():
         assert touched.take(one) == ({"p1", "p2"}, {"h1"})
         assert touched.take(one) == (set(), set())
         assert touched.take(other) == (set(), {"h9"})
+
+
+def test_a_rollback_forgets_the_marks():
+    engine = create_engine("sqlite://")
+    with Session(engine) as s:
+        s.connection()  # a transaction to roll back
+        touched.mark(s, persons=["p1"])
+        s.rollback()
+        assert touched.take(s) == (set(), set())
