@@ -19,33 +19,17 @@ import argparse
 import re
 import statistics
 import sys
+import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.intake import make_database  # noqa: E402
+
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-password-1"
-
-
-def _database(backend: str):
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    if backend == "sqlite":
-        import tempfile
-        return f"sqlite:///{tempfile.mkdtemp()}/bench.db", lambda: None
-    name = f"posyandu_bench_console_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    return make_url(PG).set(database=name).render_as_string(hide_password=False), drop
 
 
 def _serve(app):
@@ -110,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from sync.forms import publish_builtin_forms
     from sync.wilayah import import_national
 
-    url, drop = _database(args.backend)
+    url, drop = make_database(args.backend, Path(tempfile.mkdtemp()))
     try:
         upgrade(url)
         engine = make_engine(url)

@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -40,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session, select  # noqa: E402
 
-from bench.intake import PG_SERVER, _admin_sql  # noqa: E402
+from bench.intake import make_database  # noqa: E402
 
 # ---------------------------------------------------------------- quality
 
@@ -194,16 +193,6 @@ def _online(subs) -> tuple[list, list]:
 
 # ---------------------------------------------------------------- latency and batch
 
-def _database(backend: str, workdir: Path) -> tuple[str, callable]:
-    if backend == "sqlite":
-        path = workdir / f"identity-{uuid.uuid4().hex[:6]}.db"
-        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
-    name = f"posyandu_bench_{uuid.uuid4().hex[:10]}"
-    _admin_sql(f'CREATE DATABASE "{name}"')
-    url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
-    return url, lambda: _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _variant(name: str, rng: random.Random) -> str:
     words = name.split()
     choice = rng.randrange(4)
@@ -228,7 +217,7 @@ def latency_and_batch(backend: str, persons: int, claims: int, seed: int, batch:
     from sync.wilayah import import_national
 
     workdir = Path(tempfile.mkdtemp())
-    url, drop = _database(backend, workdir)
+    url, drop = make_database(backend, workdir)
     try:
         upgrade(url)
         engine = make_engine(url, pool_size=2)

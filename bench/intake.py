@@ -50,7 +50,8 @@ def _free_port() -> int:
 
 def make_database(backend: str, workdir: Path) -> tuple[str, callable]:
     if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
+        path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
+        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 

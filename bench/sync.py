@@ -20,6 +20,7 @@ import base64
 import json
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from datetime import date, timedelta
@@ -27,26 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.intake import make_database  # noqa: E402
+
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 KELURAHAN = "33.75.01.1002"
-
-
-def _database(backend: str):
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    if backend == "sqlite":
-        import tempfile
-        return f"sqlite:///{tempfile.mkdtemp()}/bench.db", lambda: None
-    name = f"posyandu_bench_sync_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    return make_url(PG).set(database=name).render_as_string(hide_password=False), drop
 
 
 def _load(engine, posyandu_id: int, people: int) -> None:
@@ -93,7 +78,7 @@ def run(args) -> None:
     from sync.offline import encode_cursor, feed
     from sync.scope import Scope
 
-    url, drop = _database(args.backend)
+    url, drop = make_database(args.backend, Path(tempfile.mkdtemp()))
     try:
         upgrade(url)
         engine = make_engine(url)
