@@ -33,6 +33,13 @@ class PlaywrightThread:
     def call(self, function, *args, **kwargs):
         return self._executor.submit(function, *args, **kwargs).result()
 
+    def run(self, function, *args, **kwargs):
+        """`function` in the worker thread on the real objects behind proxies. Use it
+        to wait for an event (`page.expect_download()`): Playwright's sync API
+        dispatches events only while a call is running in its thread, so a handler
+        registered through a proxy and awaited from the test's thread may never fire."""
+        return self.call(function, *_unwrap(args), **_unwrap(kwargs))
+
     def new_context(self, **options) -> Remote:
         return Remote(self, self.call(lambda: self._browser.new_context(**options)))
 

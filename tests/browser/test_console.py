@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from datetime import date
 from pathlib import Path
 
@@ -176,15 +175,13 @@ def test_a_case_list_is_downloaded(live_server, field, offline_page, playwright_
     page.click("text=Daftar sasaran")
     playwright_thread.expect(page.locator("table.cases")).to_be_visible()
     assert page.locator("tr[data-case]").count() >= 1
-    downloads = []
-    page.on("download", lambda d: downloads.append(d))  # in Playwright's thread: read later
-    page.click("#download-csv")
-    deadline = time.monotonic() + 60  # a loaded CI machine
-    while not downloads and time.monotonic() < deadline:
-        time.sleep(0.1)
-    [download] = downloads
-    name = download.suggested_filename
-    path = playwright_thread.call(download.path)
+
+    def click_and_download(real_page):
+        with real_page.expect_download(timeout=60_000) as info:  # a loaded CI machine
+            real_page.click("#download-csv")
+        return info.value.suggested_filename, info.value.path()
+
+    name, path = playwright_thread.run(click_and_download, page)
     assert name.startswith("cases-nutrition-") and name.endswith(".csv")
     assert b"Siti Aminah" in Path(path).read_bytes()
     _clean(offline_page)
