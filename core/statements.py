@@ -17,6 +17,7 @@ submission write path; everything else uses the Session as usual.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import namedtuple
 from collections.abc import Iterator
@@ -24,12 +25,14 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, event, exc
+from sqlalchemy import Boolean, String, Table, TypeDecorator, bindparam, event, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
 _UNKNOWN = object()  # result processors: known after the first run (they depend on the
@@ -216,28 +219,88 @@ def _send(connection, before: list, last: tuple) -> Any:
     then `last` = (compiled, "execute" or "executemany", arguments); returns last's
     cursor. On PostgreSQL all of it is one psycopg pipeline: one round trip. Database
     errors are raised as SQLAlchemy's exception classes."""
+    return _send_all(connection, before, [last], fetch=False)[0]
+
+
+def _send_all(connection, before: list, calls: list[tuple], *, fetch: bool) -> list:
+    """`_send` for several statements after the queued writes: each call's cursor (or,
+    with `fetch`, its rows). One pipeline on PostgreSQL; elsewhere one after another,
+    each fetched before the next runs."""
     dialect = connection.dialect
     raw = connection.connection.dbapi_connection
-    compiled, method, arguments = last
-    cursor = raw.cursor()
+    cursors, out = [], []
+    pipelined = _pipelines(raw) and (len(before) + len(calls) > 1)
     try:
-        with raw.pipeline() if before and _pipelines(raw) else nullcontext():
+        with raw.pipeline() if pipelined else nullcontext():
             for queued, rows in before:
                 raw.cursor().executemany(queued.sql, rows)
-            getattr(cursor, method)(compiled.sql, arguments)
+            for compiled, method, arguments in calls:
+                cursor = raw.cursor()
+                cursors.append(cursor)
+                getattr(cursor, method)(compiled.sql, arguments)
+                if fetch and not pipelined:
+                    out.append(_fetched(compiled, cursor))
+        if fetch and pipelined:
+            out = [_fetched(compiled, cursor) for (compiled, _, _), cursor in zip(calls, cursors)]
     except dialect.loaded_dbapi.Error as error:
-        cursor.close()
-        disconnected = dialect.is_disconnect(error, raw, cursor)
+        for cursor in cursors:
+            cursor.close()
+        disconnected = dialect.is_disconnect(error, raw, cursors[-1] if cursors else None)
         if disconnected:
             connection.invalidate(error)  # the pool must not hand this one out again
-        statement, shown = compiled.sql, arguments
-        if before:  # the failing statement may be any of them
-            statement = "; ".join([*(queued.sql for queued, _ in before), statement])
-            shown = [*(rows for _, rows in before), arguments]
-        raise exc.DBAPIError.instance(statement, shown, error, dialect.loaded_dbapi.Error,
+        statements = [*(queued.sql for queued, _ in before), *(c[0].sql for c in calls)]
+        shown = [*(rows for _, rows in before), *(c[2] for c in calls)]
+        if len(statements) == 1:
+            statements, shown = statements, shown[0]
+        raise exc.DBAPIError.instance("; ".join(statements), shown, error,
+                                      dialect.loaded_dbapi.Error,
                                       connection_invalidated=disconnected,
                                       dialect=dialect) from error
-    return cursor
+    return out if fetch else cursors
+
+
+def _fetched(compiled: _Compiled, cursor) -> list:
+    try:
+        rows = cursor.fetchall()
+        _know_result(compiled, cursor)
+    finally:
+        cursor.close()
+    return [_row(compiled, raw) for raw in rows]
+
+
+def all_together(session: Session, calls: list[tuple[Prepared, dict]]) -> list[list]:
+    """Several reads in one round trip: each (statement, parameters)'s rows, as named
+    tuples. On PostgreSQL they go out in one pipeline, with the queued writes any of
+    them must see ahead of them; elsewhere they run one after another."""
+    if not calls:
+        return []
+    connection = session.connection()
+    compiled = [(statement._compiled_for(connection.dialect, params), params)
+                for statement, params in calls]
+    needs = frozenset().union(*(s.needs for s, _ in calls)) if all(
+        s.needs is not None for s, _ in calls) else None
+    before = _take_queued(session, needs)
+    return _send_all(connection, before, [(c, "execute", _arguments(c, params))
+                                          for c, params in compiled], fetch=True)
+
+
+def run_together(session: Session, writes: list[tuple[Prepared, list[dict]]]) -> None:
+    """Writes whose outcome nothing reads back, in order, in one round trip (one
+    pipeline on PostgreSQL): each (statement, rows) runs once per row (every row of one
+    statement with the same parameter names). Queued writes go first."""
+    writes = [(statement, rows) for statement, rows in writes if rows]
+    if not writes:
+        return
+    connection = session.connection()
+    batches = []
+    for statement, rows in writes:
+        if any(row.keys() != rows[0].keys() for row in rows):
+            raise ValueError("run_together: every row of a statement must give the same parameters")
+        compiled = statement._compiled_for(connection.dialect, rows[0])
+        batches.append((compiled, [_arguments(compiled, row) for row in rows]))
+    before = _take_queued(session, None) + batches[:-1]
+    last_compiled, last_rows = batches[-1]
+    _send(connection, before, (last_compiled, "executemany", last_rows)).close()
 
 
 _PIPELINES: dict[type, bool] = {}
@@ -265,6 +328,58 @@ def _tables_of(statement: ClauseElement) -> frozenset[str] | None:
         if isinstance(table, Table):
             names.add(table.name)
     return frozenset(names)
+
+
+# ---------------------------------------------------------------- lists of values
+
+class _ValueList(TypeDecorator):
+    """A list of strings given as one parameter: a PostgreSQL array, or (SQLite) a JSON
+    array that json_each reads."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY  # noqa: PLC0415 - that dialect's
+
+            return dialect.type_descriptor(ARRAY(String))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value, dialect):
+        values = [str(v) for v in value]
+        return values if dialect.name == "postgresql" else json.dumps(values)
+
+
+class _AnyOf(ColumnElement):
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("values", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column, values):
+        self.column = column
+        self.values = values
+
+
+def any_of(column, name: str) -> ColumnElement:
+    """`column` is one of the strings in parameter `name` (a list): `= ANY(array)` on
+    PostgreSQL, `IN (SELECT value FROM json_each(...))` on SQLite. One statement text
+    for any number of values, so a Prepared statement can take a list (an IN list
+    would be a new statement, and a new plan, for every length), and both use the
+    column's index."""
+    return _AnyOf(column, bindparam(name, type_=_ValueList()))
+
+
+@compiles(_AnyOf)
+def _any_of_json(element, compiler, **kw):
+    return (f"{compiler.process(element.column, **kw)} IN "
+            f"(SELECT value FROM json_each({compiler.process(element.values, **kw)}))")
+
+
+@compiles(_AnyOf, "postgresql")
+def _any_of_array(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.values, **kw)})"
 
 
 # ---------------------------------------------------------------- deferred inserts

@@ -100,43 +100,50 @@ def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
     return out
 
 
-def _load_persons_records(session: Session, r: Records, person_ids: Iterable[str]) -> None:
-    """Every record of these persons (those not loaded yet): measurements, screenings,
-    pregnancies, the open conflicts that keep measurements out, and interventions (also
-    of the persons merged into them)."""
-    todo = sorted(set(person_ids) - r.loaded)
-    if not todo:
-        return
-    r.loaded.update(todo)
-    for target, rows, key in ((r.measurements, q.measurements_of(session, todo), "person_id"),
-                              (r.screenings, q.screenings_of(session, todo), "woman_id"),
-                              (r.pregnancies, q.pregnancies_of(session, todo), "woman_id")):
+def _add_records(r: Records, found: q.PersonRecords) -> None:
+    """Persons' records as read (those of persons loaded already are skipped: a
+    household's members include the persons refreshed with it): measurements,
+    screenings, pregnancies, the open conflicts that keep measurements out, and
+    interventions (also of the persons merged into them)."""
+    loaded = set(r.loaded)
+    fresh = set()
+    for target, rows, key in ((r.measurements, found.measurements, "person_id"),
+                              (r.screenings, found.screenings, "woman_id"),
+                              (r.pregnancies, found.pregnancies, "woman_id")):
         for row in rows:
-            target.setdefault(row[key], []).append(row)
-    measurement_ids = [str(m["id"]) for p in todo for m in r.measurements.get(p, [])]
-    for c in q.open_conflicts(session, todo + measurement_ids):
+            if row[key] not in loaded:
+                target.setdefault(row[key], []).append(row)
+                fresh.add(row[key])
+    for c in found.conflicts:
         if c["entity"] == "measurement":
             r.doubtful_measurements.add(c["entity_id"])
         elif set(c["fields"] or {}) & set(CONFLICT_FIELDS):
             r.doubtful_persons.add(c["entity_id"])
-    for i in q.interventions_for(session, todo, ()):
+    known = {i["id"] for i in r.interventions}
+    for i in found.interventions:
+        if i["id"] in known:
+            continue
         if i["merged_into_id"]:
             r.aliases[i["person_id"]] = i["merged_into_id"]
         r.interventions.append(i)
 
 
-def _load_households(session: Session, r: Records, household_ids: Iterable[str], lock: bool) -> None:
-    ids = sorted(set(household_ids) - set(r.households))
-    if not ids:
-        return
-    r.households.update(q.lock_households(session, ids, lock))
-    members = q.household_members(session, ids)
-    for m in members:
+def _add_persons(r: Records, found: q.PersonsRead) -> None:
+    r.persons.update(found.persons)
+    _add_records(r, found.records)
+    r.loaded.update(found.persons)
+
+
+def _add_households(r: Records, found: q.HouseholdsRead) -> None:
+    r.households.update(found.households)
+    for m in found.members:
         r.members.setdefault(m["household_id"], []).append(m)
-    _load_persons_records(session, r, [m["id"] for m in members])
-    for row in q.sanitation_of(session, ids):
+    _add_records(r, found.records)
+    r.loaded.update(m["id"] for m in found.members)
+    for row in found.sanitation:
         r.checks.setdefault(row["household_id"], []).append(row)
-    r.interventions += q.interventions_for(session, (), ids)
+    known = {i["id"] for i in r.interventions}
+    r.interventions += [i for i in found.interventions if i["id"] not in known]
 
 
 def load_records(session: Session, person_ids: Iterable[str], household_ids: Iterable[str],
@@ -144,9 +151,8 @@ def load_records(session: Session, person_ids: Iterable[str], household_ids: Ite
     """The registry rows (locked, in id order) and every record of these subjects and of
     the members of these households."""
     r = Records()
-    r.persons = q.lock_persons(session, person_ids, lock)
-    _load_persons_records(session, r, r.persons)
-    _load_households(session, r, household_ids, lock)
+    _add_persons(r, q.read_persons(session, list(person_ids), lock=lock, stored=False))
+    _add_households(r, q.read_households(session, list(household_ids), lock=lock, stored=False))
     return r
 
 
@@ -367,15 +373,16 @@ def refresh(session: Session, persons: Iterable[str] = (), households: Iterable[
     this transaction, and those of the households whose figures they change: a marked
     household, or the old and new household of a person whose birth month, pregnancy
     months or nutrition-list months changed (or who moved). Returns the number of
-    subjects whose figures changed."""
+    subjects whose figures changed. Three round trips at most: the persons, the
+    households, the writes."""
     persons = sorted(set(persons))
     session.flush()  # before_commit runs before the commit's own flush
     flush_deferred(session)
     r = Records()
-    r.persons = q.lock_persons(session, persons)
-    old = {"person": _group(q.contributions_of(session, "person", persons), "subject_id")}
-    old_cases = {"person": _group(q.cases_of(session, "person", persons), "subject_id")}
-    _load_persons_records(session, r, persons)
+    found = q.read_persons(session, persons)
+    _add_persons(r, found)
+    old = {"person": _group(found.contributions, "subject_id")}
+    old_cases = {"person": _group(found.cases, "subject_id")}
     computed = {pid: compute_person(r, pid) for pid in persons}
     households = set(households)
     for pid, new in computed.items():
@@ -388,9 +395,10 @@ def refresh(session: Session, persons: Iterable[str] = (), households: Iterable[
         if before[:3] != after[:3] or before[3] != household_now:
             households |= {h for h in (before[3], household_now) if h}
     households = sorted(households)
-    _load_households(session, r, households, lock=True)
-    old["household"] = _group(q.contributions_of(session, "household", households), "subject_id")
-    old_cases["household"] = _group(q.cases_of(session, "household", households), "subject_id")
+    found_households = q.read_households(session, households)
+    _add_households(r, found_households)
+    old["household"] = _group(found_households.contributions, "subject_id")
+    old_cases["household"] = _group(found_households.cases, "subject_id")
     computed_households = {hid: compute_household(r, hid) for hid in households}
     return _store(session, {"person": computed, "household": computed_households}, old, old_cases)
 
@@ -398,28 +406,23 @@ def refresh(session: Session, persons: Iterable[str] = (), households: Iterable[
 def _store(session: Session, computed: dict[str, dict[str, Computed]],
            old: dict[str, dict[str, list[dict]]], old_cases: dict[str, dict[str, list[dict]]]) -> int:
     """Write the subjects whose rows changed, and add the differences to the aggregates."""
-    changed = 0
+    out = q.Replacement()
     deltas: dict[tuple[str, str], dict[str, int]] = {}
     for kind, subjects in computed.items():
-        new_contributions, new_cases, redo = [], [], []
         for subject_id, new in subjects.items():
             before = old[kind].get(subject_id, [])
             if (sorted(map(_key, before)) == sorted(map(_key, new.contributions))
                     and sorted(map(_case_key, old_cases[kind].get(subject_id, [])))
                     == sorted(map(_case_key, new.cases))):
                 continue
-            redo.append(subject_id)
+            out.redo.setdefault(kind, []).append(subject_id)
             _sums(before, -1, deltas)
             _sums(new.contributions, 1, deltas)
-            new_contributions += new.contributions
-            new_cases += new.cases
-        if redo:
-            changed += len(redo)
-            q.replace_contributions(session, kind, redo, new_contributions)
-            q.replace_cases(session, kind, redo, new_cases)
-    deltas = {k: {m: v for m, v in d.items() if v} for k, d in deltas.items()}
-    q.add_to_aggregates(session, {k: d for k, d in deltas.items() if d})
-    return changed
+            out.contributions += new.contributions
+            out.cases += new.cases
+    out.deltas = {k: {m: v for m, v in d.items() if v} for k, d in deltas.items()}
+    q.write(session, out)
+    return sum(len(ids) for ids in out.redo.values())
 
 
 # ---------------------------------------------------------------- full recompute
@@ -502,10 +505,10 @@ def rebuild(session: Session) -> VerifyReport:
     want = expected(session)
     q.clear_all(session)
     for part in q.chunks(want.contributions, 2000):
-        q.replace_contributions(session, "person", [], part)
+        q.write(session, q.Replacement(contributions=part))
     for part in q.chunks(want.cases, 2000):
-        q.replace_cases(session, "person", [], part)
-    q.add_to_aggregates(session, _aggregate_of(want.contributions))
+        q.write(session, q.Replacement(cases=part))
+    q.write(session, q.Replacement(deltas=_aggregate_of(want.contributions)))
     subjects = len({(c["subject_kind"], c["subject_id"]) for c in want.contributions})
     return VerifyReport(subjects, len(want.contributions),
                         len(_aggregate_of(want.contributions)), [])

@@ -10,10 +10,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlmodel import Session
 
+from core.statements import Prepared, all_together, any_of, run_together
 from indicators.caseload import METRICS
 from models import (
     CASELOAD_AGGREGATE,
@@ -71,56 +85,181 @@ def _in(session: Session, column, ids: Iterable, build) -> list:
 
 
 # ---------------------------------------------------------------- the records of subjects
+#
+# A refresh reads everything its subjects' figures come from in one round trip (the
+# reads of `PersonRecords`, pipelined on PostgreSQL), and those of the households whose
+# figures follow in a second one, and writes what changed in a third. Each statement
+# takes its ids as one list parameter (core.statements.any_of): the same text, and on
+# PostgreSQL the same prepared statement and index plan, for any number of subjects.
 
 def _locked(statement, lock: bool):
     return statement.with_for_update() if lock else statement
 
 
-def lock_persons(session: Session, ids: Iterable[str], lock: bool = True) -> dict[str, dict]:
-    """The persons, locked in id order until the commit (PostgreSQL): two transactions
-    refreshing the same person take turns, the second reading what the first wrote."""
-    rows = _in(session, PERSON.c.id, ids, lambda where: _locked(
-        select(*_PERSON_COLUMNS).where(where).order_by(PERSON.c.id), lock))
-    return {r["id"]: r for r in rows}
+def _persons_in(column):
+    """`column` names one of the persons in parameter `ids`."""
+    return any_of(column, "ids")
 
 
-def lock_households(session: Session, ids: Iterable[str], lock: bool = True) -> dict[str, dict]:
-    rows = _in(session, HOUSEHOLD.c.id, ids, lambda where: _locked(select(
-        HOUSEHOLD.c.id, HOUSEHOLD.c.kelurahan_code, HOUSEHOLD.c.merged_into_id).where(where)
-        .order_by(HOUSEHOLD.c.id), lock))
-    return {r["id"]: r for r in rows}
+def _members_in(column):
+    """`column` names a live member of one of the households in parameter `ids`."""
+    return column.in_(select(PERSON.c.id).where(any_of(PERSON.c.household_id, "ids"),
+                                                PERSON.c.merged_into_id.is_(None)))
 
 
-def household_members(session: Session, household_ids: Iterable[str]) -> list[dict]:
-    return _in(session, PERSON.c.household_id, household_ids, lambda where: select(
-        *_PERSON_COLUMNS).where(where, PERSON.c.merged_into_id.is_(None)))
+# What the figures and case details read of a measurement (not the whole row).
+_MEASUREMENT_COLUMNS = tuple(MEASUREMENT.c[name] for name in (
+    "id", "person_id", "measured_on", "age_days", "weight_kg", "length_height_cm", "muac_cm",
+    "oedema", "zlen", "zwei", "zwfl", "tbu_category", "bbu_category", "bbtb_category",
+    "stunted", "severely_stunted", "wasted", "severely_wasted", "underweight", "overweight",
+    "kelurahan_code", "posyandu_id", "is_current"))
+_CONFLICT_COLUMNS = (CONFLICT.c.entity, CONFLICT.c.entity_id, CONFLICT.c.fields)
+_OPEN = CONFLICT.c.status == "open"
+_LIVE = INTERVENTION.c.deleted_at.is_(None)
+_MERGED = PERSON.alias("merged")
+_INTERVENTION_COLUMNS = (INTERVENTION.c.id, INTERVENTION.c.person_id, INTERVENTION.c.household_id,
+                         INTERVENTION.c.program, INTERVENTION.c.delivered_on,
+                         _MERGED.c.merged_into_id)
+_WITH_MERGED = INTERVENTION.outerjoin(_MERGED, _MERGED.c.id == INTERVENTION.c.person_id)
 
 
-def measurements_of(session: Session, person_ids: Iterable[str]) -> list[dict]:
-    return _in(session, MEASUREMENT.c.person_id, person_ids,
-               lambda where: select(MEASUREMENT).where(where, MEASUREMENT.c.is_current))
+@dataclass(frozen=True)
+class _PersonReads:
+    """The records of a set of persons, one statement each (`persons_in` picks them)."""
+
+    measurements: Prepared
+    screenings: Prepared
+    pregnancies: Prepared
+    conflicts: Prepared  # open, on the persons or on their current measurements
+    interventions: Prepared  # live, of the persons or of persons merged into them
+
+    @classmethod
+    def of(cls, persons_in) -> _PersonReads:
+        return cls(
+            Prepared(select(*_MEASUREMENT_COLUMNS).where(persons_in(MEASUREMENT.c.person_id),
+                                                         MEASUREMENT.c.is_current)),
+            Prepared(select(SCREENING).where(persons_in(SCREENING.c.woman_id), SCREENING.c.is_current)),
+            Prepared(select(PREGNANCY).where(persons_in(PREGNANCY.c.woman_id))),
+            Prepared(union_all(
+                select(*_CONFLICT_COLUMNS).where(CONFLICT.c.entity == "person",
+                                                 persons_in(CONFLICT.c.entity_id), _OPEN),
+                select(*_CONFLICT_COLUMNS).select_from(CONFLICT.join(
+                    MEASUREMENT, CONFLICT.c.entity_id == cast(MEASUREMENT.c.id, String)))
+                .where(CONFLICT.c.entity == "measurement", persons_in(MEASUREMENT.c.person_id),
+                       MEASUREMENT.c.is_current, _OPEN))),
+            # Two branches, not an OR across the join: each is an index lookup.
+            Prepared(union_all(
+                select(*_INTERVENTION_COLUMNS).select_from(_WITH_MERGED)
+                .where(_LIVE, persons_in(INTERVENTION.c.person_id)),
+                select(*_INTERVENTION_COLUMNS).select_from(_WITH_MERGED)
+                .where(_LIVE, persons_in(_MERGED.c.merged_into_id)))))
+
+    def calls(self, ids: list[str]) -> list[tuple[Prepared, dict]]:
+        return [(statement, {"ids": ids}) for statement in (
+            self.measurements, self.screenings, self.pregnancies, self.conflicts,
+            self.interventions)]
 
 
-def screenings_of(session: Session, person_ids: Iterable[str]) -> list[dict]:
-    return _in(session, SCREENING.c.woman_id, person_ids,
-               lambda where: select(SCREENING).where(where, SCREENING.c.is_current))
+_OF_PERSONS = _PersonReads.of(_persons_in)
+_OF_MEMBERS = _PersonReads.of(_members_in)
 
 
-def pregnancies_of(session: Session, person_ids: Iterable[str]) -> list[dict]:
-    return _in(session, PREGNANCY.c.woman_id, person_ids,
-               lambda where: select(PREGNANCY).where(where))
+@dataclass
+class PersonRecords:
+    """What `read_persons` / `read_households` found, as dicts."""
+
+    measurements: list[dict] = field(default_factory=list)
+    screenings: list[dict] = field(default_factory=list)
+    pregnancies: list[dict] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+    interventions: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, results: list[list]) -> PersonRecords:
+        measurements, screenings, pregnancies, conflicts, interventions = (
+            [row._asdict() for row in rows] for rows in results)
+        seen = set()  # an intervention both of a person and of one merged into another
+        interventions = [i for i in interventions if i["id"] not in seen and not seen.add(i["id"])]
+        return cls(measurements, screenings, pregnancies, conflicts, interventions)
 
 
-def sanitation_of(session: Session, household_ids: Iterable[str]) -> list[dict]:
-    return _in(session, SANITATION.c.household_id, household_ids,
-               lambda where: select(SANITATION).where(where, SANITATION.c.is_current))
+def _subject_kind_in(table):
+    return (table.c.subject_kind == bindparam("kind"), any_of(table.c.subject_id, "ids"))
 
 
-def open_conflicts(session: Session, ids: Iterable[str]) -> list[dict]:
-    """Open conflicts on these persons or measurements (ids as text)."""
-    return _in(session, CONFLICT.c.entity_id, [str(i) for i in ids], lambda where: select(
-        CONFLICT.c.entity, CONFLICT.c.entity_id, CONFLICT.c.fields).where(
-        where, CONFLICT.c.entity.in_(("person", "measurement")), CONFLICT.c.status == "open"))
+_PERSONS = {lock: Prepared(_locked(select(*_PERSON_COLUMNS).where(any_of(PERSON.c.id, "ids"))
+                                   .order_by(PERSON.c.id), lock)) for lock in (True, False)}
+_HOUSEHOLDS = {lock: Prepared(_locked(select(
+    HOUSEHOLD.c.id, HOUSEHOLD.c.kelurahan_code, HOUSEHOLD.c.merged_into_id)
+    .where(any_of(HOUSEHOLD.c.id, "ids")).order_by(HOUSEHOLD.c.id), lock)) for lock in (True, False)}
+_MEMBERS = Prepared(select(*_PERSON_COLUMNS).where(any_of(PERSON.c.household_id, "ids"),
+                                                   PERSON.c.merged_into_id.is_(None)))
+_SANITATION = Prepared(select(SANITATION).where(any_of(SANITATION.c.household_id, "ids"),
+                                                SANITATION.c.is_current))
+_HOUSEHOLD_INTERVENTIONS = Prepared(select(*_INTERVENTION_COLUMNS).select_from(_WITH_MERGED)
+                                    .where(_LIVE, any_of(INTERVENTION.c.household_id, "ids")))
+_CONTRIBUTIONS = Prepared(select(CONTRIB).where(*_subject_kind_in(CONTRIB)))
+_CASES = Prepared(select(CASE).where(*_subject_kind_in(CASE)))
+
+
+@dataclass
+class PersonsRead:
+    persons: dict[str, dict]  # id -> registry row (locked until the commit with `lock`)
+    records: PersonRecords
+    contributions: list[dict]  # stored, with `stored`
+    cases: list[dict]
+
+
+def read_persons(session: Session, ids: Sequence[str], *, lock: bool = True,
+                 stored: bool = True) -> PersonsRead:
+    """These persons (locked in id order until the commit on PostgreSQL, so that two
+    transactions refreshing the same person take turns, the second reading what the
+    first wrote), their records and (`stored`) their stored contributions and case
+    rows: one round trip."""
+    ids = sorted(set(ids))
+    if not ids:
+        return PersonsRead({}, PersonRecords(), [], [])
+    calls = [(_PERSONS[lock], {"ids": ids}), *_OF_PERSONS.calls(ids)]
+    if stored:
+        calls += [(_CONTRIBUTIONS, {"kind": "person", "ids": ids}),
+                  (_CASES, {"kind": "person", "ids": ids})]
+    results = all_together(session, calls)
+    persons = {row.id: row._asdict() for row in results[0]}
+    contributions, cases = ([row._asdict() for row in rows] for rows in results[6:8]) \
+        if stored else ([], [])
+    return PersonsRead(persons, PersonRecords.of(results[1:6]), contributions, cases)
+
+
+@dataclass
+class HouseholdsRead:
+    households: dict[str, dict]
+    members: list[dict]  # live members' registry rows
+    records: PersonRecords  # the members' records
+    sanitation: list[dict]
+    interventions: list[dict]  # the households' own
+    contributions: list[dict]
+    cases: list[dict]
+
+
+def read_households(session: Session, ids: Sequence[str], *, lock: bool = True,
+                    stored: bool = True) -> HouseholdsRead:
+    """These households (locked in id order with `lock`), their live members and the
+    members' records, their sanitation checks and interventions, and (`stored`) their
+    stored contributions and case rows: one round trip."""
+    ids = sorted(set(ids))
+    if not ids:
+        return HouseholdsRead({}, [], PersonRecords(), [], [], [], [])
+    calls = [(_HOUSEHOLDS[lock], {"ids": ids}), (_MEMBERS, {"ids": ids}), *_OF_MEMBERS.calls(ids),
+             (_SANITATION, {"ids": ids}), (_HOUSEHOLD_INTERVENTIONS, {"ids": ids})]
+    if stored:
+        calls += [(_CONTRIBUTIONS, {"kind": "household", "ids": ids}),
+                  (_CASES, {"kind": "household", "ids": ids})]
+    results = all_together(session, calls)
+    dicts = [[row._asdict() for row in rows] for rows in results]
+    households = {row["id"]: row for row in dicts[0]}
+    contributions, cases = (dicts[9], dicts[10]) if stored else ([], [])
+    return HouseholdsRead(households, dicts[1], PersonRecords.of(results[2:7]), dicts[7],
+                          dicts[8], contributions, cases)
 
 
 def merged_into(session: Session, person_ids: Iterable[str]) -> list[dict]:
@@ -129,81 +268,62 @@ def merged_into(session: Session, person_ids: Iterable[str]) -> list[dict]:
         PERSON.c.id, PERSON.c.merged_into_id).where(where))
 
 
-def interventions_for(session: Session, person_ids: Iterable[str],
-                      household_ids: Iterable[str]) -> list[dict]:
-    """Live interventions of these persons (and of the persons merged into them, with
-    `merged_into_id` saying whose they now are) or of these households."""
-    merged = PERSON.alias("merged")
-    columns = (INTERVENTION.c.person_id, INTERVENTION.c.household_id, INTERVENTION.c.program,
-               INTERVENTION.c.delivered_on, merged.c.merged_into_id)
-    live = INTERVENTION.c.deleted_at.is_(None)
-    base = select(*columns).select_from(INTERVENTION.outerjoin(
-        merged, merged.c.id == INTERVENTION.c.person_id))
-    out = []
-    for part in chunks(sorted(set(person_ids))):
-        out += _all(session, base.where(live, or_(INTERVENTION.c.person_id.in_(part),
-                                                  merged.c.merged_into_id.in_(part))))
-    for part in chunks(sorted(set(household_ids))):
-        out += _all(session, base.where(live, INTERVENTION.c.household_id.in_(part)))
-    return out
-
-
 # ---------------------------------------------------------------- contributions and cases
 
-def contributions_of(session: Session, kind: str | None, ids: Iterable[str]) -> list[dict]:
-    """The stored contributions of these subjects (of one kind, or of either: person and
-    household ids are both UUIDs)."""
-    return _in(session, CONTRIB.c.subject_id, ids, lambda where: select(CONTRIB).where(
-        where, *([CONTRIB.c.subject_kind == kind] if kind else [])))
-
-
-def replace_contributions(session: Session, kind: str, ids: Iterable[str], rows: list[dict]) -> None:
-    for part in chunks(sorted(set(ids))):
-        session.execute(delete(CONTRIB).where(CONTRIB.c.subject_kind == kind,
-                                              CONTRIB.c.subject_id.in_(part)))
-    if rows:  # executemany: compiled once, pipelined by psycopg
-        session.execute(insert(CONTRIB), rows)
-
-
-def replace_cases(session: Session, kind: str, ids: Iterable[str], rows: list[dict]) -> None:
-    for part in chunks(sorted(set(ids))):
-        session.execute(delete(CASE).where(CASE.c.subject_kind == kind,
-                                           CASE.c.subject_id.in_(part)))
-    if rows:
-        session.execute(insert(CASE), rows)
-
+_DELETE_CONTRIBUTIONS = Prepared(delete(CONTRIB).where(*_subject_kind_in(CONTRIB)))
+_DELETE_CASES = Prepared(delete(CASE).where(*_subject_kind_in(CASE)))
+_INSERT_CONTRIBUTION = Prepared(insert(CONTRIB))
+_INSERT_CASE = Prepared(insert(CASE))
 
 _COLUMNS = ", ".join(METRICS)
 _SET = ", ".join(f"{m} = caseload_aggregate.{m} + excluded.{m}" for m in METRICS)
 # All of a transaction's deltas in one statement with one parameter (a JSON array of
-# the changed columns per row), so a commit pays one round trip for them, rows applied
-# in sorted key order. PostgreSQL reads it with jsonb_to_recordset, SQLite (3.38+) with
-# json_each; both speak ON CONFLICT ... DO UPDATE (SQLite needs the WHERE true).
+# the changed columns per row), rows applied in sorted key order. PostgreSQL reads it
+# with jsonb_to_recordset, SQLite (3.38+) with json_each; both speak ON CONFLICT ... DO
+# UPDATE (SQLite needs the WHERE true).
 _ADD = {
-    "postgresql": text(
+    "postgresql": Prepared(text(
         f"INSERT INTO caseload_aggregate (kelurahan_code, period, {_COLUMNS}) "
         f"SELECT kelurahan_code, period, {', '.join(f'COALESCE({m}, 0)' for m in METRICS)} "
         "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(kelurahan_code text, period text, "
         + ", ".join(f"{m} integer" for m in METRICS) + ") ORDER BY kelurahan_code, period "
-        f"ON CONFLICT (kelurahan_code, period) DO UPDATE SET {_SET}"),
-    "sqlite": text(
+        f"ON CONFLICT (kelurahan_code, period) DO UPDATE SET {_SET}"), tables={AGG.name}),
+    "sqlite": Prepared(text(
         f"INSERT INTO caseload_aggregate (kelurahan_code, period, {_COLUMNS}) "
         "SELECT value ->> '$.kelurahan_code', value ->> '$.period', "
         + ", ".join(f"COALESCE(value ->> '$.{m}', 0)" for m in METRICS)
         + " FROM json_each(:rows) WHERE true ORDER BY 1, 2 "
-        f"ON CONFLICT (kelurahan_code, period) DO UPDATE SET {_SET}"),
+        f"ON CONFLICT (kelurahan_code, period) DO UPDATE SET {_SET}"), tables={AGG.name}),
 }
 
 
-def add_to_aggregates(session: Session, deltas: dict[tuple[str, str], dict[str, int]]) -> None:
-    """Add each (kelurahan, period)'s deltas to its aggregate row, in sorted key order."""
-    if not deltas:
-        return
-    rows = [{"kelurahan_code": k, "period": p, **d} for (k, p), d in sorted(deltas.items())]
+@dataclass
+class Replacement:
+    """What a refresh writes: the stored rows of `redo` subjects replaced by the new
+    ones, and the aggregate deltas ((kelurahan, period) -> column -> delta)."""
+
+    redo: dict[str, list[str]] = field(default_factory=dict)  # kind -> subject ids
+    contributions: list[dict] = field(default_factory=list)
+    cases: list[dict] = field(default_factory=list)
+    deltas: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+
+def write(session: Session, replacement: Replacement) -> None:
+    """Delete the redone subjects' rows, insert the new ones and add the deltas to the
+    aggregates (rows in sorted (kelurahan, period) order): one round trip."""
+    writes = []
+    for kind, ids in sorted(replacement.redo.items()):
+        if ids:
+            writes += [(_DELETE_CONTRIBUTIONS, [{"kind": kind, "ids": sorted(ids)}]),
+                       (_DELETE_CASES, [{"kind": kind, "ids": sorted(ids)}])]
+    writes += [(_INSERT_CONTRIBUTION, replacement.contributions),
+               (_INSERT_CASE, replacement.cases)]
     dialect = session.get_bind().dialect.name
-    for part in chunks(rows, 5000):
-        session.execute(_ADD["postgresql" if dialect == "postgresql" else "sqlite"],
-                        {"rows": json.dumps(part)})
+    rows = [{"kelurahan_code": k, "period": p, **d}
+            for (k, p), d in sorted(replacement.deltas.items()) if d]
+    writes += [(_ADD["postgresql" if dialect == "postgresql" else "sqlite"],
+                [{"rows": json.dumps(part)}]) for part in chunks(rows, 5000)]
+    run_together(session, writes)
 
 
 def clear_all(session: Session) -> None:
@@ -349,8 +469,3 @@ def interventions_of_subjects(session: Session, person_ids: Sequence[str],
 def programs_of(session: Session, user_id: int) -> list[str]:
     return list(session.execute(select(UserProgram.__table__.c.program).where(
         UserProgram.__table__.c.user_id == user_id).order_by(UserProgram.__table__.c.program)).scalars())
-
-
-def cases_of(session: Session, kind: str | None, ids: Iterable[str]) -> list[dict]:
-    return _in(session, CASE.c.subject_id, ids, lambda where: select(CASE).where(
-        where, *([CASE.c.subject_kind == kind] if kind else [])))

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session
 
-from core.statements import Prepared, deferred_inserts
+from core.statements import Prepared, all_together, any_of, deferred_inserts, run_together
 from models.base import TZ_DATETIME
 
 _METADATA = MetaData()
@@ -47,6 +47,9 @@ INSERT_RETURNING = Prepared(insert(PROBE).returning(PROBE.c.id))
 BY_CODE = Prepared(select(PROBE).where(PROBE.c.code == bindparam("code")))
 FIRST_TWO = Prepared(select(PROBE.c.code).order_by(PROBE.c.code).limit(2))
 SET_FLAG = Prepared(update(PROBE).where(PROBE.c.code == bindparam("_code")))
+BY_CODES = Prepared(select(PROBE.c.code, PROBE.c.data).where(any_of(PROBE.c.code, "codes"))
+                    .order_by(PROBE.c.code))
+DELETE_CODES = Prepared(PROBE.delete().where(any_of(PROBE.c.code, "codes")))
 CLEAR_RATIO = Prepared(update(PROBE).where(PROBE.c.code == bindparam("_code")).values(ratio=None))
 
 
@@ -250,3 +253,32 @@ def test_a_queued_write_keeps_the_values_it_was_given(probe):
         row.update(code="v2", ratio=2.5)  # a caller changing its dict afterwards
     assert BY_CODE.mapping(probe, {"code": "v1"})["ratio"] == 1.5
     assert BY_CODE.first(probe, {"code": "v2"}) is None
+
+
+def test_any_of_takes_a_list_of_any_length_in_one_statement_text(probe):
+    for code in ("a", "b", "c", "d"):
+        INSERT.run(probe, {"code": code, "data": {"c": code}})
+    assert [r.code for r in BY_CODES.all(probe, {"codes": ["d", "b", "x"]})] == ["b", "d"]
+    assert [r.code for r in BY_CODES.all(probe, {"codes": ["a"]})] == ["a"]
+    assert BY_CODES.all(probe, {"codes": []}) == []
+    dialect = probe.get_bind().dialect.name
+    assert [key for key in BY_CODES._compiled if key[0] == dialect] == [(dialect, "codes")]
+
+
+def test_all_together_gives_each_reads_rows_and_sees_queued_writes(probe):
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"code": "q", "data": {"n": 1}})
+        first, second, third = all_together(probe, [
+            (BY_CODES, {"codes": ["q"]}), (BY_CODE, {"code": "none"}), (FIRST_TWO, {})])
+    assert [(r.code, r.data) for r in first] == [("q", {"n": 1})]
+    assert second == [] and [r.code for r in third] == ["q"]
+
+
+def test_run_together_writes_in_order_and_fails_as_a_whole(probe):
+    run_together(probe, [(INSERT, [{"code": "r1"}, {"code": "r2"}]),
+                         (DELETE_CODES, [{"codes": ["r1"]}]), (INSERT, [])])
+    assert [r.code for r in BY_CODES.all(probe, {"codes": ["r1", "r2"]})] == ["r2"]
+    with pytest.raises(IntegrityError):
+        run_together(probe, [(DELETE_CODES, [{"codes": ["r2"]}]), (INSERT, [{"code": "r2"}, {"code": "r2"}])])
+    probe.rollback()
+    assert BY_CODES.all(probe, {"codes": ["r1", "r2"]}) == []  # the first run was not committed either
