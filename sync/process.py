@@ -193,9 +193,9 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
     age = age_in_days(birth, measured_on) if birth else None
     assessment = assess_child(_SEX_CODES.get(child["sex"] or ""), age, weight, lenhei,
                               _WHO_MEASURE.get(method or ""), oedema, muac)
-    if known_child:  # a child registered just now has no earlier measurements
-        flags += _series_flags(candidates.growth_history(session, child["id"]), measured_on,
-                               weight, assessment.clenhei)
+    history = candidates.growth_history(session, child["id"]) if known_child else []
+    # (a child registered just now has no earlier measurements)
+    flags += _series_flags(history, measured_on, weight, assessment.clenhei)
     values = {k: (v.value if hasattr(v, "value") else v)
               for k, v in assessment.as_dict().items() if k in MEASUREMENT_COLUMNS}
     values.update(
@@ -203,6 +203,8 @@ def _anthropometry(session: Session, submission: SubmissionRef, a: Answers,
         posyandu_id=posyandu_id, measured_on=measured_on, age_days=age, weight_kg=weight,
         length_height_cm=lenhei, measure_method=method, muac_cm=muac, oedema=oedema,
         plausibility_flags=";".join(flags), is_current=True, created_at=utcnow())
+    if any(day == measured_on for day, _, _ in history):
+        _same_day(session, submission, values, provenance)
     return values
 
 
@@ -411,8 +413,6 @@ def process_stored(session: Session, submission: SubmissionRef, answers: Answers
             entity = _correct_by_edit(session, submission, answers, edited, provenance)
         values = PROCESSORS[form_id](session, submission, answers, provenance, context.place,
                                      entity=entity)
-        if form_id == "anthropometry":
-            _same_day(session, submission, values, provenance)
         records.add_record(session, form_id, values)
         subject = values[records.SUBJECT_COLUMN[form_id]]
         _touch(session, form_id, subject)
@@ -438,7 +438,8 @@ def _same_day(session: Session, submission: SubmissionRef, values: dict,
     """Another submission measured the same child on the same day. The same values
     again: one measurement sent twice, counted once (this one is kept, not current,
     flagged). Different values: a conflict a person resolves (which one is right);
-    until then both carry its id and the caseloads count neither."""
+    until then both carry its id and the caseloads count neither. Asked only when the
+    child's current measurements (read for the plausibility checks) include that day."""
     from sync.offline import open_measurement_conflict
 
     others = records.same_day_measurements(session, values["person_id"], values["measured_on"],
