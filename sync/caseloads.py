@@ -425,23 +425,29 @@ def _store(session: Session, computed: dict[str, dict[str, Computed]],
 
 # ---------------------------------------------------------------- full recompute
 
-def expected(session: Session) -> Computed:
-    """Every contribution and case row, recomputed from the raw records."""
+def _recomputed(session: Session) -> Iterable[Computed]:
+    """Every contribution and case row, recomputed from the raw records, a chunk of
+    subjects at a time (persons, then households)."""
     persons, households = q.subject_ids(session)
-    out = Computed([], [])
     for part in q.chunks(persons):
         r = load_records(session, part, [], lock=False)
-        for pid in part:
-            c = compute_person(r, pid)
-            out.contributions += c.contributions
-            out.cases += c.cases
+        yield _computed(compute_person(r, pid) for pid in part)
     for part in q.chunks(households):
         r = load_records(session, [], part, lock=False)
-        for hid in part:
-            c = compute_household(r, hid)
-            out.contributions += c.contributions
-            out.cases += c.cases
+        yield _computed(compute_household(r, hid) for hid in part)
+
+
+def _computed(parts: Iterable[Computed]) -> Computed:
+    out = Computed([], [])
+    for c in parts:
+        out.contributions += c.contributions
+        out.cases += c.cases
     return out
+
+
+def expected(session: Session) -> Computed:
+    """Every contribution and case row, recomputed from the raw records."""
+    return _computed(_recomputed(session))
 
 
 def _aggregate_of(contributions: Iterable[dict]) -> dict[tuple[str, str], dict[str, int]]:
@@ -499,17 +505,22 @@ def verify(session: Session, *, limit: int = 50) -> VerifyReport:
 
 
 def rebuild(session: Session) -> VerifyReport:
-    """Rewrite every contribution, case row and aggregate from the raw records."""
-    want = expected(session)
+    """Rewrite every contribution, case row and aggregate from the raw records: a chunk
+    of subjects at a time, its rows bulk-copied as they are computed (only the
+    aggregate sums are kept until the end), so a province's million persons fit."""
     q.clear_all(session)
-    for part in q.chunks(want.contributions, 2000):
-        q.replace_contributions(session, "person", [], part)
-    for part in q.chunks(want.cases, 2000):
-        q.replace_cases(session, "person", [], part)
-    q.add_to_aggregates(session, _aggregate_of(want.contributions))
-    subjects = len({(c["subject_kind"], c["subject_id"]) for c in want.contributions})
-    return VerifyReport(subjects, len(want.contributions),
-                        len(_aggregate_of(want.contributions)), [])
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+    subjects: set[tuple[str, str]] = set()
+    contributions = 0
+    for part in _recomputed(session):
+        q.copy_rows(session, q.CONTRIB, part.contributions)
+        q.copy_rows(session, q.CASE, part.cases)
+        _sums(part.contributions, 1, sums)
+        subjects.update((c["subject_kind"], c["subject_id"]) for c in part.contributions)
+        contributions += len(part.contributions)
+    aggregates = {k: {m: v for m, v in d.items() if v} for k, d in sums.items()}
+    q.add_to_aggregates(session, aggregates)
+    return VerifyReport(len(subjects), contributions, len(aggregates), [])
 
 
 # ---------------------------------------------------------------- reading

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text
+from sqlalchemy import JSON, and_, delete, func, insert, or_, select, text
 from sqlmodel import Session
 
 from indicators.caseload import METRICS
@@ -430,3 +430,20 @@ def target_rows(session: Session, codes: Sequence[str], year: int) -> list[dict]
     return _all(session, select(TARGET.c.wilayah_code, TARGET.c.year, TARGET.c.stunting_prevalence)
                 .where(TARGET.c.wilayah_code.in_(list(codes)), TARGET.c.year <= year)
                 .order_by(TARGET.c.year))
+
+
+def copy_rows(session: Session, table, rows: list[dict]) -> None:
+    """Insert many rows in bulk (a full recompute): PostgreSQL's COPY in this
+    transaction, an executemany elsewhere. JSON columns go in as their text."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    as_json = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row.get(n)) if n in as_json else row.get(n) for n in names])
