@@ -20,6 +20,7 @@ from sqlmodel import Field, SQLModel
 from indicators.caseload import METRICS
 from models.base import TZ_DATETIME, utcnow
 from models.registry import Person
+from models.wilayah import Wilayah
 
 # Caseload refreshes look up the persons merged into a survivor (their interventions
 # count for it): without this index that is a scan of the registry on every commit.
@@ -32,7 +33,14 @@ CASELOAD_AGGREGATE = Table(
     *(Column(name, Integer, nullable=False, server_default=text("0")) for name in METRICS),
     PrimaryKeyConstraint("kelurahan_code", "period", name="pk_caseload_aggregate"),
     Index("ix_caseload_aggregate_period_kelurahan", "period", "kelurahan_code"),
+    # A region's rows by code prefix (LIKE '33.75.%'), births read from the index alone
+    # (migration 0008_reads: PostgreSQL needs the pattern operator class for LIKE).
+    Index("ix_caseload_aggregate_region", "kelurahan_code", "period", "born",
+          postgresql_ops={"kelurahan_code": "varchar_pattern_ops"}),
 )
+# The regions under a parent or a caller's scope, by code prefix (0008_reads).
+Index("ix_wilayah_code_prefix", Wilayah.__table__.c.code,
+      postgresql_ops={"code": "varchar_pattern_ops"})
 
 
 class CaseloadContribution(SQLModel, table=True):

@@ -29,6 +29,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -427,23 +428,29 @@ def _store(session: Session, computed: dict[str, dict[str, Computed]],
 
 # ---------------------------------------------------------------- full recompute
 
-def expected(session: Session) -> Computed:
-    """Every contribution and case row, recomputed from the raw records."""
+def _recomputed(session: Session) -> Iterable[Computed]:
+    """Every contribution and case row, recomputed from the raw records, a chunk of
+    subjects at a time (persons, then households)."""
     persons, households = q.subject_ids(session)
-    out = Computed([], [])
     for part in q.chunks(persons):
         r = load_records(session, part, [], lock=False)
-        for pid in part:
-            c = compute_person(r, pid)
-            out.contributions += c.contributions
-            out.cases += c.cases
+        yield _computed(compute_person(r, pid) for pid in part)
     for part in q.chunks(households):
         r = load_records(session, [], part, lock=False)
-        for hid in part:
-            c = compute_household(r, hid)
-            out.contributions += c.contributions
-            out.cases += c.cases
+        yield _computed(compute_household(r, hid) for hid in part)
+
+
+def _computed(parts: Iterable[Computed]) -> Computed:
+    out = Computed([], [])
+    for c in parts:
+        out.contributions += c.contributions
+        out.cases += c.cases
     return out
+
+
+def expected(session: Session) -> Computed:
+    """Every contribution and case row, recomputed from the raw records."""
+    return _computed(_recomputed(session))
 
 
 def _aggregate_of(contributions: Iterable[dict]) -> dict[tuple[str, str], dict[str, int]]:
@@ -501,17 +508,22 @@ def verify(session: Session, *, limit: int = 50) -> VerifyReport:
 
 
 def rebuild(session: Session) -> VerifyReport:
-    """Rewrite every contribution, case row and aggregate from the raw records."""
-    want = expected(session)
+    """Rewrite every contribution, case row and aggregate from the raw records: a chunk
+    of subjects at a time, its rows bulk-copied as they are computed (only the
+    aggregate sums are kept until the end), so a province's million persons fit."""
     q.clear_all(session)
-    for part in q.chunks(want.contributions, 2000):
-        q.write(session, q.Replacement(contributions=part))
-    for part in q.chunks(want.cases, 2000):
-        q.write(session, q.Replacement(cases=part))
-    q.write(session, q.Replacement(deltas=_aggregate_of(want.contributions)))
-    subjects = len({(c["subject_kind"], c["subject_id"]) for c in want.contributions})
-    return VerifyReport(subjects, len(want.contributions),
-                        len(_aggregate_of(want.contributions)), [])
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+    subjects: set[tuple[str, str]] = set()
+    contributions = 0
+    for part in _recomputed(session):
+        q.copy_rows(session, q.CONTRIB, part.contributions)
+        q.copy_rows(session, q.CASE, part.cases)
+        _sums(part.contributions, 1, sums)
+        subjects.update((c["subject_kind"], c["subject_id"]) for c in part.contributions)
+        contributions += len(part.contributions)
+    aggregates = {k: {m: v for m, v in d.items() if v} for k, d in sums.items()}
+    q.write(session, q.Replacement(deltas=aggregates))
+    return VerifyReport(len(subjects), contributions, len(aggregates), [])
 
 
 # ---------------------------------------------------------------- reading
@@ -541,16 +553,17 @@ def _registered_windows(period: str) -> dict[str, tuple[str, str]]:
             "0_59m": registered_window(period, BALITA_MONTHS)}
 
 
-def _target_chain(code: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _target_chain(code: str) -> tuple[str, ...]:
     parts = code.split(".")
-    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)] + [NATIONAL]
+    return tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1)) + (NATIONAL,)
 
 
 def _targets_section(found: dict[str, tuple[int, float]], code: str, period: str,
                      current: float | None) -> dict:
     """The target of the region, else of the nearest region above it that has one, else
     the national one; of the period's year, else of the latest year before it
-    (`found`: the targets of every region code on the way up, from q.targets)."""
+    (`found`: the targets of every region code on the way up, from _targets_of)."""
     year = int(period[:4])
     source = next((c for c in _target_chain(code) if c in found), None)
     target_year, target = found[source] if source else (None, None)
@@ -562,9 +575,35 @@ def _targets_section(found: dict[str, tuple[int, float]], code: str, period: str
             else round((current - target) * 100, 2)}
 
 
-def _targets_of(session: Session, codes: Iterable[str], period: str) -> dict[str, tuple[int, float]]:
-    chains = {c for code in codes for c in _target_chain(code)}
-    return q.targets(session, sorted(chains), int(period[:4]))
+class _Targets:
+    """The targets of some regions and every region above them, read in one statement:
+    per year, each code's target of the latest year up to it (year, prevalence)."""
+
+    def __init__(self, session: Session, codes: Iterable[str], last_year: int):
+        chains = {c for code in codes for c in _target_chain(code)}
+        self.rows = q.target_rows(session, sorted(chains), last_year)
+        self.years: dict[int, dict[str, tuple[int, float]]] = {}
+
+    def of(self, period: str) -> dict[str, tuple[int, float]]:
+        year = int(period[:4])
+        if year not in self.years:  # rows are oldest first: the latest year wins
+            self.years[year] = {r["wilayah_code"]: (r["year"], r["stunting_prevalence"])
+                                for r in self.rows if r["year"] <= year}
+        return self.years[year]
+
+
+def _figures(session: Session, codes: list[str], periods: list[str]
+             ) -> dict[tuple[str, str], dict[str, int]]:
+    """Per (region code, period): every summed column and `registered_<group>` (persons
+    born in the group's window of birth months), in two statements for all of them."""
+    totals = q.region_totals(session, codes, periods)
+    windows = {(p, name): w for p in periods for name, w in _registered_windows(p).items()}
+    born = q.births(session, codes, windows)
+    for code in codes:
+        found = born.get(code, {})
+        for (period, name) in windows:
+            totals.setdefault((code, period), {})[f"registered_{name}"] = found.get((period, name), 0)
+    return totals
 
 
 def _entry(targets: dict, region: dict, period: str, totals: dict[str, int]) -> dict:
@@ -596,43 +635,44 @@ def entry(session: Session, *, scope: Scope, code: str, period: str,
     below = q.child_regions(session, code) if with_children and region["level"] not in (
         "kelurahan", "desa") else []
     codes = [code] + [b["code"] for b in below]
-    sums = q.summed(session, codes, period, _registered_windows(period))
-    targets = _targets_of(session, codes, period)
-    out = _entry(targets, region, period, sums.get(code, {}))
+    figures = _figures(session, codes, [period])
+    targets = _Targets(session, codes, int(period[:4])).of(period)
+    out = _entry(targets, region, period, figures[(code, period)])
     if with_children:
-        out["children_regions"] = [_entry(targets, b, period, sums.get(b["code"], {})) for b in below]
+        out["children_regions"] = [_entry(targets, b, period, figures[(b["code"], period)])
+                                   for b in below]
     return out
 
 
 def entries(session: Session, *, scope: Scope, period: str, level: str, parent: str | None,
             limit: int, offset: int) -> tuple[list[dict], int]:
-    """One entry per region of a level (under `parent`), those in the caller's scope."""
+    """One entry per region of a level (under `parent`), those in the caller's scope:
+    five statements whatever the number of regions."""
     check_period(period)
     if level not in LEVELS:
         raise InvalidInput(f"level is one of {', '.join(LEVELS)}.", code="caseload.bad_level")
     # Regions under the caller's scope only (an agency of one kecamatan has no kabkota).
-    rows, total = q.regions(session, levels=LEVELS[level], parent=parent,
-                            codes=_scope_codes(scope), limit=limit, offset=offset)
+    rows, total = q.regions_within(session, levels=LEVELS[level], parent=parent,
+                                   codes=_scope_codes(scope), limit=limit, offset=offset)
     codes = [r["code"] for r in rows]
-    sums = q.summed(session, codes, period, _registered_windows(period))
-    targets = _targets_of(session, codes, period)
-    return [_entry(targets, r, period, sums.get(r["code"], {})) for r in rows], total
+    figures = _figures(session, codes, [period]) if codes else {}
+    targets = _Targets(session, codes, int(period[:4])).of(period)
+    return [_entry(targets, r, period, figures[(r["code"], period)]) for r in rows], total
 
 
 def series(session: Session, *, scope: Scope, code: str, first: str, last: str) -> list[dict]:
-    """The region's entry for every month from `first` to `last` (at most 120)."""
+    """The region's entry for every month from `first` to `last` (at most 120), in four
+    statements."""
     check_period(first, "from")
     check_period(last, "to")
     if first > last or period_index(last) - period_index(first) >= 120:
         raise InvalidInput("from must not be after to, and a series is at most 120 months.",
                            code="caseload.bad_period")
     region = _region_or_raise(session, scope, code)
-    out = []
-    for i in range(period_index(first), period_index(last) + 1):
-        period = period_from_index(i)
-        sums = q.summed(session, [code], period, _registered_windows(period))
-        out.append(_entry(_targets_of(session, [code], period), region, period, sums.get(code, {})))
-    return out
+    periods = [period_from_index(i) for i in range(period_index(first), period_index(last) + 1)]
+    figures = _figures(session, [code], periods)
+    targets = _Targets(session, [code], int(last[:4]))
+    return [_entry(targets.of(p), region, p, figures[(code, p)]) for p in periods]
 
 
 def period_of_today() -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
+    JSON,
     String,
     and_,
     bindparam,
@@ -356,49 +357,6 @@ def _under(column, prefix: str):
     return or_(column == prefix, column.like(prefix + ".%"))
 
 
-def summed(session: Session, prefixes: Sequence[str], period: str, registered: dict[str, tuple[str, str]]
-           ) -> dict[str, dict[str, int]]:
-    """For each region code prefix: the sums of every column for the period, and
-    `registered_<group>` = persons born in that group's window of birth months."""
-    if not prefixes:
-        return {}
-    lengths = sorted({len(p) for p in prefixes})
-    out: dict[str, dict[str, int]] = {p: {} for p in prefixes}
-    first = min(w[0] for w in registered.values())
-    for length in lengths:
-        group = [p for p in prefixes if len(p) == length]
-        key = func.substr(AGG.c.kelurahan_code, 1, length).label("region")
-        where_region = or_(*(_under(AGG.c.kelurahan_code, p) for p in group)) if len(group) < 50 \
-            else key.in_(group)
-        stmt = (select(key, *(func.sum(AGG.c[m]).label(m) for m in METRICS if m != "born"))
-                .where(AGG.c.period == period, where_region).group_by(key))
-        for row in session.execute(stmt).mappings():
-            if row["region"] in out:
-                out[row["region"]].update({m: int(row[m] or 0) for m in METRICS if m != "born"})
-        windows = [func.sum(AGG.c.born).filter(AGG.c.period >= lo).label(f"registered_{name}")
-                   for name, (lo, _hi) in registered.items()]
-        stmt = (select(key, *windows).where(AGG.c.period >= first, AGG.c.period <= period,
-                                            where_region).group_by(key))
-        for row in session.execute(stmt).mappings():
-            if row["region"] in out:
-                out[row["region"]].update({f"registered_{name}": int(row[f"registered_{name}"] or 0)
-                                           for name in registered})
-    return out
-
-
-def regions(session: Session, *, levels: Sequence[str], parent: str | None,
-            codes: Sequence[str] | None, limit: int, offset: int) -> tuple[list[dict], int]:
-    where = [WILAYAH.c.level.in_(levels)]
-    if parent:
-        where.append(WILAYAH.c.code.like(parent + ".%"))
-    if codes is not None:
-        where.append(or_(*(_under(WILAYAH.c.code, c) for c in codes)) if codes else text("1=0"))
-    total = session.execute(select(func.count()).select_from(WILAYAH).where(*where)).scalar_one()
-    rows = _all(session, select(WILAYAH.c.code, WILAYAH.c.name, WILAYAH.c.level).where(*where)
-                .order_by(WILAYAH.c.code).limit(limit).offset(offset))
-    return rows, total
-
-
 def region(session: Session, code: str) -> dict | None:
     rows = _all(session, select(WILAYAH.c.code, WILAYAH.c.name, WILAYAH.c.level,
                                 WILAYAH.c.parent_code).where(WILAYAH.c.code == code))
@@ -408,14 +366,6 @@ def region(session: Session, code: str) -> dict | None:
 def child_regions(session: Session, code: str) -> list[dict]:
     return _all(session, select(WILAYAH.c.code, WILAYAH.c.name, WILAYAH.c.level)
                 .where(WILAYAH.c.parent_code == code).order_by(WILAYAH.c.code))
-
-
-def targets(session: Session, codes: Sequence[str], year: int) -> dict[str, tuple[int, float]]:
-    """Per region code: the target of the latest year up to `year` (year, prevalence)."""
-    rows = _all(session, select(TARGET.c.wilayah_code, TARGET.c.year, TARGET.c.stunting_prevalence)
-                .where(TARGET.c.wilayah_code.in_(list(codes)), TARGET.c.year <= year)
-                .order_by(TARGET.c.year))
-    return {r["wilayah_code"]: (r["year"], r["stunting_prevalence"]) for r in rows}
 
 
 # ---------------------------------------------------------------- case lists
@@ -469,3 +419,148 @@ def interventions_of_subjects(session: Session, person_ids: Sequence[str],
 def programs_of(session: Session, user_id: int) -> list[str]:
     return list(session.execute(select(UserProgram.__table__.c.program).where(
         UserProgram.__table__.c.user_id == user_id).order_by(UserProgram.__table__.c.program)).scalars())
+
+
+
+# ---------------------------------------------------------------- the read path (#16, #17)
+# Every region's figures in a fixed number of statements, whatever the number of regions:
+# the codes of a request are matched in clauses an index answers (exact codes in one IN
+# list, shorter codes as LIKE prefixes, which PostgreSQL answers from the
+# varchar_pattern_ops indexes of migration 0008_reads), and the rows are summed once per
+# group of the longest code asked for, each shorter code adding up the groups under it.
+
+def _within(column, prefixes: Iterable[str]):
+    """`column` lies under one of these region codes (is one, or starts with it and a
+    dot), written so an index can answer it: the codes too long to have anything under
+    them in this column as one IN list, the others as `= code OR LIKE 'code.%'`."""
+    asked = set(prefixes)
+    # A code under another one asked for adds no rows: leave it out of the filter.
+    cover = sorted(p for p in asked if not any(a in asked for a in _above(p)))
+    longest = column.type.length
+    exact = [p for p in cover if longest is not None and len(p) + 2 > longest]
+    clauses = [column.in_(exact)] if exact else []
+    clauses += [_under(column, p) for p in cover if p not in exact]
+    return or_(*clauses) if clauses else text("1=0")
+
+
+def _above(code: str) -> list[str]:
+    """The codes `code` lies under: its beginnings up to each dot ("33.75.01": 33, 33.75)."""
+    return [code[:i] for i, c in enumerate(code) if c == "."]
+
+
+def _groups_under(prefixes: Sequence[str], length: int, groups: dict[tuple[str, str], dict]
+                  ) -> dict[str, list]:
+    """For each code: the groups (a row code's first `length` characters, the character
+    after them) holding its rows, exactly the rows `_under(column, code)` selects: a code
+    of `length` characters its own group (a row code equal to it or going on with a
+    dot), a shorter one every group equal to it or beginning with it and a dot."""
+    by_code: dict[str, list] = {}
+    for (g, after), value in groups.items():
+        if len(g) < length or after in ("", "."):
+            by_code.setdefault(g, []).append(value)
+        for a in _above(g):
+            by_code.setdefault(a, []).append(value)
+    return {p: by_code.get(p, []) for p in prefixes}
+
+
+def region_totals(session: Session, prefixes: Sequence[str], periods: Sequence[str]
+                  ) -> dict[tuple[str, str], dict[str, int]]:
+    """Per (region code, period): the sums of every column but `born` in one statement
+    for all the codes and periods (the months `periods` spans, first to last)."""
+    if not prefixes or not periods:
+        return {}
+    length = max(len(p) for p in prefixes)
+    key = func.substr(AGG.c.kelurahan_code, 1, length)
+    after = func.substr(AGG.c.kelurahan_code, length + 1, 1)
+    names = [m for m in METRICS if m != "born"]
+    period_clause = (AGG.c.period == periods[0] if len(periods) == 1
+                     else and_(AGG.c.period >= min(periods), AGG.c.period <= max(periods)))
+    stmt = (select(key.label("g"), after.label("after"), AGG.c.period,
+                   *(func.sum(AGG.c[m]).label(m) for m in names))
+            .where(period_clause, _within(AGG.c.kelurahan_code, prefixes))
+            .group_by(key, after, AGG.c.period))
+    groups: dict[str, dict[tuple[str, str], dict]] = {}
+    for row in session.execute(stmt).mappings():
+        groups.setdefault(row["period"], {})[(row["g"], row["after"] or "")] = row
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for period in periods:
+        for p, rows in _groups_under(prefixes, length, groups.get(period, {})).items():
+            out[(p, period)] = {m: sum(int(r[m] or 0) for r in rows) for m in names} if rows else {}
+    return out
+
+
+SUMMED_WINDOWS = 8  # up to this many windows summed by the database, more from month rows
+
+
+def births(session: Session, prefixes: Sequence[str], windows: dict[str, tuple[str, str]]
+           ) -> dict[str, dict[str, int]]:
+    """Per region code and window name: persons born in the window's months (first,
+    last), one statement for all the codes. A few windows (one period's age groups) are
+    summed by the database, one row per group of codes; more (a series) from the births
+    per group and month."""
+    if not prefixes or not windows:
+        return {}
+    length = max(len(p) for p in prefixes)
+    key = func.substr(AGG.c.kelurahan_code, 1, length)
+    after = func.substr(AGG.c.kelurahan_code, length + 1, 1)
+    first, last = min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values())
+    where = (AGG.c.period >= first, AGG.c.period <= last, AGG.c.born != 0,
+             _within(AGG.c.kelurahan_code, prefixes))
+    summed = len(windows) <= SUMMED_WINDOWS
+    names = list(windows)
+    sums = ([func.sum(AGG.c.born).filter(and_(AGG.c.period >= lo, AGG.c.period <= hi)).label(f"w{i}")
+             for i, (lo, hi) in enumerate(windows.values())] if summed
+            else [AGG.c.period, func.sum(AGG.c.born).label("born")])
+    stmt = (select(key.label("g"), after.label("after"), *sums).where(*where)
+            .group_by(key, after, *([] if summed else [AGG.c.period])))
+    groups: dict[tuple[str, str], dict[str, int]] = {}
+    for row in session.execute(stmt).mappings():
+        found = groups.setdefault((row["g"], row["after"] or ""), dict.fromkeys(names, 0))
+        if summed:
+            for i, name in enumerate(names):
+                found[name] += int(row[f"w{i}"] or 0)
+        else:
+            for name, (lo, hi) in windows.items():
+                if lo <= row["period"] <= hi:
+                    found[name] += int(row["born"])
+    return {p: {name: sum(part[name] for part in found) for name in names}
+            for p, found in _groups_under(prefixes, length, groups).items()}
+
+
+def regions_within(session: Session, *, levels: Sequence[str], parent: str | None,
+                   codes: Sequence[str] | None, limit: int, offset: int) -> tuple[list[dict], int]:
+    """The regions of these levels under `parent` and under one of `codes` (None: any),
+    by code, a page of them and how many there are."""
+    where = [WILAYAH.c.level.in_(levels)]
+    if parent:
+        where.append(WILAYAH.c.code.like(parent + ".%"))
+    if codes is not None:
+        where.append(_within(WILAYAH.c.code, codes))
+    total = session.execute(select(func.count()).select_from(WILAYAH).where(*where)).scalar_one()
+    rows = _all(session, select(WILAYAH.c.code, WILAYAH.c.name, WILAYAH.c.level).where(*where)
+                .order_by(WILAYAH.c.code).limit(limit).offset(offset))
+    return rows, total
+
+
+def target_rows(session: Session, codes: Sequence[str], year: int) -> list[dict]:
+    """Every target of these region codes for a year up to `year`, oldest first."""
+    return _all(session, select(TARGET.c.wilayah_code, TARGET.c.year, TARGET.c.stunting_prevalence)
+                .where(TARGET.c.wilayah_code.in_(list(codes)), TARGET.c.year <= year)
+                .order_by(TARGET.c.year))
+
+
+def copy_rows(session: Session, table, rows: list[dict]) -> None:
+    """Insert many rows in bulk (a full recompute): PostgreSQL's COPY in this
+    transaction, an executemany elsewhere. JSON columns go in as their text."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    as_json = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row.get(n)) if n in as_json else row.get(n) for n in names])
