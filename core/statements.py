@@ -25,14 +25,23 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, String, Table, TypeDecorator, bindparam, event, exc
+from sqlalchemy import (
+    String,
+    Table,
+    TypeDecorator,
+    bindparam,
+    event,
+    exc,
+    func,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.sql.util import find_tables
-from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
 _UNKNOWN = object()  # result processors: known after the first run (they depend on the
@@ -275,6 +284,8 @@ def all_together(session: Session, calls: list[tuple[Prepared, dict]]) -> list[l
     if not calls:
         return []
     connection = session.connection()
+    calls = [(s.for_dialect(connection.dialect) if isinstance(s, EachOf) else s, params)
+             for s, params in calls]
     compiled = [(statement._compiled_for(connection.dialect, params), params)
                 for statement, params in calls]
     needs = frozenset().union(*(s.needs for s, _ in calls)) if all(
@@ -351,35 +362,82 @@ class _ValueList(TypeDecorator):
         return values if dialect.name == "postgresql" else json.dumps(values)
 
 
-class _AnyOf(ColumnElement):
-    inherit_cache = True
-    type = Boolean()
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
-                           ("values", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, column, values):
-        self.column = column
-        self.values = values
+def _in_list(column, name: str) -> ColumnElement:
+    """`column` is one of the strings in list parameter `name` (SQLite: a JSON array
+    read by json_each; SQLite plans each statement afresh, and uses the column's index)."""
+    values = func.json_each(bindparam(name, type_=_ValueList())).table_valued("value")
+    return column.in_(select(values.c.value))
 
 
-def any_of(column, name: str) -> ColumnElement:
-    """`column` is one of the strings in parameter `name` (a list): `= ANY(array)` on
-    PostgreSQL, `IN (SELECT value FROM json_each(...))` on SQLite. One statement text
-    for any number of values, so a Prepared statement can take a list (an IN list
-    would be a new statement, and a new plan, for every length), and both use the
-    column's index."""
-    return _AnyOf(column, bindparam(name, type_=_ValueList()))
+@dataclass(frozen=True)
+class Branch:
+    """One part of an `EachOf` read. `lookup(match)` is a select where `match(column)` is
+    the one indexed condition ("column is the value looked up"); `via` are steps that
+    first map each value to others (`step(match)`: a select of one column, e.g. a
+    household's members); `keep(columns)` gives the conditions on the looked-up rows
+    that no index should answer (a status): on PostgreSQL they are applied outside the
+    lookup, where the planner cannot use them to pick another index."""
+
+    lookup: Any
+    via: tuple = ()
+    keep: Any = None
 
 
-@compiles(_AnyOf)
-def _any_of_json(element, compiler, **kw):
-    return (f"{compiler.process(element.column, **kw)} IN "
-            f"(SELECT value FROM json_each({compiler.process(element.values, **kw)}))")
+class EachOf:
+    """A read made of index lookups, one per value of a list parameter (and per value of
+    each `via` step), whatever the planner's statistics say.
+
+    On PostgreSQL every lookup is a LATERAL subquery with OFFSET 0 over the array's
+    unnest: the planner can neither turn it into a join of its own choosing nor push
+    other conditions into it, so its only plan is the column's index probed with one
+    value, and that is the plan a generic plan keeps (issue #19: `column = ANY($1)`, or
+    a status column beside it, planned from the statistics of tiny tables is a full
+    scan of another index, kept as the tables grow). On SQLite, which plans every
+    statement afresh and uses the column's index, `match` is an IN over json_each.
+    The branches' rows are UNION ALL-ed. Runs through `all_together` (or `all`) as a
+    Prepared would."""
+
+    def __init__(self, *branches: Branch, name: str = "ids", via: tuple = ()) -> None:
+        self._other = Prepared(_union([self._sqlite(b, name, via) for b in branches]))
+        self._postgresql = Prepared(_union([self._lateral(b, name, via, i)
+                                            for i, b in enumerate(branches)]))
+        self.needs = self._other.needs
+
+    @staticmethod
+    def _sqlite(branch: Branch, name: str, via: tuple):
+        def match(column, steps=(*via, *branch.via)):
+            if not steps:
+                return _in_list(column, name)
+            *before, last = steps
+            return column.in_(last(lambda inner: match(inner, tuple(before))))
+
+        statement = branch.lookup(match)
+        return statement.where(*branch.keep(statement.selected_columns)) if branch.keep else statement
+
+    @staticmethod
+    def _lateral(branch: Branch, name: str, via: tuple, i: int):
+        keys = func.unnest(bindparam(name, type_=_ValueList())).table_valued("id").render_derived(
+            name=f"each_value_{i}")
+        key, joins = keys.c.id, []
+        for j, step in enumerate((*via, *branch.via)):
+            mapped = step(lambda column, key=key: column == key).offset(0).lateral(f"each_{i}_via_{j}")
+            joins.append(mapped)
+            key = mapped.c[next(iter(mapped.c.keys()))]
+        inner = branch.lookup(lambda column, key=key: column == key).offset(0).lateral(f"each_{i}")
+        statement = select(*inner.c).select_from(keys)
+        for mapped in (*joins, inner):
+            statement = statement.join(mapped, true())
+        return statement.where(*branch.keep(inner.c)) if branch.keep else statement
+
+    def for_dialect(self, dialect: Dialect) -> Prepared:
+        return self._postgresql if dialect.name == "postgresql" else self._other
+
+    def all(self, session: Session, params: dict) -> list:
+        return all_together(session, [(self, params)])[0]
 
 
-@compiles(_AnyOf, "postgresql")
-def _any_of_array(element, compiler, **kw):
-    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.values, **kw)})"
+def _union(selects: list):
+    return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
 # ---------------------------------------------------------------- deferred inserts

@@ -21,14 +21,14 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    null,
     or_,
     select,
     text,
-    union_all,
 )
 from sqlmodel import Session
 
-from core.statements import Prepared, all_together, any_of, run_together
+from core.statements import Branch, EachOf, Prepared, all_together, run_together
 from indicators.caseload import METRICS
 from models import (
     CASELOAD_AGGREGATE,
@@ -89,23 +89,13 @@ def _in(session: Session, column, ids: Iterable, build) -> list:
 #
 # A refresh reads everything its subjects' figures come from in one round trip (the
 # reads of `PersonRecords`, pipelined on PostgreSQL), and those of the households whose
-# figures follow in a second one, and writes what changed in a third. Each statement
-# takes its ids as one list parameter (core.statements.any_of): the same text, and on
-# PostgreSQL the same prepared statement and index plan, for any number of subjects.
+# figures follow in a second one, and writes what changed in a third. Each read takes
+# its ids as one list parameter and is one index lookup per id whatever the statistics
+# (core.statements.EachOf): the same text, and on PostgreSQL the same prepared
+# statement and plan, for any number of subjects.
 
 def _locked(statement, lock: bool):
     return statement.with_for_update() if lock else statement
-
-
-def _persons_in(column):
-    """`column` names one of the persons in parameter `ids`."""
-    return any_of(column, "ids")
-
-
-def _members_in(column):
-    """`column` names a live member of one of the households in parameter `ids`."""
-    return column.in_(select(PERSON.c.id).where(any_of(PERSON.c.household_id, "ids"),
-                                                PERSON.c.merged_into_id.is_(None)))
 
 
 # What the figures and case details read of a measurement (not the whole row).
@@ -115,7 +105,6 @@ _MEASUREMENT_COLUMNS = tuple(MEASUREMENT.c[name] for name in (
     "stunted", "severely_stunted", "wasted", "severely_wasted", "underweight", "overweight",
     "kelurahan_code", "posyandu_id", "is_current"))
 _CONFLICT_COLUMNS = (CONFLICT.c.entity, CONFLICT.c.entity_id, CONFLICT.c.fields)
-_OPEN = CONFLICT.c.status == "open"
 _LIVE = INTERVENTION.c.deleted_at.is_(None)
 _MERGED = PERSON.alias("merged")
 _INTERVENTION_COLUMNS = (INTERVENTION.c.id, INTERVENTION.c.person_id, INTERVENTION.c.household_id,
@@ -124,45 +113,64 @@ _INTERVENTION_COLUMNS = (INTERVENTION.c.id, INTERVENTION.c.person_id, INTERVENTI
 _WITH_MERGED = INTERVENTION.outerjoin(_MERGED, _MERGED.c.id == INTERVENTION.c.person_id)
 
 
+def _members(match):
+    """The live members of the household `match` names."""
+    return select(PERSON.c.id.label("member_id")).where(match(PERSON.c.household_id),
+                                                        PERSON.c.merged_into_id.is_(None))
+
+
+def _current_measurements(match):
+    """The ids (as text: conflicts name them so) of the person's current measurements."""
+    return select(cast(MEASUREMENT.c.id, String).label("measurement_id")).where(
+        match(MEASUREMENT.c.person_id), MEASUREMENT.c.is_current)
+
+
+def _merged_into(match):
+    """The persons merged into the person `match` names."""
+    return select(PERSON.c.id.label("merged_id")).where(match(PERSON.c.merged_into_id))
+
+
+def _conflicts(entity: str):
+    return lambda columns: [columns.entity == entity, columns.status == "open"]
+
+
 @dataclass(frozen=True)
 class _PersonReads:
-    """The records of a set of persons, one statement each (`persons_in` picks them)."""
+    """The records of a set of persons (or of the members of a set of households), one
+    statement each."""
 
-    measurements: Prepared
-    screenings: Prepared
-    pregnancies: Prepared
-    conflicts: Prepared  # open, on the persons or on their current measurements
-    interventions: Prepared  # live, of the persons or of persons merged into them
+    measurements: EachOf
+    screenings: EachOf
+    pregnancies: EachOf
+    conflicts: EachOf  # open, on the persons or on their current measurements
+    interventions: EachOf  # live, of the persons or of persons merged into them
 
     @classmethod
-    def of(cls, persons_in) -> _PersonReads:
+    def of(cls, via: tuple = ()) -> _PersonReads:
+        conflict = lambda match: select(*_CONFLICT_COLUMNS, CONFLICT.c.status).where(  # noqa: E731
+            match(CONFLICT.c.entity_id))
+        intervention = lambda match: select(*_INTERVENTION_COLUMNS).select_from(  # noqa: E731
+            _WITH_MERGED).where(_LIVE, match(INTERVENTION.c.person_id))
         return cls(
-            Prepared(select(*_MEASUREMENT_COLUMNS).where(persons_in(MEASUREMENT.c.person_id),
-                                                         MEASUREMENT.c.is_current)),
-            Prepared(select(SCREENING).where(persons_in(SCREENING.c.woman_id), SCREENING.c.is_current)),
-            Prepared(select(PREGNANCY).where(persons_in(PREGNANCY.c.woman_id))),
-            Prepared(union_all(
-                select(*_CONFLICT_COLUMNS).where(CONFLICT.c.entity == "person",
-                                                 persons_in(CONFLICT.c.entity_id), _OPEN),
-                select(*_CONFLICT_COLUMNS).select_from(CONFLICT.join(
-                    MEASUREMENT, CONFLICT.c.entity_id == cast(MEASUREMENT.c.id, String)))
-                .where(CONFLICT.c.entity == "measurement", persons_in(MEASUREMENT.c.person_id),
-                       MEASUREMENT.c.is_current, _OPEN))),
-            # Two branches, not an OR across the join: each is an index lookup.
-            Prepared(union_all(
-                select(*_INTERVENTION_COLUMNS).select_from(_WITH_MERGED)
-                .where(_LIVE, persons_in(INTERVENTION.c.person_id)),
-                select(*_INTERVENTION_COLUMNS).select_from(_WITH_MERGED)
-                .where(_LIVE, persons_in(_MERGED.c.merged_into_id)))))
+            EachOf(Branch(lambda match: select(*_MEASUREMENT_COLUMNS).where(
+                match(MEASUREMENT.c.person_id), MEASUREMENT.c.is_current)), via=via),
+            EachOf(Branch(lambda match: select(SCREENING).where(
+                match(SCREENING.c.woman_id), SCREENING.c.is_current)), via=via),
+            EachOf(Branch(lambda match: select(PREGNANCY).where(match(PREGNANCY.c.woman_id))),
+                   via=via),
+            EachOf(Branch(conflict, keep=_conflicts("person")),
+                   Branch(conflict, via=(_current_measurements,), keep=_conflicts("measurement")),
+                   via=via),
+            EachOf(Branch(intervention), Branch(intervention, via=(_merged_into,)), via=via))
 
-    def calls(self, ids: list[str]) -> list[tuple[Prepared, dict]]:
+    def calls(self, ids: list[str]) -> list[tuple[EachOf, dict]]:
         return [(statement, {"ids": ids}) for statement in (
             self.measurements, self.screenings, self.pregnancies, self.conflicts,
             self.interventions)]
 
 
-_OF_PERSONS = _PersonReads.of(_persons_in)
-_OF_MEMBERS = _PersonReads.of(_members_in)
+_OF_PERSONS = _PersonReads.of()
+_OF_MEMBERS = _PersonReads.of(via=(_members,))
 
 
 @dataclass
@@ -184,23 +192,28 @@ class PersonRecords:
         return cls(measurements, screenings, pregnancies, conflicts, interventions)
 
 
-def _subject_kind_in(table):
-    return (table.c.subject_kind == bindparam("kind"), any_of(table.c.subject_id, "ids"))
+def _of_kind(table):
+    return Branch(lambda match: select(table).where(table.c.subject_kind == bindparam("kind"),
+                                                    match(table.c.subject_id)))
 
 
-_PERSONS = {lock: Prepared(_locked(select(*_PERSON_COLUMNS).where(any_of(PERSON.c.id, "ids"))
-                                   .order_by(PERSON.c.id), lock)) for lock in (True, False)}
-_HOUSEHOLDS = {lock: Prepared(_locked(select(
-    HOUSEHOLD.c.id, HOUSEHOLD.c.kelurahan_code, HOUSEHOLD.c.merged_into_id)
-    .where(any_of(HOUSEHOLD.c.id, "ids")).order_by(HOUSEHOLD.c.id), lock)) for lock in (True, False)}
-_MEMBERS = Prepared(select(*_PERSON_COLUMNS).where(any_of(PERSON.c.household_id, "ids"),
-                                                   PERSON.c.merged_into_id.is_(None)))
-_SANITATION = Prepared(select(SANITATION).where(any_of(SANITATION.c.household_id, "ids"),
-                                                SANITATION.c.is_current))
-_HOUSEHOLD_INTERVENTIONS = Prepared(select(*_INTERVENTION_COLUMNS).select_from(_WITH_MERGED)
-                                    .where(_LIVE, any_of(INTERVENTION.c.household_id, "ids")))
-_CONTRIBUTIONS = Prepared(select(CONTRIB).where(*_subject_kind_in(CONTRIB)))
-_CASES = Prepared(select(CASE).where(*_subject_kind_in(CASE)))
+# Locked one by one in the order of the ids given (sorted): two transactions refreshing
+# the same subjects lock them in the same order.
+_PERSONS = {lock: EachOf(Branch(lambda match, lock=lock: _locked(select(*_PERSON_COLUMNS).where(
+    match(PERSON.c.id)), lock))) for lock in (True, False)}
+_HOUSEHOLDS = {lock: EachOf(Branch(lambda match, lock=lock: _locked(select(
+    HOUSEHOLD.c.id, HOUSEHOLD.c.kelurahan_code, HOUSEHOLD.c.merged_into_id).where(
+    match(HOUSEHOLD.c.id)), lock))) for lock in (True, False)}
+_MEMBERS = EachOf(Branch(lambda match: select(*_PERSON_COLUMNS).where(
+    match(PERSON.c.household_id), PERSON.c.merged_into_id.is_(None))))
+_SANITATION = EachOf(Branch(lambda match: select(SANITATION).where(
+    match(SANITATION.c.household_id), SANITATION.c.is_current)))
+# (No merged person to follow: a household's figures read its own interventions.)
+_HOUSEHOLD_INTERVENTIONS = EachOf(Branch(lambda match: select(
+    *_INTERVENTION_COLUMNS[:-1], null().label("merged_into_id")).where(
+    _LIVE, match(INTERVENTION.c.household_id))))
+_CONTRIBUTIONS = EachOf(_of_kind(CONTRIB))
+_CASES = EachOf(_of_kind(CASE))
 
 
 @dataclass
@@ -271,8 +284,11 @@ def merged_into(session: Session, person_ids: Iterable[str]) -> list[dict]:
 
 # ---------------------------------------------------------------- contributions and cases
 
-_DELETE_CONTRIBUTIONS = Prepared(delete(CONTRIB).where(*_subject_kind_in(CONTRIB)))
-_DELETE_CASES = Prepared(delete(CASE).where(*_subject_kind_in(CASE)))
+# One statement per subject (an executemany: one round trip): each deletes by its key.
+_DELETE_CONTRIBUTIONS = Prepared(delete(CONTRIB).where(CONTRIB.c.subject_kind == bindparam("kind"),
+                                                       CONTRIB.c.subject_id == bindparam("id")))
+_DELETE_CASES = Prepared(delete(CASE).where(CASE.c.subject_kind == bindparam("kind"),
+                                            CASE.c.subject_id == bindparam("id")))
 _INSERT_CONTRIBUTION = Prepared(insert(CONTRIB))
 _INSERT_CASE = Prepared(insert(CASE))
 
@@ -315,8 +331,8 @@ def write(session: Session, replacement: Replacement) -> None:
     writes = []
     for kind, ids in sorted(replacement.redo.items()):
         if ids:
-            writes += [(_DELETE_CONTRIBUTIONS, [{"kind": kind, "ids": sorted(ids)}]),
-                       (_DELETE_CASES, [{"kind": kind, "ids": sorted(ids)}])]
+            keys = [{"kind": kind, "id": i} for i in sorted(ids)]
+            writes += [(_DELETE_CONTRIBUTIONS, keys), (_DELETE_CASES, keys)]
     writes += [(_INSERT_CONTRIBUTION, replacement.contributions),
                (_INSERT_CASE, replacement.cases)]
     dialect = session.get_bind().dialect.name

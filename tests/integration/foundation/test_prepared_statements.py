@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session
 
-from core.statements import Prepared, all_together, any_of, deferred_inserts, run_together
+from core.statements import Branch, EachOf, Prepared, all_together, deferred_inserts, run_together
 from models.base import TZ_DATETIME
 
 _METADATA = MetaData()
@@ -47,9 +47,17 @@ INSERT_RETURNING = Prepared(insert(PROBE).returning(PROBE.c.id))
 BY_CODE = Prepared(select(PROBE).where(PROBE.c.code == bindparam("code")))
 FIRST_TWO = Prepared(select(PROBE.c.code).order_by(PROBE.c.code).limit(2))
 SET_FLAG = Prepared(update(PROBE).where(PROBE.c.code == bindparam("_code")))
-BY_CODES = Prepared(select(PROBE.c.code, PROBE.c.data).where(any_of(PROBE.c.code, "codes"))
-                    .order_by(PROBE.c.code))
-DELETE_CODES = Prepared(PROBE.delete().where(any_of(PROBE.c.code, "codes")))
+BY_CODES = EachOf(Branch(lambda match: select(PROBE.c.code, PROBE.c.data).where(
+    match(PROBE.c.code))), name="codes")
+# The rows of the kinds of the rows these codes name, but those flagged; and the rows
+# with these codes again.
+BY_KIND_OF_CODES = EachOf(
+    Branch(lambda match: select(PROBE.c.code, PROBE.c.flag).where(match(PROBE.c.kind)),
+           via=(lambda match: select(PROBE.c.kind).where(match(PROBE.c.code)),),
+           keep=lambda columns: [columns.flag.is_not(True)]),
+    Branch(lambda match: select(PROBE.c.code, PROBE.c.flag).where(match(PROBE.c.code))),
+    name="codes")
+DELETE_CODE = Prepared(PROBE.delete().where(PROBE.c.code == bindparam("code")))
 CLEAR_RATIO = Prepared(update(PROBE).where(PROBE.c.code == bindparam("_code")).values(ratio=None))
 
 
@@ -255,14 +263,19 @@ def test_a_queued_write_keeps_the_values_it_was_given(probe):
     assert BY_CODE.first(probe, {"code": "v2"}) is None
 
 
-def test_any_of_takes_a_list_of_any_length_in_one_statement_text(probe):
-    for code in ("a", "b", "c", "d"):
-        INSERT.run(probe, {"code": code, "data": {"c": code}})
-    assert [r.code for r in BY_CODES.all(probe, {"codes": ["d", "b", "x"]})] == ["b", "d"]
-    assert [r.code for r in BY_CODES.all(probe, {"codes": ["a"]})] == ["a"]
+def _codes(rows) -> list[str]:
+    return sorted(r.code for r in rows)
+
+
+def test_each_of_looks_up_every_value_of_a_list_of_any_length(probe):
+    for code, kind, flag in (("a", "k1", False), ("b", "k2", False), ("c", "k1", False),
+                             ("d", "k3", False), ("e", "k1", True)):
+        INSERT.run(probe, {"code": code, "kind": kind, "flag": flag, "data": {"c": code}})
+    assert _codes(BY_CODES.all(probe, {"codes": ["d", "b", "x"]})) == ["b", "d"]
+    assert _codes(BY_CODES.all(probe, {"codes": ["a"]})) == ["a"]
     assert BY_CODES.all(probe, {"codes": []}) == []
-    dialect = probe.get_bind().dialect.name
-    assert [key for key in BY_CODES._compiled if key[0] == dialect] == [(dialect, "codes")]
+    assert [r.data for r in BY_CODES.all(probe, {"codes": ["c"]})] == [{"c": "c"}]
+    assert _codes(BY_KIND_OF_CODES.all(probe, {"codes": ["a", "d"]})) == ["a", "a", "c", "d", "d"]
 
 
 def test_all_together_gives_each_reads_rows_and_sees_queued_writes(probe):
@@ -276,9 +289,9 @@ def test_all_together_gives_each_reads_rows_and_sees_queued_writes(probe):
 
 def test_run_together_writes_in_order_and_fails_as_a_whole(probe):
     run_together(probe, [(INSERT, [{"code": "r1"}, {"code": "r2"}]),
-                         (DELETE_CODES, [{"codes": ["r1"]}]), (INSERT, [])])
-    assert [r.code for r in BY_CODES.all(probe, {"codes": ["r1", "r2"]})] == ["r2"]
+                         (DELETE_CODE, [{"code": "r1"}]), (INSERT, [])])
+    assert _codes(BY_CODES.all(probe, {"codes": ["r1", "r2"]})) == ["r2"]
     with pytest.raises(IntegrityError):
-        run_together(probe, [(DELETE_CODES, [{"codes": ["r2"]}]), (INSERT, [{"code": "r2"}, {"code": "r2"}])])
+        run_together(probe, [(DELETE_CODE, [{"code": "r2"}]), (INSERT, [{"code": "r2"}, {"code": "r2"}])])
     probe.rollback()
     assert BY_CODES.all(probe, {"codes": ["r1", "r2"]}) == []  # the first run was not committed either

@@ -1,0 +1,94 @@
+"""The caseload refresh reads (core.statements.EachOf) must stay one index lookup per
+id in every statistics state: here the tables are analysed when (nearly) empty, the
+state in which `column = ANY($1)`'s generic plan was a full scan of another index
+(ix_measurement_day for a person's measurements, the primary key's first column for a
+subject's contributions), and every table each read touches must be reached through
+an index whose condition is the value looked up (or what a step before mapped it to).
+The rows read then grow with the subjects refreshed, not with the registry."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields, is_dataclass
+
+import pytest
+from sqlalchemy.dialects import postgresql
+
+from core.db import WRITER_SETTINGS
+from core.statements import EachOf
+from sync.queries import caseloads as q
+
+
+def _each_of_reads():
+    found = {}
+    for name, value in vars(q).items():
+        values = value.items() if isinstance(value, dict) else [(None, value)]
+        for key, item in values:
+            label = name if key is None else f"{name}[{key}]"
+            if isinstance(item, EachOf):
+                found[label] = item
+            elif is_dataclass(item) and not isinstance(item, type):
+                found.update({f"{label}.{f.name}": getattr(item, f.name) for f in fields(item)
+                              if isinstance(getattr(item, f.name), EachOf)})
+    return found
+
+
+READS = _each_of_reads()
+
+
+def _explain(connection, statement, number: int) -> list[str]:
+    compiled = statement.compile(dialect=postgresql.dialect())
+    params = compiled.construct_params(_check=False)
+    order: list[str] = []
+
+    def placeholder(match):
+        order.append(match.group(1))
+        return f"${len(order)}{match.group(2) or ''}"
+
+    sql = re.sub(r"%\((\w+)\)s(::VARCHAR\[\])?", placeholder, str(compiled))
+    values = ["ARRAY['a', 'b', 'c']" if n == "ids" else "'person'" if n == "kind"
+              else str(params[n]) if isinstance(params[n], int) else f"'{params[n]}'" for n in order]
+    connection.exec_driver_sql(f"PREPARE read_{number} AS {sql}")
+    return [row[0] for row in connection.exec_driver_sql(
+        f"EXPLAIN EXECUTE read_{number}({', '.join(values)})")]
+
+
+def test_there_are_reads_to_check():
+    assert {"_CONTRIBUTIONS", "_OF_PERSONS.measurements", "_OF_MEMBERS.conflicts",
+            "_PERSONS[True]"} <= set(READS)
+
+
+@pytest.fixture
+def tiny(database_url_factory):
+    """A PostgreSQL database of its own (its ANALYZE of empty tables would change the
+    plans other tests check)."""
+    from core.db import make_engine
+    from core.migrate import upgrade
+
+    url = database_url_factory("postgres")
+    upgrade(url)
+    engine = make_engine(url, pool_size=1)
+    yield engine
+    engine.dispose()
+
+
+def test_each_read_is_an_index_lookup_of_the_value_under_tiny_statistics(tiny):
+    with tiny.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")  # the tables as a new deployment has them
+        for setting in WRITER_SETTINGS:
+            name, value = setting.removeprefix("-c ").split("=")
+            connection.exec_driver_sql(f"SET {name} = {value}")
+        bad = {}
+        for number, (label, read) in enumerate(sorted(READS.items())):
+            plan = _explain(connection, read.for_dialect(connection.dialect).statement, number)
+            for i, line in enumerate(plan):
+                if "Seq Scan" in line:
+                    bad.setdefault(label, []).append(line.strip())
+                if re.search(r"(Index|Index Only) Scan", line):
+                    condition = next((p for p in plan[i + 1:i + 3] if "Index Cond" in p), "")
+                    # An equality with a column of the row before (the value looked up, or
+                    # what a via step mapped it to), not only with constants ($n).
+                    if not re.search(r"= \(*\w+\.", condition):
+                        bad.setdefault(label, []).append(f"{line.strip()} / {condition.strip()}")
+        connection.rollback()
+    assert bad == {}
