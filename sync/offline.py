@@ -40,6 +40,9 @@ PUSH_FIELDS = {
 _TABLES = {"person": (Person, PersonVersion, "person_id"),
            "household": (Household, HouseholdVersion, "household_id")}
 MAX_MUTATIONS = 1000
+# A push's mutations per transaction (sync.writer.store_all): a commit and a caseload
+# refresh per group; a group that fails is redone a unit at a time, as any group.
+PUSH_GROUP = 250
 
 
 # ---------------------------------------------------------------- cursors
@@ -567,11 +570,44 @@ class PushMutation:
 
     known_new: bool = False  # no stored result when the push was read (see apply_mutation)
 
+    @staticmethod
+    def prepare_group(tx, units: list) -> None:
+        """Before a group's mutations run: the records its updates change, read and
+        locked in one statement per entity (sync.queries.versioned.lock_ahead), not one
+        round trip per mutation."""
+        for kind, entity in ENTITIES.items():
+            entity.rows.lock_ahead(tx.session, [
+                unit.mutation["id"] for unit in units
+                if unit.mutation["entity"] == kind and unit.mutation["op"] == "update"])
+
     def store(self, tx) -> dict:
         # The same mutation sent twice at once: the second fails on (user, mutation_id)
         # and is redone alone, which finds the stored result.
         return apply_mutation(tx.session, self.principal, self.device_id, self.mutation,
                               known_new=self.known_new and tx.grouped)
+
+
+def push_units(principal: Principal, device_id: str, mutations: list[dict], stored: dict,
+               existing: set) -> list[PushMutation | None]:
+    """The push's unit of work per mutation (None: a replay of a stored result).
+    `known_new` (no lookups in the writer) only for the first mutation of a push with
+    its mutation id and, for a create, the first create of its id: a repeat within one
+    push looks up what the first one wrote, rather than failing its group at commit."""
+    units: list[PushMutation | None] = []
+    seen_mutations, seen_creates = set(), set()
+    for m in mutations:
+        if m["mutation_id"] in stored:
+            units.append(None)
+            continue
+        create = (m["entity"], m["id"]) if m["op"] == "create" else None
+        first = m["mutation_id"] not in seen_mutations and (
+            create is None or create not in seen_creates)
+        seen_mutations.add(m["mutation_id"])
+        if create is not None:
+            seen_creates.add(create)
+        units.append(PushMutation(principal, device_id, m,
+                                  known_new=first and (m["entity"], m["id"]) not in existing))
+    return units
 
 
 def touch_device(session: Session, *, principal: Principal, device_id: str, app: str | None,

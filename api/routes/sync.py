@@ -3,7 +3,6 @@ conflict review and the devices that sync (logic in sync.offline)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -114,15 +113,20 @@ async def push(request: Request, principal: PrincipalDep, body: Annotated[Any, B
     device_id, mutations = offline.validate_envelope(body, principal)
     writer = request.app.state.submission_writer
     stored, existing = await run_in_threadpool(_stored, request, principal, mutations)
-
-    async def one(m: dict):
-        if m["mutation_id"] in stored:  # a replay: its stored result, nothing written
-            return stored[m["mutation_id"]]
-        return await writer.store(offline.PushMutation(
-            principal, device_id, m, known_new=(m["entity"], m["id"]) not in existing))
-    results = await asyncio.gather(*(one(m) for m in mutations))
+    units = offline.push_units(principal, device_id, mutations, stored, existing)
+    outcomes = await writer.store_all([u for u in units if u is not None],
+                                      group=offline.PUSH_GROUP)
+    results, written = [], iter(outcomes)
+    for m, unit in zip(mutations, units):  # in the push's order
+        if unit is None:  # a replay: its stored result, nothing written
+            results.append(stored[m["mutation_id"]])
+            continue
+        result, error = next(written)
+        if error is not None:
+            raise error
+        results.append(result)
     await _touch(request, principal, device_id, user_agent, pushed=True)
-    return {"results": list(results)}
+    return _json({"results": results})
 
 
 class ConflictOut(BaseModel):
