@@ -96,10 +96,11 @@ class SubmissionWriter:
         return await self._queue([as_unit(unit)], many=False)
 
     async def store_all(self, units: list[Unit], *, group: int) -> list[tuple[Any, BaseException | None]]:
-        """Run `units` in order, `group` of them to a transaction of their own (a push's
-        mutations: one commit and one caseload refresh per group, not per 16; if
-        anything in a group fails, its units are redone alone as always); returns each
-        unit's (result, None) or (None, exception) once the last group is committed."""
+        """Run `units` in order, at most `group` of them to a transaction (a push's
+        mutations: one commit and one caseload refresh per group, not per 16). Jobs
+        waiting are grouped up to max_batch units as always; a job of more is a group
+        of its own; if anything in a group fails, its units are redone alone. Returns
+        each unit's (result, None) or (None, exception) once the last is committed."""
         jobs = [self._queue(list(units[start:start + group]), many=True)
                 for start in range(0, len(units), group)]
         outcomes = []
