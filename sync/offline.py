@@ -23,7 +23,7 @@ from sqlmodel import Session
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.statements import Prepared
 from models import ChangeLog, Household, HouseholdVersion, Person, PersonVersion, UserScope
-from models.base import utcnow
+from models.base import one_of, utcnow
 from models.offline import SyncConflict, SyncDevice, SyncMutation
 from sync import touched
 from sync.accounts import Principal, record_audit
@@ -428,23 +428,25 @@ def stored_results(session: Session, principal: Principal, mutation_ids: list[st
     """{mutation_id: result} of the ones this account pushed before (a read, before the
     push's units are handed to the writer)."""
     t = _MUTATIONS
+    postgres = session.get_bind().dialect.name == "postgresql"
     found = {}
     for start in range(0, len(mutation_ids), 1000):
         found.update(session.execute(select(t.c.mutation_id, t.c.result).where(
-            t.c.user_id == principal.user_id,
-            t.c.mutation_id.in_(mutation_ids[start:start + 1000]))).all())
+            t.c.user_id == principal.user_id, one_of(
+                t.c.mutation_id, mutation_ids[start:start + 1000], postgresql=postgres))).all())
     return found
 
 
 def existing_ids(session: Session, mutations: list[dict]) -> set[tuple[str, str]]:
     """(entity, id) of the push's creates whose id the registry has already."""
+    postgres = session.get_bind().dialect.name == "postgresql"
     found = set()
     for kind in ("person", "household"):
         ids = sorted({m["id"] for m in mutations if m["op"] == "create" and m["entity"] == kind})
         table = _TABLES[kind][0].__table__
         for start in range(0, len(ids), 1000):
-            found |= {(kind, i) for i in session.execute(select(table.c.id).where(
-                table.c.id.in_(ids[start:start + 1000]))).scalars()}
+            found |= {(kind, i) for i in session.execute(select(table.c.id).where(one_of(
+                table.c.id, ids[start:start + 1000], postgresql=postgres))).scalars()}
     return found
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core.statements import Prepared
+from models.base import one_of
 
 # session.info: {(table, id): row} locked by lock_ahead and not asked for yet. It holds
 # only rows nothing in this transaction has written since they were read: a write
@@ -66,10 +67,12 @@ class VersionedTable:
         ids = sorted(set(ids))
         if not ids:
             return
+        postgres = session.get_bind().dialect.name == "postgresql"
         found = session.info.pop(_LOCKED_AHEAD, {})  # still good: a read writes nothing
         for start in range(0, len(ids), _AHEAD_CHUNK):
-            statement = (select(self.table).where(self.table.c.id.in_(ids[start:start + _AHEAD_CHUNK]))
-                         .order_by(self.table.c.id).with_for_update())
+            statement = (select(self.table).where(one_of(
+                self.table.c.id, ids[start:start + _AHEAD_CHUNK], postgresql=postgres))
+                .order_by(self.table.c.id).with_for_update())
             for row in session.execute(statement).mappings():
                 found[(self.table.name, row["id"])] = dict(row)
         session.info[_LOCKED_AHEAD] = found  # after the reads (a Session statement drops it)
