@@ -137,7 +137,7 @@ def run(args) -> None:
                     feed(s, scope=scope, since=page.next_cursor, limit=5000)
                     s.commit()
                 domain.append(time.perf_counter() - t)
-            print(f"changes page of 10,000: HTTP (2 x 5,000, JSON) median "
+            print(f"changes page of {got:,}: HTTP (pages of 5,000, JSON) median "
                   f"{statistics.median(http) * 1000:.0f} ms (min {min(http) * 1000:.0f}); "
                   f"query + data alone {statistics.median(domain) * 1000:.0f} ms")
             # 2. push throughput, batches of 500
