@@ -65,7 +65,7 @@ class _Compiled:
 class Prepared:
     """A Core statement compiled once per dialect, executed on the DB-API cursor."""
 
-    __slots__ = ("statement", "_compiled", "tables", "writes", "needs")
+    __slots__ = ("statement", "_compiled", "tables", "writes", "needs", "target", "_leaf")
 
     def __init__(self, statement: ClauseElement, tables: set[str] | None = None) -> None:
         """`tables`: the tables a text statement reads or writes (found by itself for
@@ -78,11 +78,30 @@ class Prepared:
         # all it touches), and those whose queued writes must be sent before it runs:
         # the ones it touches and, for a write, the ones its foreign keys refer to.
         target = getattr(statement, "table", None) if getattr(statement, "is_dml", False) else None
+        self.target = target if isinstance(target, Table) else None
+        self._leaf: bool | None = None
         if isinstance(target, Table):
             self.writes = frozenset({target.name})
             self.needs = self.tables | {key.column.table.name for key in target.foreign_keys}
         else:
             self.writes = self.needs = self.tables
+
+    @property
+    def leaf(self) -> bool:
+        """A write that touches only its own table, to which no table refers by a
+        foreign key (a version snapshot, the change log, a push's result): nothing
+        else queued can depend on its rows (see _take_queued). Known once every table
+        is defined, so worked out at the first use."""
+        if self._leaf is None:
+            target = self.target
+            self._leaf = target is not None and self.tables == self.writes and not any(
+                key.column.table is target for table in target.metadata.tables.values()
+                for key in table.foreign_keys)
+        return self._leaf
+
+    def self_contained(self) -> bool:
+        """A write that reads no other table (an INSERT of values, an UPDATE by key)."""
+        return self.target is not None and self.tables == self.writes
 
     # ------------------------------------------------------------------ running
 
@@ -476,6 +495,21 @@ def _take_queued(session: Session, tables: frozenset[str] | None) -> list:
     if not pending or (tables is not None and not any(
             queued.writes is None or queued.writes & tables for queued, _, _ in pending)):
         return []
+    # Writes to tables nothing refers to go after the others, table by table, each
+    # table's rows in their order, when none of the queued writes reads a table (so
+    # none can see whether another ran yet): the interleaved rows of a group (row,
+    # snapshot, change-log row, result, the next row...) then sit together by statement
+    # and go as a few executemany batches, not one per row. Foreign keys still hold (a
+    # leaf's rows refer only to rows written before), and the change log's rows keep
+    # their order.
+    if all(queued.self_contained() for queued, _, _ in pending):
+        leaves = [item for item in pending if item[0].leaf]
+        if leaves:
+            first: dict[str, int] = {}
+            for item in leaves:
+                first.setdefault(item[0].target.name, len(first))
+            pending[:] = ([item for item in pending if not item[0].leaf]
+                          + sorted(leaves, key=lambda item: first[item[0].target.name]))
     batches: list[tuple[_Compiled, list]] = []
     for _, compiled, arguments in pending:
         if not batches or batches[-1][0] is not compiled:

@@ -51,3 +51,15 @@ def dialect_sql(name: str, *, default: str, postgresql: str,
     compiles(kind)(lambda element, compiler, **kw: default)
     compiles(kind, "postgresql")(lambda element, compiler, **kw: postgresql)
     return kind()
+
+
+def one_of(column, values, *, postgresql: bool):
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter: the
+    statement is then the same text whatever the number of values, where an IN list of
+    hundreds of placeholders is compiled, sent and parsed (psycopg) afresh each time."""
+    from sqlalchemy import any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    if postgresql:
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

@@ -12,8 +12,9 @@ resolves it), nothing is overwritten silently. Every result is stored under
 from __future__ import annotations
 
 import json
+import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, tuple_
@@ -22,7 +23,7 @@ from sqlmodel import Session
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.statements import Prepared
 from models import ChangeLog, Household, HouseholdVersion, Person, PersonVersion, UserScope
-from models.base import utcnow
+from models.base import one_of, utcnow
 from models.offline import SyncConflict, SyncDevice, SyncMutation
 from sync import touched
 from sync.accounts import Principal, record_audit
@@ -40,6 +41,9 @@ PUSH_FIELDS = {
 _TABLES = {"person": (Person, PersonVersion, "person_id"),
            "household": (Household, HouseholdVersion, "household_id")}
 MAX_MUTATIONS = 1000
+# A push's mutations per transaction (sync.writer.store_all): a commit and a caseload
+# refresh per group; a group that fails is redone a unit at a time, as any group.
+PUSH_GROUP = 250
 
 
 # ---------------------------------------------------------------- cursors
@@ -140,6 +144,11 @@ class FeedPage:
     items: list  # each change as a dict, or already encoded as JSON text (PostgreSQL)
     next_cursor: str
     more: bool
+    # The persons and households whose data the page carries (subjects_of of its
+    # changes), from the columns the page was read with: the access log needs no
+    # decoding of the page's JSON.
+    persons: list[str] = field(default_factory=list)
+    households: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> list[dict]:
@@ -156,13 +165,30 @@ def _dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-# PostgreSQL writes a registry upsert's `data` itself (the version snapshot without
-# birth_date_estimated, with the version): the page is then spliced together as text,
-# with no JSON decoded and encoded again in Python (most of a 5,000-change page's time).
-_PG_DATA = """CASE WHEN change_log.op IN ('upsert') AND coalesce(person_version.data,
-    household_version.data) IS NOT NULL THEN ((coalesce(person_version.data,
-    household_version.data)::jsonb - 'birth_date_estimated')
-    || jsonb_build_object('version', change_log.version))::text END"""
+# PostgreSQL writes each registry upsert of the page as the JSON text of the change
+# itself ({"seq", "entity", "id", "version", "op", "data", "merged_into"}, as the
+# Python path below builds the others; `data` the version snapshot without
+# birth_date_estimated, with the version): the page is then spliced together as
+# text, with no JSON decoded or encoded in Python (most of a 5,000-change page's time
+# was that, then json.dumps of each id). `{tag}` is the scope's tag (hex or "all").
+_PG_SNAPSHOT = "coalesce(person_version.data, household_version.data)"
+_PG_MERGED = "coalesce(person.merged_into_id, household.merged_into_id)"
+_PG_ITEM = f"""CASE WHEN change_log.op = 'upsert'
+    AND change_log.entity_type IN ('person', 'household') THEN concat(
+    '{{"seq":"', change_log.txid, '.', change_log.seq, '.{{tag}}","entity":"',
+    change_log.entity_type, '","id":', to_json(change_log.entity_id),
+    ',"version":', change_log.version, ',"op":"',
+    CASE WHEN coalesce({_PG_MERGED}, '') = '' THEN 'upsert' ELSE 'merge' END,
+    '","data":', coalesce((({_PG_SNAPSHOT}::jsonb - 'birth_date_estimated')
+        || jsonb_build_object('version', change_log.version))::text, 'null'),
+    ',"merged_into":', coalesce(to_json({_PG_MERGED})::text, 'null'), '}}') END"""
+_TAG = re.compile(r"[0-9a-z]{1,16}")
+
+
+def _pg_item(tag: str):
+    if not _TAG.fullmatch(tag):  # written into the statement: a scope tag only
+        raise ValueError(f"not a scope tag: {tag!r}")
+    return literal_column(_PG_ITEM.replace("{tag}", tag))
 
 
 def _feed_query(after: ChangeCursor, scope: Scope, limit: int, *, postgres: bool = False):
@@ -181,9 +207,10 @@ def _feed_query(after: ChangeCursor, scope: Scope, limit: int, *, postgres: bool
                                   hv.c.household_id == c.entity_id, hv.c.version == c.version))
               .outerjoin(pt, and_(c.entity_type == "person", pt.c.id == c.entity_id))
               .outerjoin(ht, and_(c.entity_type == "household", ht.c.id == c.entity_id)))
-    data = (literal_column(_PG_DATA) if postgres
-            else func.coalesce(pv.c.data, hv.c.data)).label("data")
-    return (select(c.txid, c.seq, c.entity_type, c.entity_id, c.version, c.op, data,
+    snapshot = func.coalesce(pv.c.data, hv.c.data)
+    data = ((_pg_item(_scope_tag(scope)).label("item"), snapshot.is_not(None).label("has_data"))
+            if postgres else (snapshot.label("data"),))
+    return (select(c.txid, c.seq, c.entity_type, c.entity_id, c.version, c.op, *data,
                    func.coalesce(pt.c.merged_into_id, ht.c.merged_into_id).label("merged_into"))
             .select_from(joined)
             .where(tuple_(c.txid, c.seq) > tuple_(after.txid, after.seq),
@@ -204,14 +231,12 @@ def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> Fe
                                           "op": r.op} for r in rows
                                          if r.entity_type in RECORD_KINDS])
     out: list = []
+    subjects = _Subjects()
     for row in rows:
         kind, entity_id, version, op = row.entity_type, row.entity_id, row.version, row.op
-        if postgres and op == "upsert" and kind in PUSH_FIELDS:
-            merged = row.merged_into
-            out.append(f'{{"seq":"{row.txid}.{row.seq}.{tag}","entity":"{kind}",'
-                       f'"id":{_dumps(entity_id)},"version":{version},'
-                       f'"op":"{"merge" if merged else "upsert"}","data":{row.data or "null"},'
-                       f'"merged_into":{_dumps(merged)}}}')
+        if postgres and row.item is not None:  # a registry upsert, as PostgreSQL wrote it
+            subjects.add(kind, entity_id, row.has_data)
+            out.append(row.item)
             continue
         item = {"seq": f"{row.txid}.{row.seq}.{tag}", "entity": kind, "id": entity_id,
                 "version": version, "op": op, "data": None, "merged_into": None}
@@ -226,9 +251,11 @@ def feed(session: Session, *, scope: Scope, since: str | None, limit: int) -> Fe
             item["merged_into"] = row.merged_into
         elif op == "upsert" and kind in RECORD_KINDS:
             item["data"] = record_data.get((kind, entity_id))
+        subjects.add(kind, entity_id, item["data"])
         out.append(item)
     last = ChangeCursor(rows[-1].txid, rows[-1].seq) if rows else cursor
-    return FeedPage(out, encode_cursor(last, scope), len(rows) == limit)
+    return FeedPage(out, encode_cursor(last, scope), len(rows) == limit,
+                    subjects.persons, subjects.households)
 
 
 def _feed_position(session: Session) -> ChangeCursor:
@@ -401,23 +428,25 @@ def stored_results(session: Session, principal: Principal, mutation_ids: list[st
     """{mutation_id: result} of the ones this account pushed before (a read, before the
     push's units are handed to the writer)."""
     t = _MUTATIONS
+    postgres = session.get_bind().dialect.name == "postgresql"
     found = {}
     for start in range(0, len(mutation_ids), 1000):
         found.update(session.execute(select(t.c.mutation_id, t.c.result).where(
-            t.c.user_id == principal.user_id,
-            t.c.mutation_id.in_(mutation_ids[start:start + 1000]))).all())
+            t.c.user_id == principal.user_id, one_of(
+                t.c.mutation_id, mutation_ids[start:start + 1000], postgresql=postgres))).all())
     return found
 
 
 def existing_ids(session: Session, mutations: list[dict]) -> set[tuple[str, str]]:
     """(entity, id) of the push's creates whose id the registry has already."""
+    postgres = session.get_bind().dialect.name == "postgresql"
     found = set()
     for kind in ("person", "household"):
         ids = sorted({m["id"] for m in mutations if m["op"] == "create" and m["entity"] == kind})
         table = _TABLES[kind][0].__table__
         for start in range(0, len(ids), 1000):
-            found |= {(kind, i) for i in session.execute(select(table.c.id).where(
-                table.c.id.in_(ids[start:start + 1000]))).scalars()}
+            found |= {(kind, i) for i in session.execute(select(table.c.id).where(one_of(
+                table.c.id, ids[start:start + 1000], postgresql=postgres))).scalars()}
     return found
 
 
@@ -567,11 +596,44 @@ class PushMutation:
 
     known_new: bool = False  # no stored result when the push was read (see apply_mutation)
 
+    @staticmethod
+    def prepare_group(tx, units: list) -> None:
+        """Before a group's mutations run: the records its updates change, read and
+        locked in one statement per entity (sync.queries.versioned.lock_ahead), not one
+        round trip per mutation."""
+        for kind, entity in ENTITIES.items():
+            entity.rows.lock_ahead(tx.session, [
+                unit.mutation["id"] for unit in units
+                if unit.mutation["entity"] == kind and unit.mutation["op"] == "update"])
+
     def store(self, tx) -> dict:
         # The same mutation sent twice at once: the second fails on (user, mutation_id)
         # and is redone alone, which finds the stored result.
         return apply_mutation(tx.session, self.principal, self.device_id, self.mutation,
                               known_new=self.known_new and tx.grouped)
+
+
+def push_units(principal: Principal, device_id: str, mutations: list[dict], stored: dict,
+               existing: set) -> list[PushMutation | None]:
+    """The push's unit of work per mutation (None: a replay of a stored result).
+    `known_new` (no lookups in the writer) only for the first mutation of a push with
+    its mutation id and, for a create, the first create of its id: a repeat within one
+    push looks up what the first one wrote, rather than failing its group at commit."""
+    units: list[PushMutation | None] = []
+    seen_mutations, seen_creates = set(), set()
+    for m in mutations:
+        if m["mutation_id"] in stored:
+            units.append(None)
+            continue
+        create = (m["entity"], m["id"]) if m["op"] == "create" else None
+        first = m["mutation_id"] not in seen_mutations and (
+            create is None or create not in seen_creates)
+        seen_mutations.add(m["mutation_id"])
+        if create is not None:
+            seen_creates.add(create)
+        units.append(PushMutation(principal, device_id, m,
+                                  known_new=first and (m["entity"], m["id"]) not in existing))
+    return units
 
 
 def touch_device(session: Session, *, principal: Principal, device_id: str, app: str | None,
@@ -744,21 +806,33 @@ def list_devices(session: Session, *, principal: Principal) -> list[dict]:
              "pending_conflicts": pending.get(d.device_id, 0)} for d in devices]
 
 
+class _Subjects:
+    """The persons and households whose data items carry (for the access log): the
+    registry records themselves and the subjects of the field records."""
+
+    def __init__(self) -> None:
+        from sync.queries.records import RECORD_ENTITIES, SUBJECT_COLUMN
+
+        self.columns = {RECORD_ENTITIES[form]: column for form, column in SUBJECT_COLUMN.items()}
+        self.persons: list[str] = []
+        self.households: list[str] = []
+
+    def add(self, entity: str, entity_id: str, data) -> None:
+        """An item of `entity` with `data` (a record's dict; for a registry record,
+        anything true: its data is there)."""
+        if not data:
+            return
+        if entity in ("person", "household"):
+            (self.persons if entity == "person" else self.households).append(entity_id)
+        elif data.get(column := self.columns.get(entity, "")):
+            (self.households if column == "household_id" else self.persons).append(data[column])
+
+
 def subjects_of(items: list[dict]) -> tuple[list[str], list[str]]:
     """The persons and households whose data is in `items` (feed changes, snapshot
     records): the registry records themselves and the subjects of the field records
     (for the access log)."""
-    from sync.queries.records import RECORD_ENTITIES, SUBJECT_COLUMN
-
-    columns = {RECORD_ENTITIES[form]: column for form, column in SUBJECT_COLUMN.items()}
-    persons, households = [], []
+    subjects = _Subjects()
     for item in items:
-        data = item.get("data")
-        if not data:
-            continue
-        entity = item["entity"]
-        if entity in ("person", "household"):
-            (persons if entity == "person" else households).append(item["id"])
-        elif data.get(column := columns.get(entity, "")):
-            (households if column == "household_id" else persons).append(data[column])
-    return persons, households
+        subjects.add(item["entity"], item["id"], item.get("data"))
+    return subjects.persons, subjects.households

@@ -78,6 +78,10 @@ class Unit(Protocol):
 
     def store(self, tx: Tx) -> Staged | Any: ...
 
+    # Optional, on the unit's class: `prepare_group(tx, units)` is called once per group
+    # with the group's units of that class, before the first of them runs, to read in
+    # one statement what each would read alone (a push's rows to update, locked).
+
 
 @dataclass
 class Call:
@@ -110,6 +114,16 @@ def failure_message(exc: Exception) -> str:
 
 def _is_staged(value: Any) -> bool:
     return hasattr(value, "process") and hasattr(value, "failed")
+
+
+def _prepare_group(tx: Tx, units: list[Unit]) -> None:
+    """Each class's prepare_group with its units of the group (see Unit)."""
+    kinds: dict[type, list[Unit]] = {}
+    for unit in units:
+        if hasattr(type(unit), "prepare_group"):
+            kinds.setdefault(type(unit), []).append(unit)
+    for kind, mine in kinds.items():
+        kind.prepare_group(tx, mine)
 
 
 class UnitOfWork:
@@ -150,6 +164,7 @@ class UnitOfWork:
                 tx = Tx(session, grouped=True,
                         app_tokens=accounts.app_token_rows(session, tokens) if len(tokens) > 1 else {})
                 with deferred_inserts(session):
+                    _prepare_group(tx, units)
                     results = []
                     for unit in units:
                         stored = unit.store(tx)

@@ -50,7 +50,8 @@ last_write_timing: ContextVar[WriteTiming | None] = ContextVar("last_write_timin
 
 @dataclass
 class _Job:
-    unit: Unit
+    units: list[Unit]
+    many: bool  # store_all's: answered with every unit's (result, error)
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
     queued: float = field(default_factory=time.perf_counter)
@@ -92,8 +93,24 @@ class SubmissionWriter:
 
     async def store(self, unit: Unit | Callable[[Tx], Any]) -> Any:
         """Run `unit` in the writer's next transaction; returns once it is committed."""
+        return await self._queue([as_unit(unit)], many=False)
+
+    async def store_all(self, units: list[Unit], *, group: int) -> list[tuple[Any, BaseException | None]]:
+        """Run `units` in order, at most `group` of them to a transaction (a push's
+        mutations: one commit and one caseload refresh per group, not per 16). Jobs
+        waiting are grouped up to max_batch units as always; a job of more is a group
+        of its own; if anything in a group fails, its units are redone alone. Returns
+        each unit's (result, None) or (None, exception) once the last is committed."""
+        jobs = [self._queue(list(units[start:start + group]), many=True)
+                for start in range(0, len(units), group)]
+        outcomes = []
+        for done in await asyncio.gather(*jobs):
+            outcomes += done
+        return outcomes
+
+    async def _queue(self, units: list[Unit], *, many: bool) -> Any:
         loop = asyncio.get_running_loop()
-        job = _Job(as_unit(unit), loop.create_future(), loop)
+        job = _Job(units, many, loop.create_future(), loop)
         with self._lock:  # never into the queue of a thread that has stopped
             self._running().jobs.put(job)
         try:
@@ -140,6 +157,7 @@ class _Thread:
         self.unit_of_work = unit_of_work
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.in_flight: list[_Job] = []
+        self.held: _Job | None = None  # taken from the queue, for the next group
         self.thread = threading.Thread(target=self._run, name="submission-writer", daemon=True)
         self.thread.start()
 
@@ -159,7 +177,7 @@ class _Thread:
             with self.writer._lock:
                 if self.writer._current is self:
                     self.writer._current = None
-            left = self.in_flight
+            left = self.in_flight + ([self.held] if self.held is not None else [])
             while True:
                 try:
                     left.append(self.jobs.get_nowait())
@@ -171,12 +189,14 @@ class _Thread:
 
     def _serve(self) -> None:
         while True:
-            first = self.jobs.get()
+            first, self.held = self.held or self.jobs.get(), None
             if first is None:
                 return
-            jobs = [first]
+            # Units of the jobs waiting, up to max_batch of them (a job of more, from
+            # store_all, is a group of its own).
+            jobs, size = [first], len(first.units)
             stop = False
-            while len(jobs) < self.writer.max_batch:
+            while size < self.writer.max_batch:
                 try:
                     job = self.jobs.get_nowait()
                 except queue.Empty:
@@ -184,14 +204,23 @@ class _Thread:
                 if job is None:
                     stop = True
                     break
+                if size + len(job.units) > self.writer.max_batch:
+                    self.held = job
+                    break
                 jobs.append(job)
+                size += len(job.units)
             self.in_flight = jobs
             started = time.perf_counter()
-            outcomes = self.unit_of_work.run([job.unit for job in jobs])
+            outcomes = self.unit_of_work.run([unit for job in jobs for unit in job.units])
             committed = time.perf_counter()
-            for job, (result, error) in zip(jobs, outcomes):
-                job.started, job.committed, job.group = started, committed, len(jobs)
-                _answer(job, result, error)
+            at = 0
+            for job in jobs:
+                job.started, job.committed, job.group = started, committed, size
+                mine, at = outcomes[at:at + len(job.units)], at + len(job.units)
+                if job.many:
+                    _answer(job, mine, None)
+                else:
+                    _answer(job, *mine[0])
             self.in_flight = []
             if stop:
                 return

@@ -3,7 +3,6 @@ conflict review and the devices that sync (logic in sync.offline)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -63,17 +62,15 @@ async def changes(request: Request, principal: PrincipalDep,
         page = await run_in_threadpool(read)
     except offline.ResetRequired as exc:
         return _reset(str(exc))
-    changes = page.changes
-    persons, households = offline.subjects_of(changes)
-    if persons or households:
+    if page.persons or page.households:  # read with the page: no decoding of its JSON
         await access.log_read_async(request, principal, resource="sync_changes",
-                                    persons=persons, households=households,
-                                    rows=len(changes))
+                                    persons=page.persons, households=page.households,
+                                    rows=len(page.items))
     await _touch(request, principal, device_id, user_agent, pulled=True)
     if sees_full_numbers(principal):  # the page as encoded by the database
         return Response(page.to_json(), media_type="application/json")
-    return _json({"changes": minimise_all(principal, changes), "next_cursor": page.next_cursor,
-                  "more": page.more})
+    return _json({"changes": minimise_all(principal, page.changes),
+                  "next_cursor": page.next_cursor, "more": page.more})
 
 
 @router.get("/sync/snapshot")
@@ -114,15 +111,20 @@ async def push(request: Request, principal: PrincipalDep, body: Annotated[Any, B
     device_id, mutations = offline.validate_envelope(body, principal)
     writer = request.app.state.submission_writer
     stored, existing = await run_in_threadpool(_stored, request, principal, mutations)
-
-    async def one(m: dict):
-        if m["mutation_id"] in stored:  # a replay: its stored result, nothing written
-            return stored[m["mutation_id"]]
-        return await writer.store(offline.PushMutation(
-            principal, device_id, m, known_new=(m["entity"], m["id"]) not in existing))
-    results = await asyncio.gather(*(one(m) for m in mutations))
+    units = offline.push_units(principal, device_id, mutations, stored, existing)
+    outcomes = await writer.store_all([u for u in units if u is not None],
+                                      group=offline.PUSH_GROUP)
+    results, written = [], iter(outcomes)
+    for m, unit in zip(mutations, units):  # in the push's order
+        if unit is None:  # a replay: its stored result, nothing written
+            results.append(stored[m["mutation_id"]])
+            continue
+        result, error = next(written)
+        if error is not None:
+            raise error
+        results.append(result)
     await _touch(request, principal, device_id, user_agent, pushed=True)
-    return {"results": list(results)}
+    return _json({"results": results})
 
 
 class ConflictOut(BaseModel):

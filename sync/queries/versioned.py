@@ -4,11 +4,19 @@ safe."""
 
 from __future__ import annotations
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core.statements import Prepared
+from models.base import one_of
+
+# session.info: {(table, id): row} locked by lock_ahead and not asked for yet. It holds
+# only rows nothing in this transaction has written since they were read: a write
+# through this module drops the row; any other statement run through the Session or an
+# ORM flush (writes this module does not see) or the end of the transaction drops them all.
+_LOCKED_AHEAD = "posyandu.locked_ahead"
+_AHEAD_CHUNK = 1000
 
 
 class VersionedTable:
@@ -41,15 +49,47 @@ class VersionedTable:
 
     def get_for_update(self, session: Session, entity_id: str) -> dict | None:
         """The row, locked until the transaction ends (PostgreSQL; SQLite has one
-        writer at a time anyway)."""
+        writer at a time anyway). A row lock_ahead read (and nothing wrote since) is
+        that row, with no round trip."""
+        ahead = session.info.get(_LOCKED_AHEAD)
+        if ahead:
+            row = ahead.pop((self.table.name, entity_id), None)
+            if row is not None:
+                return row
         return self._lock.mapping(session, {"id": entity_id})
 
+    def lock_ahead(self, session: Session, ids) -> None:
+        """Lock these rows now, in one statement per thousand (by id, so two writers
+        locking overlapping sets wait rather than deadlock), and keep each for the
+        first get_for_update of it in this transaction. For a group of writes whose
+        rows are known before they run (a push's updates): the same locks, taken
+        together instead of one round trip each."""
+        ids = sorted(set(ids))
+        if not ids:
+            return
+        postgres = session.get_bind().dialect.name == "postgresql"
+        found = session.info.pop(_LOCKED_AHEAD, {})  # still good: a read writes nothing
+        for start in range(0, len(ids), _AHEAD_CHUNK):
+            statement = (select(self.table).where(one_of(
+                self.table.c.id, ids[start:start + _AHEAD_CHUNK], postgresql=postgres))
+                .order_by(self.table.c.id).with_for_update())
+            for row in session.execute(statement).mappings():
+                found[(self.table.name, row["id"])] = dict(row)
+        session.info[_LOCKED_AHEAD] = found  # after the reads (a Session statement drops it)
+
     def insert(self, session: Session, row: dict) -> None:
+        self._forget(session, row["id"])
         self._insert.defer(session, row)
 
     def update(self, session: Session, entity_id: str, base_version: int, values: dict) -> None:
         """Queued; matches nothing if the row is no longer at `base_version`."""
+        self._forget(session, entity_id)
         self._update.defer(session, {**values, "_id": entity_id, "_base": base_version})
+
+    def _forget(self, session: Session, entity_id: str) -> None:
+        ahead = session.info.get(_LOCKED_AHEAD)
+        if ahead:
+            ahead.pop((self.table.name, entity_id), None)
 
     def add_version(self, session: Session, values: dict) -> None:
         self._insert_version.defer(session, values)
@@ -68,3 +108,16 @@ class VersionedTable:
             return diag.constraint_name in self.pkey_names
         # SQLite: "UNIQUE constraint failed: person_version.person_id, person_version.version"
         return f"{self.versions.name}.version" in str(error.orig)
+
+
+def _forget_all(session: Session, *_) -> None:
+    session.info.pop(_LOCKED_AHEAD, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_before_session_execute(orm_execute_state) -> None:
+    _forget_all(orm_execute_state.session)
+
+
+for _name in ("after_flush", "after_commit", "after_soft_rollback"):
+    event.listen(Session, _name, _forget_all)

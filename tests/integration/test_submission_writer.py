@@ -337,3 +337,48 @@ def test_warm_up_with_the_database_down_still_lets_the_worker_start(caplog):
         app.state.submission_writer.close(timeout=5)
         engine.dispose()
     assert "warm-up stopped" in caplog.text
+
+
+def test_store_all_runs_its_units_in_groups_of_their_own_in_order(db):
+    """A push's mutations (store_all): at most `group` units to a transaction (a job of
+    more than max_batch is a group of its own), answered in order; a failing one is
+    redone alone as in any group."""
+    import itertools
+
+    seen: list[tuple[str, bool, int]] = []
+    transactions = itertools.count()
+
+    def work(label):
+        def run(tx):
+            seen.append((label, tx.grouped,
+                         tx.session.info.setdefault("test-transaction", next(transactions))))
+            _note(tx.session, label)
+            if label == "w-s3":
+                raise Forbidden("not yours", code="auth.forbidden")
+            return label
+        return run
+
+    async def both(writer):
+        other = asyncio.ensure_future(writer.store(work("w-other")))
+        outcomes = await writer.store_all([as_unit(work(f"w-s{i}")) for i in range(5)], group=2)
+        return outcomes, await other
+
+    from sync.unit_of_work import as_unit
+
+    writer = SubmissionWriter(db, max_batch=2)
+    try:
+        outcomes, other = asyncio.run(both(writer))
+    finally:
+        writer.close()
+    assert other == "w-other"
+    assert [result for result, _ in outcomes] == ["w-s0", "w-s1", "w-s2", None, "w-s4"]
+    assert isinstance(outcomes[3][1], Forbidden)
+    assert _notes(db) == {"w-other", "w-s0", "w-s1", "w-s2", "w-s4"}
+    first_try = {}
+    for label, grouped, session in seen:
+        first_try.setdefault(label, (grouped, session))
+    # s0+s1 one transaction, s2+s3 another (rolled back, then each alone), s4 alone.
+    assert first_try["w-s0"][1] == first_try["w-s1"][1] != first_try["w-s2"][1]
+    assert first_try["w-s2"][1] == first_try["w-s3"][1]
+    assert first_try["w-other"][1] not in {first_try[f"w-s{i}"][1] for i in range(5)}
+    assert [label for label, grouped, _ in seen if not grouped] == ["w-other", "w-s2", "w-s3", "w-s4"]

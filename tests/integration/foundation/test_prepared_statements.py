@@ -295,3 +295,51 @@ def test_run_together_writes_in_order_and_fails_as_a_whole(probe):
         run_together(probe, [(DELETE_CODE, [{"code": "r2"}]), (INSERT, [{"code": "r2"}, {"code": "r2"}])])
     probe.rollback()
     assert BY_CODES.all(probe, {"codes": ["r1", "r2"]}) == []  # the first run was not committed either
+
+
+def _batches_sent(monkeypatch) -> list[list[int]]:
+    """The rows per batch of every round trip that sends queued writes."""
+    import core.statements as statements
+
+    sent, real = [], statements._send
+
+    def spy(connection, before, last):
+        compiled, method, arguments = last
+        sent.append([len(rows) for _, rows in before]
+                    + [len(arguments) if method == "executemany" else 1])
+        return real(connection, before, last)
+    monkeypatch.setattr(statements, "_send", spy)
+    return sent
+
+
+def test_rows_of_tables_nothing_refers_to_go_after_the_others_table_by_table(probe, monkeypatch):
+    """A group's interleaved rows (parent, child, parent, child...) go as one batch per
+    statement: the child table is one no table refers to, so its rows can wait for the
+    parents; each table keeps its own order and every child still follows its parent."""
+    sent = _batches_sent(monkeypatch)
+    with deferred_inserts(probe):
+        for i in (1, 2, 3):
+            INSERT.defer(probe, {"id": i, "code": f"p{i}"})
+            INSERT_CHILD.defer(probe, {"id": 10 + i, "probe_id": i})
+    assert sent == [[3, 3]]
+    children = probe.execute(select(CHILD.c.id, CHILD.c.probe_id).order_by(CHILD.c.id)).all()
+    assert [tuple(c) for c in children] == [(11, 1), (12, 2), (13, 3)]
+
+
+def test_queued_writes_keep_their_order_when_one_of_them_reads_another_table(probe, monkeypatch):
+    """A queued statement that may read other tables (a text one) could see whether a
+    child row was written yet: nothing is moved then."""
+    from sqlalchemy import text
+
+    copy = Prepared(text("INSERT INTO prepared_probe_child (id, probe_id) "
+                         "SELECT 20, probe_id FROM prepared_probe_child WHERE id = 11"))
+    sent = _batches_sent(monkeypatch)
+    with deferred_inserts(probe):
+        INSERT.defer(probe, {"id": 1, "code": "p1"})
+        INSERT_CHILD.defer(probe, {"id": 11, "probe_id": 1})
+        copy.defer(probe, {})
+        INSERT.defer(probe, {"id": 2, "code": "p2"})
+        INSERT_CHILD.defer(probe, {"id": 12, "probe_id": 2})
+    assert sent == [[1, 1, 1, 1, 1]]
+    children = probe.execute(select(CHILD.c.id, CHILD.c.probe_id).order_by(CHILD.c.id)).all()
+    assert [tuple(c) for c in children] == [(11, 1), (12, 2), (20, 1)]
