@@ -272,27 +272,9 @@ def case_page(session: Session, *, program: str, period: str, prefix: str,
             .outerjoin(own_hh, own_hh.c.id == person.c.household_id)
             .outerjoin(hh, and_(CASE.c.subject_kind == "household", hh.c.id == CASE.c.subject_id))
             .outerjoin(POSYANDU, POSYANDU.c.id == CASE.c.posyandu_id)
-            .where(CASE.c.program == program, CASE.c.period == period,
-                   _under(CASE.c.kelurahan_code, prefix)))
-    if after is not None:
-        stmt = stmt.where(or_(CASE.c.kelurahan_code > after[0],
-                              and_(CASE.c.kelurahan_code == after[0], CASE.c.subject_id > after[1])))
-    stmt = stmt.order_by(CASE.c.kelurahan_code, CASE.c.subject_id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return _all(session, stmt)
-
-
-def interventions_of_subjects(session: Session, person_ids: Sequence[str],
-                              household_ids: Sequence[str], program: str) -> list[dict]:
-    columns = (INTERVENTION.c.id, INTERVENTION.c.person_id, INTERVENTION.c.household_id,
-               INTERVENTION.c.program, INTERVENTION.c.type, INTERVENTION.c.delivered_on,
-               INTERVENTION.c.quantity, INTERVENTION.c.unit, INTERVENTION.c.agency)
-    live = and_(INTERVENTION.c.deleted_at.is_(None), INTERVENTION.c.program == program)
-    return (_in(session, INTERVENTION.c.person_id, person_ids,
-                lambda where: select(*columns).where(where, live))
-            + _in(session, INTERVENTION.c.household_id, household_ids,
-                  lambda where: select(*columns).where(where, live)))
+            )
+    return _all(session, _on_page(stmt, program=program, period=period, prefix=prefix,
+                                  after=after, limit=limit))
 
 
 def programs_of(session: Session, user_id: int) -> list[str]:
@@ -447,3 +429,40 @@ def copy_rows(session: Session, table, rows: list[dict]) -> None:
             f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([json.dumps(row.get(n)) if n in as_json else row.get(n) for n in names])
+
+
+def _on_page(stmt, *, program: str, period: str, prefix: str, after: tuple[str, str] | None,
+             limit: int | None):
+    """`stmt` (over caseload_case) narrowed to one page of a case list: a programme's
+    cases of a month under a region, by (kelurahan, subject), after a cursor."""
+    stmt = stmt.where(CASE.c.program == program, CASE.c.period == period,
+                      _under(CASE.c.kelurahan_code, prefix))
+    if after is not None:
+        stmt = stmt.where(or_(CASE.c.kelurahan_code > after[0],
+                              and_(CASE.c.kelurahan_code == after[0], CASE.c.subject_id > after[1])))
+    stmt = stmt.order_by(CASE.c.kelurahan_code, CASE.c.subject_id)
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def page_interventions(session: Session, *, program: str, period: str, prefix: str,
+                       after: tuple[str, str] | None, limit: int | None) -> list[dict]:
+    """The live interventions of the programme received by the subjects of one page of
+    a case list (as case_page selects it), in one statement however long the page: a
+    person's own, those of the persons merged into it, a household's. `merged_into_id`:
+    the person the intervention's person was merged into (whose case it counts for)."""
+    page = _on_page(select(CASE.c.subject_kind, CASE.c.subject_id), program=program,
+                    period=period, prefix=prefix, after=after, limit=limit).cte("page")
+    persons = select(page.c.subject_id).where(page.c.subject_kind == "person")
+    households = select(page.c.subject_id).where(page.c.subject_kind == "household")
+    receiver = PERSON.alias("receiver")
+    columns = (INTERVENTION.c.id, INTERVENTION.c.person_id, INTERVENTION.c.household_id,
+               INTERVENTION.c.program, INTERVENTION.c.type, INTERVENTION.c.delivered_on,
+               INTERVENTION.c.quantity, INTERVENTION.c.unit, INTERVENTION.c.agency,
+               receiver.c.merged_into_id)
+    live = and_(INTERVENTION.c.deleted_at.is_(None), INTERVENTION.c.program == program)
+    base = select(*columns).select_from(INTERVENTION.outerjoin(
+        receiver, receiver.c.id == INTERVENTION.c.person_id))
+    merged = select(PERSON.c.id).where(PERSON.c.merged_into_id.in_(persons))
+    return _all(session, base.where(live, or_(
+        INTERVENTION.c.person_id.in_(persons), INTERVENTION.c.person_id.in_(merged),
+        INTERVENTION.c.household_id.in_(households))).order_by(INTERVENTION.c.id))
