@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import JSON, and_, delete, func, insert, or_, select, text
+from sqlalchemy import JSON, String, and_, any_, delete, func, insert, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from indicators.caseload import METRICS
@@ -294,16 +295,24 @@ def cases_of(session: Session, kind: str | None, ids: Iterable[str]) -> list[dic
 # varchar_pattern_ops indexes of migration 0008_reads), and the rows are summed once per
 # group of the longest code asked for, each shorter code adding up the groups under it.
 
-def _within(column, prefixes: Iterable[str]):
+def _one_of(session: Session, column, values: Sequence[str]):
+    """`column IN (values)`; on PostgreSQL `= ANY(one array parameter)`: psycopg parses a
+    statement of hundreds of placeholders anew each time (17 against 3 ms for 600 codes)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(String)))
+    return column.in_(list(values))
+
+
+def _within(session: Session, column, prefixes: Iterable[str]):
     """`column` lies under one of these region codes (is one, or starts with it and a
     dot), written so an index can answer it: the codes too long to have anything under
-    them in this column as one IN list, the others as `= code OR LIKE 'code.%'`."""
+    them in this column as one list, the others as `= code OR LIKE 'code.%'`."""
     asked = set(prefixes)
     # A code under another one asked for adds no rows: leave it out of the filter.
     cover = sorted(p for p in asked if not any(a in asked for a in _above(p)))
     longest = column.type.length
     exact = [p for p in cover if longest is not None and len(p) + 2 > longest]
-    clauses = [column.in_(exact)] if exact else []
+    clauses = [_one_of(session, column, exact)] if exact else []
     clauses += [_under(column, p) for p in cover if p not in exact]
     return or_(*clauses) if clauses else text("1=0")
 
@@ -342,7 +351,7 @@ def region_totals(session: Session, prefixes: Sequence[str], periods: Sequence[s
                      else and_(AGG.c.period >= min(periods), AGG.c.period <= max(periods)))
     stmt = (select(key.label("g"), after.label("after"), AGG.c.period,
                    *(func.sum(AGG.c[m]).label(m) for m in names))
-            .where(period_clause, _within(AGG.c.kelurahan_code, prefixes))
+            .where(period_clause, _within(session, AGG.c.kelurahan_code, prefixes))
             .group_by(key, after, AGG.c.period))
     groups: dict[str, dict[tuple[str, str], dict]] = {}
     for row in session.execute(stmt).mappings():
@@ -370,7 +379,7 @@ def births(session: Session, prefixes: Sequence[str], windows: dict[str, tuple[s
     after = func.substr(AGG.c.kelurahan_code, length + 1, 1)
     first, last = min(lo for lo, _ in windows.values()), max(hi for _, hi in windows.values())
     where = (AGG.c.period >= first, AGG.c.period <= last, AGG.c.born != 0,
-             _within(AGG.c.kelurahan_code, prefixes))
+             _within(session, AGG.c.kelurahan_code, prefixes))
     summed = len(windows) <= SUMMED_WINDOWS
     names = list(windows)
     sums = ([func.sum(AGG.c.born).filter(and_(AGG.c.period >= lo, AGG.c.period <= hi)).label(f"w{i}")
@@ -400,7 +409,7 @@ def regions_within(session: Session, *, levels: Sequence[str], parent: str | Non
     if parent:
         where.append(WILAYAH.c.code.like(parent + ".%"))
     if codes is not None:
-        where.append(_within(WILAYAH.c.code, codes))
+        where.append(_within(session, WILAYAH.c.code, codes))
     total = session.execute(select(func.count()).select_from(WILAYAH).where(*where)).scalar_one()
     rows = _all(session, select(WILAYAH.c.code, WILAYAH.c.name, WILAYAH.c.level).where(*where)
                 .order_by(WILAYAH.c.code).limit(limit).offset(offset))
@@ -410,7 +419,7 @@ def regions_within(session: Session, *, levels: Sequence[str], parent: str | Non
 def target_rows(session: Session, codes: Sequence[str], year: int) -> list[dict]:
     """Every target of these region codes for a year up to `year`, oldest first."""
     return _all(session, select(TARGET.c.wilayah_code, TARGET.c.year, TARGET.c.stunting_prevalence)
-                .where(TARGET.c.wilayah_code.in_(list(codes)), TARGET.c.year <= year)
+                .where(_one_of(session, TARGET.c.wilayah_code, codes), TARGET.c.year <= year)
                 .order_by(TARGET.c.year))
 
 
