@@ -560,7 +560,7 @@ def _targets_section(found: dict[str, tuple[int, float]], code: str, period: str
                      current: float | None) -> dict:
     """The target of the region, else of the nearest region above it that has one, else
     the national one; of the period's year, else of the latest year before it
-    (`found`: the targets of every region code on the way up, from _targets_of)."""
+    (`found`: the targets of every region code on the way up, from _Targets.of)."""
     year = int(period[:4])
     source = next((c for c in _target_chain(code) if c in found), None)
     target_year, target = found[source] if source else (None, None)
