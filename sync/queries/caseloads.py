@@ -253,12 +253,17 @@ def child_regions(session: Session, code: str) -> list[dict]:
 def case_page(session: Session, *, program: str, period: str, prefix: str,
               after: tuple[str, str] | None, limit: int | None) -> list[dict]:
     """Case rows under a region, ordered by (kelurahan, subject), after a cursor, with
-    the registry's names, address and posyandu."""
+    the registry's names, address and posyandu. The page is chosen first (an ordered
+    range of ix_caseload_case_list), then joined to the registry row by row: joining
+    every case of the month and sorting it (PostgreSQL's plan otherwise) took 380 ms
+    for a page of 10,000 of 19,000 cases."""
+    page = _on_page(select(CASE), program=program, period=period, prefix=prefix, after=after,
+                    limit=limit).subquery("page")
     hh = HOUSEHOLD.alias("hh")
     own_hh = HOUSEHOLD.alias("own_hh")
     mother = PERSON.alias("mother")
     person = PERSON.alias("person")
-    stmt = (select(CASE, person.c.name.label("person_name"), person.c.nik.label("person_nik"),
+    stmt = (select(page, person.c.name.label("person_name"), person.c.nik.label("person_nik"),
                    person.c.sex, person.c.birth_date, person.c.household_id.label("person_household_id"),
                    mother.c.name.label("mother_name"),
                    func.coalesce(hh.c.head_name, own_hh.c.head_name).label("head_name"),
@@ -267,15 +272,14 @@ def case_page(session: Session, *, program: str, period: str, prefix: str,
                    func.coalesce(hh.c.rw, own_hh.c.rw).label("rw"),
                    func.coalesce(hh.c.kk, own_hh.c.kk).label("kk"),
                    POSYANDU.c.name.label("posyandu_name"))
-            .select_from(CASE)
-            .outerjoin(person, and_(CASE.c.subject_kind == "person", person.c.id == CASE.c.subject_id))
+            .select_from(page)
+            .outerjoin(person, and_(page.c.subject_kind == "person", person.c.id == page.c.subject_id))
             .outerjoin(mother, mother.c.id == person.c.mother_id)
             .outerjoin(own_hh, own_hh.c.id == person.c.household_id)
-            .outerjoin(hh, and_(CASE.c.subject_kind == "household", hh.c.id == CASE.c.subject_id))
-            .outerjoin(POSYANDU, POSYANDU.c.id == CASE.c.posyandu_id)
-            )
-    return _all(session, _on_page(stmt, program=program, period=period, prefix=prefix,
-                                  after=after, limit=limit))
+            .outerjoin(hh, and_(page.c.subject_kind == "household", hh.c.id == page.c.subject_id))
+            .outerjoin(POSYANDU, POSYANDU.c.id == page.c.posyandu_id)
+            .order_by(page.c.kelurahan_code, page.c.subject_id))
+    return _all(session, stmt)
 
 
 def programs_of(session: Session, user_id: int) -> list[str]:
