@@ -114,6 +114,8 @@ def main() -> int:
     parser.add_argument("--groups", type=int, default=20, help="write overhead: groups of 13")
     parser.add_argument("--verify-below", type=int, default=60_000,
                         help="run caseloads verify when the registry has fewer persons")
+    parser.add_argument("--database", help="read an existing database this bench built "
+                        "(and keep it): no loading, no rebuild; with --groups 0 nothing is written")
     args = parser.parse_args()
 
     from intake import make_database
@@ -129,28 +131,34 @@ def main() -> int:
     from sync.scope import Scope
     from sync.wilayah import import_national
 
-    url, drop = make_database("postgres", Path("/tmp"))
+    url, drop = (args.database, lambda: None) if args.database else make_database("postgres", Path("/tmp"))
     engine = None
     try:
         started = time.perf_counter()
-        upgrade(url)
+        if not args.database:
+            upgrade(url)
         engine = make_engine(url, pool_size=4)
-        import_national(engine, provinces=["33"])
+        if not args.database:
+            import_national(engine, provinces=["33"])
+            with Session(engine) as s:
+                publish_builtin_forms(s)
+                s.commit()
+            stats = preload(url, persons=args.persons, months=args.months)
+            print(f"registry: {stats.line()} (load {time.perf_counter() - started:.0f} s)")
         with Session(engine) as s:
-            publish_builtin_forms(s)
-            s.commit()
-        stats = preload(url, persons=args.persons, months=args.months)
-        print(f"registry: {stats.line()} (load {time.perf_counter() - started:.0f} s)")
-        with Session(engine) as s:
-            t = time.perf_counter()
-            report = caseloads.rebuild(s)
-            s.commit()
-            print(f"caseloads rebuild: {report.subjects:,} subjects, {report.contributions:,} "
-                  f"contributions, {report.aggregate_rows:,} aggregate rows in "
-                  f"{time.perf_counter() - t:.0f} s")
-            s.execute(text("ANALYZE"))
-            s.commit()
-            if stats.persons < args.verify_below:
+            persons = s.execute(text("SELECT count(*) FROM person")).scalar_one()
+            if not args.database:
+                t = time.perf_counter()
+                report = caseloads.rebuild(s)
+                s.commit()
+                print(f"caseloads rebuild: {report.subjects:,} subjects, {report.contributions:,} "
+                      f"contributions, {report.aggregate_rows:,} aggregate rows in "
+                      f"{time.perf_counter() - t:.0f} s")
+                s.execute(text("ANALYZE"))
+                s.commit()
+            else:
+                print(f"database {args.database}: {persons:,} persons")
+            if persons < args.verify_below:
                 t = time.perf_counter()
                 checked = caseloads.verify(s)
                 print(f"caseloads verify: {'no difference' if checked.ok else checked.differences[:3]}"
@@ -210,6 +218,8 @@ def main() -> int:
             print(f"{'case list ' + fmt:28} {_percentiles(samples)}  {listed['n']:,} cases, "
                   f"{len(body):,} bytes")
         _ = interventions
+        if args.groups <= 0:
+            return 0
         overhead = write_overhead(engine, args.groups, date.fromisoformat(period + "-15"))
         on, off = overhead["on"], overhead["off"]
         print(f"write overhead per submission (groups of 13 new children with mother and household): "

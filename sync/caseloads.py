@@ -563,7 +563,7 @@ def _targets_section(found: dict[str, tuple[int, float]], code: str, period: str
                      current: float | None) -> dict:
     """The target of the region, else of the nearest region above it that has one, else
     the national one; of the period's year, else of the latest year before it
-    (`found`: the targets of every region code on the way up, from _targets_of)."""
+    (`found`: the targets of every region code on the way up, from _Targets.of)."""
     year = int(period[:4])
     source = next((c for c in _target_chain(code) if c in found), None)
     target_year, target = found[source] if source else (None, None)
@@ -750,15 +750,13 @@ def cases(session: Session, *, principal, code: str, program: str, period: str,
                        limit=fetch)
     more = limit is not None and len(raws) > limit
     raws = raws[:limit] if limit is not None else raws
-    people = [r["subject_id"] for r in raws if r["subject_kind"] == "person"]
-    households = [r["subject_id"] for r in raws if r["subject_kind"] == "household"]
-    aliases = q.merged_into(session, people)
-    given = q.interventions_of_subjects(session, people + [a["id"] for a in aliases],
-                                        households, program)
-    survivor = {a["id"]: a["merged_into_id"] for a in aliases}
+    people = {r["subject_id"] for r in raws if r["subject_kind"] == "person"}
+    given = q.page_interventions(session, program=program, period=period, prefix=code,
+                                 after=after, limit=limit) if raws else []
     by_subject: dict[str, list[dict]] = {}
-    for i in given:
-        key = i["household_id"] if i["person_id"] is None else survivor.get(i["person_id"], i["person_id"])
+    for i in given:  # a merged-away person's count for the survivor on the page
+        key = (i["household_id"] if i["person_id"] is None
+               else i["merged_into_id"] if i["merged_into_id"] in people else i["person_id"])
         by_subject.setdefault(key, []).append(i)
     rows = [case_row(r, by_subject.get(r["subject_id"], [])) for r in raws]
     return rows, (encode_case_cursor(raws[-1]) if more and raws else None)

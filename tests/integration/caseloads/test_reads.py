@@ -142,3 +142,58 @@ def test_a_request_issues_the_same_statements_for_one_region_or_many_and_one_mon
         == counts["scope of many codes"] == 5, counts  # regions, count, sums, births, targets
     assert counts["a month"] == counts["ten years"] == 4, counts  # region, sums, births, targets
     assert counts["a kelurahan"] == 4 and counts["the province with its kabkota"] == 5, counts
+
+
+def test_a_case_list_page_carries_its_subjects_interventions_and_those_of_persons_merged_into_them(db):
+    """A child's own interventions, those of a duplicate merged into it, a household's;
+    not withdrawn ones, other programmes', nor those of subjects on another page."""
+    from datetime import date, datetime
+
+    from models import CaseloadCase, Household, Intervention, Person
+    from sync.accounts import Principal
+
+    admin = Principal(user_id=0, username="admin", role="admin", scope=EVERYTHING)
+    with Session(db, expire_on_commit=False) as s:
+        home = Household(kk="3375010101200099", head_name="Budi", kelurahan_code=KELURAHAN)
+        s.add(home)
+        s.flush()
+        children = [Person(name=f"Anak {i}", name_key=f"anak {i}", kelurahan_code=KELURAHAN,
+                           household_id=home.id) for i in range(3)]
+        s.add_all(children)
+        s.flush()
+        twin = Person(name="Anak 0", name_key="anak 0", kelurahan_code=KELURAHAN,
+                      merged_into_id=children[0].id)
+        s.add(twin)
+        s.flush()
+        for subject, kind in [(c.id, "person") for c in children] + [(home.id, "household")]:
+            program = "nutrition" if kind == "person" else "sanitation"
+            s.add(CaseloadCase(program=program, period=PERIOD, subject_kind=kind, subject_id=subject,
+                               kelurahan_code=KELURAHAN, reasons="stunted", detail={}, covered=True))
+
+        def given(kind, program="nutrition", withdrawn=False, **subject):
+            row = Intervention(program=program, type=kind, delivered_on=date(2026, 11, 20),
+                               kelurahan_code=KELURAHAN, **subject,
+                               deleted_at=datetime(2026, 11, 21) if withdrawn else None)
+            s.add(row)
+            return row
+
+        own = given("pmt", person_id=children[0].id)
+        merged = given("referral", person_id=twin.id)
+        given("ttd", withdrawn=True, person_id=children[0].id)
+        given("counselling", program="antenatal", person_id=children[0].id)
+        latrine = given("latrine", program="sanitation", household_id=home.id)
+        s.commit()
+        first = sorted(c.id for c in children)
+        pages = {}
+        for program in ("nutrition", "sanitation"):
+            rows, after = caseloads.cases(s, principal=admin, code=KECAMATAN, program=program,
+                                          period=PERIOD, limit=2)
+            while after:
+                more, after = caseloads.cases(s, principal=admin, code=KECAMATAN, program=program,
+                                              period=PERIOD, cursor=after, limit=2)
+                rows += more
+            pages[program] = {r["person_id"] or r["household_id"]: [i["id"] for i in r["interventions"]]
+                              for r in rows}
+    assert pages["nutrition"] == {**{c: [] for c in first},
+                                  children[0].id: sorted([own.id, merged.id])}
+    assert pages["sanitation"] == {home.id: [latrine.id]}
