@@ -178,6 +178,25 @@ WEIGHTS: dict[str, dict[str, float]] = {
 }
 
 
+# The fields whose levels cost a name comparison; `may_match` bounds them by their
+# highest weight instead.
+_NAMED = ("name", "mother")
+
+
+def may_match(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),
+              weights: dict[str, dict[str, float]] = WEIGHTS) -> bool:
+    """False when `compare` must say NEW: the fields compared without names (NIK, birth
+    date, sex, household, place) score so low that the best name and mother levels
+    could not lift the pair into the review band (the guards only ever lower a band).
+    Much cheaper than `compare`: a batch run's pairs are mostly a shared name key or
+    mother with birth dates years apart. Use it where NEW pairs are dropped anyway."""
+    bound = sum(max(weights[name].values()) for name in _NAMED)
+    for name, level in _LEVELS.items():
+        if name not in _NAMED:
+            bound += weights[name][level(a, b)]
+    return bound >= thresholds.review
+
+
 def compare(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),
             weights: dict[str, dict[str, float]] = WEIGHTS) -> Comparison:
     """Score a pair and put it in a band (see the module docstring for the guards)."""
