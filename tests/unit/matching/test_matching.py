@@ -172,3 +172,16 @@ def test_may_match_bound_is_tight(a, b):
     a = replace(a, name=b.name, mother_nik="3375015507950002")
     score = compare(a, b).score
     assert may_match(a, b, Thresholds(auto_link=score + 1, review=score))
+
+
+@pytest.mark.parametrize("serial_a,serial_b,level", [
+    ("0001", "0001", "exact"), ("0001", "0002", "one_slip"),  # a mistyped digit
+    ("0012", "0021", "one_slip"),  # two digits swapped
+    ("0012", "0034", "different"), ("0123", "0456", "different"),
+])
+def test_nik_levels(serial_a, serial_b, level):
+    born = date(2024, 3, 4)
+    a = child("a", "Aisyah Putri", born, nik=f"337501440324{serial_a}")
+    b = child("b", "Aisyah Putri", born, nik=f"337501440324{serial_b}")
+    assert compare(a, b).levels["nik"] == level
+    assert compare(a, replace(b, nik=None)).levels["nik"] == "missing"
