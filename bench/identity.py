@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import func  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from bench.intake import make_database  # noqa: E402
@@ -205,7 +206,8 @@ def _variant(name: str, rng: random.Random) -> str:
     return name + "."
 
 
-def latency_and_batch(backend: str, persons: int, claims: int, seed: int, batch: bool) -> None:
+def latency_and_batch(backend: str, persons: int, claims: int, seed: int, batch: bool,
+                      database: str | None = None) -> None:
     from bench.preload import analyse, preload
     from core.db import make_engine, writer_engine
     from core.migrate import upgrade
@@ -216,20 +218,27 @@ def latency_and_batch(backend: str, persons: int, claims: int, seed: int, batch:
     from sync.scope import Scope
     from sync.wilayah import import_national
 
-    workdir = Path(tempfile.mkdtemp())
-    url, drop = make_database(backend, workdir)
+    if database is None:
+        workdir = Path(tempfile.mkdtemp())
+        url, drop = make_database(backend, workdir)
+    else:  # kept between runs: preloaded only the first time
+        url, drop = database, lambda: None
     try:
         upgrade(url)
         engine = make_engine(url, pool_size=2)
         with Session(engine) as s:
-            publish_builtin_forms(s)
-            s.commit()
-        import_national(engine, provinces=["33"])
-        started = time.perf_counter()
-        stats = preload(url, persons=persons, months=1, seed=seed, progress=None)
-        analyse(url)
-        print(f"{backend}: registry of {stats.persons:,} persons preloaded in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
+            registered = s.exec(select(func.count()).select_from(Person)).one()
+        if not registered:
+            with Session(engine) as s:
+                publish_builtin_forms(s)
+                s.commit()
+            import_national(engine, provinces=["33"])
+            started = time.perf_counter()
+            stats = preload(url, persons=persons, months=1, seed=seed, progress=None)
+            analyse(url)
+            registered = stats.persons
+            print(f"{backend}: registry of {stats.persons:,} persons preloaded in "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
         rng = random.Random(seed)
         with Session(engine) as s:
             count = s.exec(select(Person.id).where(Person.birth_date > date.today()
@@ -271,7 +280,7 @@ def latency_and_batch(backend: str, persons: int, claims: int, seed: int, batch:
                 s.commit()
         times.sort()
         q = statistics.quantiles(times, n=100)
-        print(f"{backend}: online resolution of {len(times)} records against {stats.persons:,} "
+        print(f"{backend}: online resolution of {len(times)} records against {registered:,} "
               f"persons: p50 {1000 * q[49]:.1f} ms, p95 {1000 * q[94]:.1f} ms, p99 "
               f"{1000 * q[98]:.1f} ms; outcomes {outcomes}", flush=True)
         if batch:
@@ -293,10 +302,17 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=500)
     parser.add_argument("--no-batch", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", help="a database URL to use and keep (preloaded "
+                        "with --persons the first time; one backend)")
     parser.add_argument("--months", type=int, default=12)
     args = parser.parse_args()
     if args.quality:
         quality(args.seed, args.months)
+        return
+    if args.database:
+        backend = "sqlite" if args.database.startswith("sqlite") else "postgres"
+        latency_and_batch(backend, args.persons, args.claims, args.seed, not args.no_batch,
+                          args.database)
         return
     for backend in (("sqlite", "postgres") if args.backend == "both" else (args.backend,)):
         latency_and_batch(backend, args.persons, args.claims, args.seed, not args.no_batch)

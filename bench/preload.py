@@ -263,6 +263,12 @@ class _Writer:
             import sqlite3
 
             self.conn = sqlite3.connect(url.split("sqlite:///", 1)[1])
+            # Bulk loading: no fsync per city (a crash loses a bench database, nothing
+            # else) and a page cache big enough for the indexes' random uuid keys (the
+            # default 2 MB made most inserts past 200,000 persons read pages back).
+            # The rows written are the same.
+            self.conn.execute("PRAGMA synchronous = OFF")
+            self.conn.execute("PRAGMA cache_size = -1000000")
 
     def write(self, tables: _Tables) -> None:
         for name in COLUMNS:

@@ -9,7 +9,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from matching.blocking import blocking_keys
-from matching.compare import AUTO_LINK, NEW, REVIEW, Comparison, PersonRecord, Thresholds, compare
+from matching.compare import (
+    AUTO_LINK,
+    NEW,
+    REVIEW,
+    Comparison,
+    PersonRecord,
+    Thresholds,
+    compare,
+    may_match,
+)
 
 # A block bigger than this is too common to say anything (a very common name in a big
 # kecamatan); its pairs are found through the other keys.
@@ -67,6 +76,8 @@ def link(records: Sequence[PersonRecord], thresholds: Thresholds = Thresholds(),
     for n, (i, j) in enumerate(candidate_pairs(records)):
         if progress and n % 10000 == 0:
             progress(n)
+        if not may_match(records[i], records[j], thresholds):
+            continue
         c = compare(records[i], records[j], thresholds)
         if c.band == NEW or dismissed(records[i].record_id, records[j].record_id):
             continue

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
+
+from rapidfuzz.distance import Hamming
 
 from matching.names import compare_names, name_tokens, placeholder_mother
 from matching.nik import decode_nik, nik_agrees
@@ -34,6 +37,13 @@ class PersonRecord:
     household_kk: str | None = None
     kelurahan_code: str | None = None
     posyandu_id: str | None = None
+
+    @cached_property
+    def usable_nik(self) -> str | None:
+        """See `usable_nik` (worked out once: a batch run compares a record many times)."""
+        if decode_nik(self.nik) is None:
+            return None
+        return self.nik if nik_agrees(self.nik, birth_date=self.birth_date, sex=self.sex) else None
 
 
 @dataclass(frozen=True)
@@ -71,20 +81,17 @@ def kecamatan_of(kelurahan_code: str | None) -> str:
 def usable_nik(record: PersonRecord) -> str | None:
     """The record's NIK if it is well formed and agrees with its birth date and sex (a
     NIK that contradicts them is someone else's, often the mother's: no evidence)."""
-    nik = record.nik
-    if decode_nik(nik) is None:
-        return None
-    return nik if nik_agrees(nik, birth_date=record.birth_date, sex=record.sex) else None
+    return record.usable_nik
 
 
 def _nik_level(a: PersonRecord, b: PersonRecord) -> str:
-    na, nb = usable_nik(a), usable_nik(b)
+    na, nb = a.usable_nik, b.usable_nik
     if not na or not nb:
         return "missing"
     if na == nb:
         return "exact"
-    if sum(x != y for x, y in zip(na, nb)) == 1 or (sorted(na) == sorted(nb)
-                                                     and sum(x != y for x, y in zip(na, nb)) == 2):
+    slips = Hamming.distance(na, nb, score_cutoff=2)  # 3: more than two (both 16 digits)
+    if slips == 1 or (slips == 2 and sorted(na) == sorted(nb)):
         return "one_slip"  # a mistyped digit or two swapped
     return "different"
 
@@ -176,6 +183,25 @@ WEIGHTS: dict[str, dict[str, float]] = {
     "household": {"same": 2.0, "different": -1.5, "missing": 0.0},
     "place": {"posyandu": 1.5, "kelurahan": 1.0, "kecamatan": 0.0, "elsewhere": -1.0},
 }
+
+
+# The fields whose levels cost a name comparison; `may_match` bounds them by their
+# highest weight instead.
+_NAMED = ("name", "mother")
+
+
+def may_match(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),
+              weights: dict[str, dict[str, float]] = WEIGHTS) -> bool:
+    """False when `compare` must say NEW: the fields compared without names (NIK, birth
+    date, sex, household, place) score so low that the best name and mother levels
+    could not lift the pair into the review band (the guards only ever lower a band).
+    Much cheaper than `compare`: a batch run's pairs are mostly a shared name key or
+    mother with birth dates years apart. Use it where NEW pairs are dropped anyway."""
+    bound = sum(max(weights[name].values()) for name in _NAMED)
+    for name, level in _LEVELS.items():
+        if name not in _NAMED:
+            bound += weights[name][level(a, b)]
+    return bound >= thresholds.review
 
 
 def compare(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),

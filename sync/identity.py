@@ -31,7 +31,16 @@ from datetime import date
 from sqlmodel import Session
 
 from core.config import get_settings
-from matching.compare import AUTO_LINK, NEW, REVIEW, Comparison, PersonRecord, Thresholds, compare
+from matching.compare import (
+    AUTO_LINK,
+    NEW,
+    REVIEW,
+    Comparison,
+    PersonRecord,
+    Thresholds,
+    compare,
+    may_match,
+)
 from matching.names import phonetic_key, placeholder_mother
 from models.base import utcnow
 from sync.apply import Provenance, create_household, create_person, update_in_place
@@ -235,7 +244,10 @@ def score_candidates(session: Session, claim: PersonClaim, scope: Scope,
     for row in queries.blocking_candidates(session, blocking):
         if row["id"] == claim.mother_id:
             continue
-        comparison = compare(record, row_record(row), limits)
+        candidate = row_record(row)
+        if not may_match(record, candidate, limits):
+            continue
+        comparison = compare(record, candidate, limits)
         if comparison.band != NEW:
             out.append(Scored(row, comparison, not _in_scope(scope, row)))
     out.sort(key=lambda s: (-s.comparison.score, s.row["created_at"], s.row["id"]))

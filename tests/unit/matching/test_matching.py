@@ -1,5 +1,6 @@
 """Pure identity matching: name variants, NIK decoding, bands, twins and siblings."""
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matching.batch import link
-from matching.compare import AUTO_LINK, NEW, REVIEW, PersonRecord, compare
+from matching.compare import AUTO_LINK, NEW, REVIEW, PersonRecord, Thresholds, compare, may_match
 from matching.evaluate import pair_scores
 from matching.names import compare_names, name_key, name_tokens, placeholder_mother
 from matching.nik import decode_nik, valid_nik
@@ -129,3 +130,58 @@ def test_batch_link_clusters_and_scores():
     scores = pair_scores(["x", "x", "y", "z"], linkage.cluster)
     assert scores.precision == 1.0 and scores.recall == 1.0
     assert pair_scores(["x", "y"], [1, 1]).precision == 0.0
+
+
+_NAMES = st.sampled_from(["Aisyah Putri", "Annisa Putri", "Aisyah", "M. Rizki", "Muhammad Rizky",
+                          "By. Ny. Siti Aminah", "Siti Aminah", "Budi Santoso", ""])
+_BORN = st.one_of(st.none(), st.sampled_from([date(2024, 3, 4), date(2024, 4, 3),
+                                              date(2024, 3, 6), date(2024, 4, 20),
+                                              date(2022, 7, 9), date(1995, 7, 15)]))
+_RECORDS = st.builds(
+    PersonRecord, record_id=st.just("r"), name=_NAMES,
+    sex=st.sampled_from(["male", "female", None]), birth_date=_BORN,
+    birth_date_estimated=st.booleans(),
+    nik=st.sampled_from([None, "3375014403240001", "3375014403240002", "3375015507950002"]),
+    mother_name=st.sampled_from([None, "Siti Aminah", "Rina Wati"]),
+    mother_nik=st.sampled_from([None, "3375015507950002"]),
+    household_kk=st.sampled_from([None, KK, "3375010101100002"]),
+    kelurahan_code=st.sampled_from([KEL, "33.75.01.1003", "33.11.04.1009"]),
+    posyandu_id=st.sampled_from([None, "1", "2"]))
+
+
+@given(_RECORDS, _RECORDS, st.sampled_from([Thresholds(), Thresholds(auto_link=12, review=2)]))
+def test_a_pair_may_match_rejects_is_new(a, b, limits):
+    if not may_match(a, b, limits):
+        assert compare(a, b, limits).band == NEW
+
+
+def test_may_match_rejects_same_name_years_apart_and_keeps_the_same_child():
+    a = child("a", "Aisyah Putri", date(2024, 3, 4))
+    assert not may_match(a, child("s", "Aisyah Putri", date(2022, 7, 9)))  # a sibling
+    assert may_match(a, child("b", "Aisyah", date(2024, 4, 3), household_kk=None))
+    # one NIK outweighs a birth date typed years off
+    assert may_match(child("a", "Aisyah Putri", date(2024, 3, 4), nik="3375014403240001"),
+                     child("b", "Aisyah Putri", None, nik="3375014403240001"))
+
+
+@given(_RECORDS, _RECORDS)
+def test_may_match_bound_is_tight(a, b):
+    """With the best name and mother levels the bound is the score itself: a pair
+    scoring exactly the review threshold is still compared."""
+    b = replace(b, name=a.name or "Aisyah Putri", mother_nik="3375015507950002")
+    a = replace(a, name=b.name, mother_nik="3375015507950002")
+    score = compare(a, b).score
+    assert may_match(a, b, Thresholds(auto_link=score + 1, review=score))
+
+
+@pytest.mark.parametrize("serial_a,serial_b,level", [
+    ("0001", "0001", "exact"), ("0001", "0002", "one_slip"),  # a mistyped digit
+    ("0012", "0021", "one_slip"),  # two digits swapped
+    ("0012", "0034", "different"), ("0123", "0456", "different"),
+])
+def test_nik_levels(serial_a, serial_b, level):
+    born = date(2024, 3, 4)
+    a = child("a", "Aisyah Putri", born, nik=f"337501440324{serial_a}")
+    b = child("b", "Aisyah Putri", born, nik=f"337501440324{serial_b}")
+    assert compare(a, b).levels["nik"] == level
+    assert compare(a, replace(b, nik=None)).levels["nik"] == "missing"
