@@ -17,6 +17,7 @@ from core.config import get_settings
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The submission writer's PostgreSQL settings (see writer_engine).
 WRITER_SETTINGS = ("-c plan_cache_mode=force_generic_plan", "-c enable_seqscan=off",
+                   "-c enable_mergejoin=off", "-c enable_hashjoin=off",
                    "-c max_parallel_workers_per_gather=0")
 READ_ONLY_OPTION = "posyandu_read_only"
 
@@ -165,6 +166,13 @@ def writer_engine(engine: Engine) -> Engine:
     generic plan made from the statistics of a tiny table (an ANALYZE on the first
     day, autovacuum off) is a sequential scan, kept as the table grows to a province
     (tests/integration/openrosa/test_plans_under_stale_statistics.py).
+
+    Nor a merge or hash join (`enable_mergejoin=off`, `enable_hashjoin=off`): the
+    same statistics made the join to a candidate's mother or household a merge join
+    over the whole primary key (and "a mother's children by her NIK" one over all of
+    ix_person_mother, 0.3 s a claim at 1,000,000 persons); a submission's joins are a
+    few rows each, for which a nested loop of index lookups is always the plan
+    (tests/integration/foundation/test_each_of_plans.py).
 
     Nor a parallel plan (`max_parallel_workers_per_gather=0`): stale statistics also
     make PostgreSQL think a child has thousands of measurements (63 persons seen, 256

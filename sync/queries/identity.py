@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlmodel import Session
 
-from core.statements import Prepared
+from core.statements import Prepared, in_subquery
 from models import DuplicatePair, Household, IdentityDecision, Person, RecordMerge
 
 PERSON = Person.__table__
@@ -46,9 +46,9 @@ _BRANCHES = (
      PERSON.c.kelurahan_code < bindparam("kecamatan_to"),
      PERSON.c.birth_date >= bindparam("year_from"), PERSON.c.birth_date <= bindparam("year_to")),
     (PERSON.c.mother_id == bindparam("mother_id"),),
-    (PERSON.c.mother_id.in_(select(_MOTHERS_BY_NIK.c.id).where(
+    (in_subquery(PERSON.c.mother_id, select(_MOTHERS_BY_NIK.c.id).where(
         _MOTHERS_BY_NIK.c.nik == bindparam("mother_nik"))),),
-    (PERSON.c.mother_id.in_(select(_MOTHERS_BY_NAME.c.id).where(
+    (in_subquery(PERSON.c.mother_id, select(_MOTHERS_BY_NAME.c.id).where(
         _MOTHERS_BY_NAME.c.kelurahan_code == bindparam("kelurahan"),
         _MOTHERS_BY_NAME.c.name_key == bindparam("mother_key"))),),
     (PERSON.c.kelurahan_code == bindparam("kelurahan"),

@@ -92,3 +92,54 @@ def test_each_read_is_an_index_lookup_of_the_value_under_tiny_statistics(tiny):
                         bad.setdefault(label, []).append(f"{line.strip()} / {condition.strip()}")
         connection.rollback()
     assert bad == {}
+
+
+def test_a_mothers_children_are_found_by_index_under_tiny_statistics(tiny):
+    """The identity blocking query's branches that go through the mother (by her NIK,
+    by her name) keep the mother's-children index as their condition: as a plain IN
+    semi-join, the generic plan made after an ANALYZE of tiny tables merge-joined a
+    full scan of ix_person_mother (0.3 s a claim at 1,000,000 persons)."""
+    from sync.queries import identity
+
+    with tiny.connect() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO wilayah (code, name, level, parent_code) VALUES "
+            "('33', 'Jawa Tengah', 'provinsi', NULL) ON CONFLICT DO NOTHING")
+        # A young deployment: 20 households, each a mother with two children.
+        connection.exec_driver_sql(
+            "INSERT INTO household (id, kk, head_name, kelurahan_code, version, created_at, "
+            "updated_at) SELECT 'h' || i, '33750101' || lpad(i::text, 8, '0'), 'Kepala ' || i, "
+            "'33', 1, now(), now() FROM generate_series(1, 20) AS i")
+        connection.exec_driver_sql(
+            "INSERT INTO person (id, nik, name, name_key, name_block, birth_date, "
+            "birth_date_estimated, kelurahan_code, version, created_at, updated_at) "
+            "SELECT 'm' || i, '33750155079' || lpad(i::text, 5, '0'), 'Ibu ' || i, "
+            "'ibu ' || i, 'ib', date '1995-01-01' + i, false, '33', 1, now(), now() "
+            "FROM generate_series(1, 20) AS i")
+        connection.exec_driver_sql("UPDATE person SET household_id = 'h' || substr(id, 2)")
+        connection.exec_driver_sql(
+            "INSERT INTO person (id, name, name_key, name_block, birth_date, mother_id, "
+            "birth_date_estimated, kelurahan_code, version, created_at, updated_at) "
+            "SELECT 'c' || i, 'Anak ' || i, 'anak ' || i, 'ank', date '2024-01-01' + i, "
+            "'m' || (1 + mod(i, 20)), false, '33', 1, now(), now() FROM generate_series(1, 40) AS i")
+        connection.exec_driver_sql("UPDATE person SET household_id = 'h' || substr(mother_id, 2) "
+                                   "WHERE mother_id IS NOT NULL")
+        connection.exec_driver_sql("ANALYZE")
+        for setting in WRITER_SETTINGS:
+            connection.exec_driver_sql("SET " + setting.removeprefix("-c "))
+        order: list[str] = []
+
+        def numbered(match):
+            if match[1] not in order:
+                order.append(match[1])
+            return f"${order.index(match[1]) + 1}"
+
+        sql = re.sub(r"%\((\w+)\)s", numbered,
+                     str(identity._BLOCKING.statement.compile(dialect=postgresql.dialect())))
+        connection.exec_driver_sql(f"PREPARE blocking AS {sql}")
+        plan = [row[0] for row in connection.exec_driver_sql(
+            f"EXPLAIN EXECUTE blocking({', '.join('NULL' for _ in order)})")]
+        connection.rollback()
+    unbounded = [line for i, line in enumerate(plan) if "Index Scan" in line
+                 and not any("Index Cond" in later for later in plan[i + 1:i + 3])]
+    assert unbounded == [], plan
