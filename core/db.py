@@ -18,7 +18,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The submission writer's PostgreSQL settings (see writer_engine).
 WRITER_SETTINGS = ("-c plan_cache_mode=force_generic_plan", "-c enable_seqscan=off",
                    "-c enable_mergejoin=off", "-c enable_hashjoin=off",
-                   "-c max_parallel_workers_per_gather=0")
+                   "-c max_parallel_workers_per_gather=0", "-c jit=off")
 READ_ONLY_OPTION = "posyandu_read_only"
 
 
@@ -173,6 +173,11 @@ def writer_engine(engine: Engine) -> Engine:
     ix_person_mother, 0.3 s a claim at 1,000,000 persons); a submission's joins are a
     few rows each, for which a nested loop of index lookups is always the plan
     (tests/integration/foundation/test_each_of_plans.py).
+
+    Nor JIT compilation (`jit=off`): stale statistics price the identity candidates'
+    plan (a person's measurements estimated at 168,000 rows) far above `jit_above_cost`,
+    and PostgreSQL compiled it anew on every call: 0.3-0.6 s of CPU a claim at
+    1,000,000 persons, for a query that runs in under a millisecond.
 
     Nor a parallel plan (`max_parallel_workers_per_gather=0`): stale statistics also
     make PostgreSQL think a child has thousands of measurements (63 persons seen, 256

@@ -301,6 +301,8 @@ def test_the_writers_connection_keeps_the_urls_options(db):
             assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
             assert conn.exec_driver_sql("SHOW enable_seqscan").scalar() == "off"
             assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() == "0"
+            for setting in ("enable_mergejoin", "enable_hashjoin", "jit"):
+                assert conn.exec_driver_sql(f"SHOW {setting}").scalar() == "off"
     finally:
         engine.dispose()
         app_engine.dispose()
