@@ -123,8 +123,7 @@ class Prepared:
         every row must give the same parameter names."""
         if not rows:
             return
-        if any(row.keys() != rows[0].keys() for row in rows):
-            raise ValueError("run_many: every row must give the same parameters")
+        _same_parameters(rows, "run_many")
         connection = session.connection()
         compiled = self._compiled_for(connection.dialect, rows[0])
         arguments = [_arguments(compiled, row) for row in rows]
@@ -281,7 +280,7 @@ def _send_all(connection, before: list, calls: list[tuple], *, fetch: bool) -> l
         statements = [*(queued.sql for queued, _ in before), *(c[0].sql for c in calls)]
         shown = [*(rows for _, rows in before), *(c[2] for c in calls)]
         if len(statements) == 1:
-            statements, shown = statements, shown[0]
+            shown = shown[0]
         raise exc.DBAPIError.instance("; ".join(statements), shown, error,
                                       dialect.loaded_dbapi.Error,
                                       connection_invalidated=disconnected,
@@ -326,13 +325,18 @@ def run_together(session: Session, writes: list[tuple[Prepared, list[dict]]]) ->
     connection = session.connection()
     batches = []
     for statement, rows in writes:
-        if any(row.keys() != rows[0].keys() for row in rows):
-            raise ValueError("run_together: every row of a statement must give the same parameters")
+        _same_parameters(rows, "run_together")
         compiled = statement._compiled_for(connection.dialect, rows[0])
         batches.append((compiled, [_arguments(compiled, row) for row in rows]))
     before = _take_queued(session, None) + batches[:-1]
     last_compiled, last_rows = batches[-1]
     _send(connection, before, (last_compiled, "executemany", last_rows)).close()
+
+
+def _same_parameters(rows: list[dict], caller: str) -> None:
+    """An executemany compiles the statement once: every row must name the same parameters."""
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError(f"{caller}: every row must give the same parameters")
 
 
 _PIPELINES: dict[type, bool] = {}
@@ -453,7 +457,6 @@ class EachOf:
         self._other = Prepared(_union([self._sqlite(b, name, via) for b in branches]))
         self._postgresql = Prepared(_union([self._lateral(b, name, via, i)
                                             for i, b in enumerate(branches)]))
-        self.needs = self._other.needs
 
     @staticmethod
     def _sqlite(branch: Branch, name: str, via: tuple):

@@ -107,23 +107,28 @@ def _add_records(r: Records, found: q.PersonRecords) -> None:
     screenings, pregnancies, the open conflicts that keep measurements out, and
     interventions (also of the persons merged into them)."""
     loaded = set(r.loaded)
-    fresh = set()
     for target, rows, key in ((r.measurements, found.measurements, "person_id"),
                               (r.screenings, found.screenings, "woman_id"),
                               (r.pregnancies, found.pregnancies, "woman_id")):
         for row in rows:
             if row[key] not in loaded:
                 target.setdefault(row[key], []).append(row)
-                fresh.add(row[key])
     for c in found.conflicts:
         if c["entity"] == "measurement":
             r.doubtful_measurements.add(c["entity_id"])
         elif set(c["fields"] or {}) & set(CONFLICT_FIELDS):
             r.doubtful_persons.add(c["entity_id"])
+    _add_interventions(r, found.interventions)
+
+
+def _add_interventions(r: Records, rows: list[dict]) -> None:
+    """Each intervention once (one of a person and of the person merged into her comes
+    from two reads), noting whose a merged-away person's ones now are."""
     known = {i["id"] for i in r.interventions}
-    for i in found.interventions:
+    for i in rows:
         if i["id"] in known:
             continue
+        known.add(i["id"])
         if i["merged_into_id"]:
             r.aliases[i["person_id"]] = i["merged_into_id"]
         r.interventions.append(i)
@@ -143,8 +148,7 @@ def _add_households(r: Records, found: q.HouseholdsRead) -> None:
     r.loaded.update(m["id"] for m in found.members)
     for row in found.sanitation:
         r.checks.setdefault(row["household_id"], []).append(row)
-    known = {i["id"] for i in r.interventions}
-    r.interventions += [i for i in found.interventions if i["id"] not in known]
+    _add_interventions(r, found.interventions)
 
 
 def load_records(session: Session, person_ids: Iterable[str], household_ids: Iterable[str],
@@ -421,7 +425,7 @@ def _store(session: Session, computed: dict[str, dict[str, Computed]],
             _sums(new.contributions, 1, deltas)
             out.contributions += new.contributions
             out.cases += new.cases
-    out.deltas = {k: {m: v for m, v in d.items() if v} for k, d in deltas.items()}
+    out.deltas = _nonzero(deltas)
     q.write(session, out)
     return sum(len(ids) for ids in out.redo.values())
 
@@ -453,10 +457,14 @@ def expected(session: Session) -> Computed:
     return _computed(_recomputed(session))
 
 
+def _nonzero(sums: dict[tuple[str, str], dict[str, int]]) -> dict[tuple[str, str], dict[str, int]]:
+    return {k: {m: v for m, v in d.items() if v} for k, d in sums.items()}
+
+
 def _aggregate_of(contributions: Iterable[dict]) -> dict[tuple[str, str], dict[str, int]]:
     sums: dict[tuple[str, str], dict[str, int]] = {}
     _sums(contributions, 1, sums)
-    return {k: {m: v for m, v in d.items() if v} for k, d in sums.items()}
+    return _nonzero(sums)
 
 
 @dataclass
@@ -521,7 +529,7 @@ def rebuild(session: Session) -> VerifyReport:
         _sums(part.contributions, 1, sums)
         subjects.update((c["subject_kind"], c["subject_id"]) for c in part.contributions)
         contributions += len(part.contributions)
-    aggregates = {k: {m: v for m, v in d.items() if v} for k, d in sums.items()}
+    aggregates = _nonzero(sums)
     q.write(session, q.Replacement(deltas=aggregates))
     return VerifyReport(len(subjects), contributions, len(aggregates), [])
 

@@ -16,19 +16,16 @@ from sqlalchemy import (
     JSON,
     String,
     and_,
-    any_,
     bindparam,
     cast,
     delete,
     func,
     insert,
-    literal,
     null,
     or_,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from core.statements import Branch, EachOf, Prepared, all_together, run_together
@@ -50,6 +47,7 @@ from models import (
     UserProgram,
     Wilayah,
 )
+from models.base import one_of
 
 AGG = CASELOAD_AGGREGATE
 CONTRIB = CaseloadContribution.__table__
@@ -80,12 +78,6 @@ def chunks(ids: Sequence, size: int = CHUNK) -> Iterator[list]:
 def _all(session: Session, statement) -> list:
     return list(session.execute(statement).mappings())
 
-
-def _in(session: Session, column, ids: Iterable, build) -> list:
-    out = []
-    for part in chunks(sorted(set(ids))):
-        out += _all(session, build(column.in_(part)))
-    return out
 
 
 # ---------------------------------------------------------------- the records of subjects
@@ -188,11 +180,7 @@ class PersonRecords:
 
     @classmethod
     def of(cls, results: list[list]) -> PersonRecords:
-        measurements, screenings, pregnancies, conflicts, interventions = (
-            [row._asdict() for row in rows] for rows in results)
-        seen = set()  # an intervention both of a person and of one merged into another
-        interventions = [i for i in interventions if i["id"] not in seen and not seen.add(i["id"])]
-        return cls(measurements, screenings, pregnancies, conflicts, interventions)
+        return cls(*([row._asdict() for row in rows] for rows in results))
 
 
 def _of_kind(table):
@@ -429,11 +417,10 @@ def programs_of(session: Session, user_id: int) -> list[str]:
 # group of the longest code asked for, each shorter code adding up the groups under it.
 
 def _one_of(session: Session, column, values: Sequence[str]):
-    """`column IN (values)`; on PostgreSQL `= ANY(one array parameter)`: psycopg parses a
-    statement of hundreds of placeholders anew each time (17 against 3 ms for 600 codes)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(list(values), ARRAY(String)))
-    return column.in_(list(values))
+    """models.base.one_of for this session's database: on PostgreSQL one array parameter,
+    as psycopg parses a statement of hundreds of placeholders anew each time (17 against
+    3 ms for 600 codes)."""
+    return one_of(column, values, postgresql=session.get_bind().dialect.name == "postgresql")
 
 
 def _within(session: Session, column, prefixes: Iterable[str]):
