@@ -190,6 +190,19 @@ WEIGHTS: dict[str, dict[str, float]] = {
 _NAMED = ("name", "mother")
 
 
+def upper_bound(a: PersonRecord, b: PersonRecord, unknown: tuple[str, ...] = _NAMED,
+                weights: dict[str, dict[str, float]] = WEIGHTS) -> float:
+    """The highest score `compare` could give the pair: the fields in `unknown` at their
+    highest weight, every other field at its level's weight. A pair whose bound is below
+    the review threshold is NEW whatever the unknown fields say (the guards only ever
+    lower a band), so it need not be compared, nor its unknown fields read."""
+    bound = sum(max(weights[name].values()) for name in unknown)
+    for name, level in _LEVELS.items():
+        if name not in unknown:
+            bound += weights[name][level(a, b)]
+    return bound
+
+
 def may_match(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),
               weights: dict[str, dict[str, float]] = WEIGHTS) -> bool:
     """False when `compare` must say NEW: the fields compared without names (NIK, birth
@@ -197,11 +210,7 @@ def may_match(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresho
     could not lift the pair into the review band (the guards only ever lower a band).
     Much cheaper than `compare`: a batch run's pairs are mostly a shared name key or
     mother with birth dates years apart. Use it where NEW pairs are dropped anyway."""
-    bound = sum(max(weights[name].values()) for name in _NAMED)
-    for name, level in _LEVELS.items():
-        if name not in _NAMED:
-            bound += weights[name][level(a, b)]
-    return bound >= thresholds.review
+    return upper_bound(a, b, _NAMED, weights) >= thresholds.review
 
 
 def compare(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),

@@ -39,9 +39,9 @@ from matching.compare import (
     PersonRecord,
     Thresholds,
     compare,
-    may_match,
+    upper_bound,
 )
-from matching.names import phonetic_key, placeholder_mother
+from matching.names import name_tokens, phonetic_key, placeholder_mother
 from models.base import utcnow
 from sync.apply import Provenance, create_household, create_person, update_in_place
 from sync.names import is_placeholder_name, name_key
@@ -240,14 +240,24 @@ def score_candidates(session: Session, claim: PersonClaim, scope: Scope,
         mother_nik=claim.mother_nik or None, mother_key=name_key(mother) or None,
         household_id=claim.household_id)
     record = claim_record(claim)
-    out = []
+    named = bool(name_tokens(claim.name))
+    likely = []
     for row in queries.blocking_candidates(session, blocking):
         if row["id"] == claim.mother_id:
             continue
+        # Ruled out in stages, cheapest first: without names, then with the person's own
+        # name; the mother's and household's fields (not read yet) at their best weight.
         candidate = row_record(row)
-        if not may_match(record, candidate, limits):
+        family = ("mother",) * bool(row["mother_id"]) + ("household",) * bool(row["household_id"])
+        if upper_bound(record, candidate, ("name", *family)) < limits.review:
             continue
-        comparison = compare(record, candidate, limits)
+        if (named and name_tokens(row["name"])
+                and upper_bound(record, candidate, family) < limits.review):
+            continue
+        likely.append(row)
+    out = []
+    for row in queries.with_family(session, likely):
+        comparison = compare(record, row_record(row), limits)
         if comparison.band != NEW:
             out.append(Scored(row, comparison, not _in_scope(scope, row)))
     out.sort(key=lambda s: (-s.comparison.score, s.row["created_at"], s.row["id"]))

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlmodel import Session
 
-from core.statements import Prepared, in_subquery
+from core.statements import Branch, EachOf, Prepared, all_together, in_subquery
 from models import DuplicatePair, Household, IdentityDecision, Person, RecordMerge
 
 PERSON = Person.__table__
@@ -55,8 +55,13 @@ _BRANCHES = (
      PERSON.c.name_key == bindparam("mother_key")),
     (PERSON.c.household_id == bindparam("household_id"),),
 )
-_BLOCKING = Prepared(union_all(*(select(*_COLUMNS).select_from(_FROM).where(_LIVE, *branch)
-                                 for branch in _BRANCHES)))
+# The person's own columns only: most candidates are ruled out without their mother's
+# and household's (`with_family` reads those for the few that are not).
+_BLOCKING = Prepared(union_all(*(select(PERSON).where(_LIVE, *branch) for branch in _BRANCHES)))
+_MOTHERS = EachOf(Branch(lambda match: select(PERSON.c.id, PERSON.c.name, PERSON.c.nik).where(
+    match(PERSON.c.id))))
+_KKS = EachOf(Branch(lambda match: select(HOUSEHOLD.c.id, HOUSEHOLD.c.kk).where(
+    match(HOUSEHOLD.c.id))))
 # The same, with the mother and household columns, for one person (a pair's side).
 _MATCHABLE = Prepared(select(*_COLUMNS).select_from(_FROM).where(PERSON.c.id == bindparam("id")))
 
@@ -83,8 +88,8 @@ def _kecamatan_range(kelurahan_code: str) -> tuple[str, str]:
 
 
 def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
-    """Live persons sharing a blocking key with the claim (each once), with their
-    mother's name and NIK and their household's No. KK."""
+    """Live persons sharing a blocking key with the claim (each once): their own columns
+    (`with_family` adds the mother's and household's)."""
     born = blocking.birth_date
     swapped = None
     if born is not None and born.day <= 12 and born.day != born.month:
@@ -107,6 +112,26 @@ def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
     for row in _BLOCKING.mappings(session, params):
         rows.setdefault(row["id"], row)
     return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
+
+
+def with_family(session: Session, rows: list[dict]) -> list[dict]:
+    """The rows with their mother's name and NIK and their household's No. KK (None
+    where they have none), in one round trip of index lookups."""
+    mother_ids = sorted({row["mother_id"] for row in rows if row["mother_id"]})
+    household_ids = sorted({row["household_id"] for row in rows if row["household_id"]})
+    mothers, kks = {}, {}
+    if mother_ids or household_ids:
+        found_mothers, found_kks = all_together(session, [(_MOTHERS, {"ids": mother_ids}),
+                                                          (_KKS, {"ids": household_ids})])
+        mothers = {m.id: m for m in found_mothers}
+        kks = {h.id: h.kk for h in found_kks}
+    out = []
+    for row in rows:
+        mother = mothers.get(row["mother_id"])
+        out.append({**row, "mother_name": mother.name if mother else None,
+                    "mother_nik": mother.nik if mother else None,
+                    "household_kk": kks.get(row["household_id"])})
+    return out
 
 
 def matchable_person(session: Session, person_id: str) -> dict | None:

@@ -1,5 +1,5 @@
-"""The caseload refresh reads (core.statements.EachOf) must stay one index lookup per
-id in every statistics state: here the tables are analysed when (nearly) empty, the
+"""The caseload refresh reads and identity's family reads (core.statements.EachOf)
+must stay one index lookup per id in every statistics state: here the tables are analysed when (nearly) empty, the
 state in which `column = ANY($1)`'s generic plan was a full scan of another index
 (ix_measurement_day for a person's measurements, the primary key's first column for a
 subject's contributions), and every table each read touches must be reached through
@@ -17,10 +17,12 @@ from sqlalchemy.dialects import postgresql
 from core.db import WRITER_SETTINGS
 from core.statements import EachOf
 from sync.queries import caseloads as q
+from sync.queries import identity as identity_q
 
 
 def _each_of_reads():
-    found = {}
+    found = {f"identity.{name}": value for name, value in vars(identity_q).items()
+             if isinstance(value, EachOf)}
     for name, value in vars(q).items():
         values = value.items() if isinstance(value, dict) else [(None, value)]
         for key, item in values:
@@ -55,7 +57,7 @@ def _explain(connection, statement, number: int) -> list[str]:
 
 def test_there_are_reads_to_check():
     assert {"_CONTRIBUTIONS", "_OF_PERSONS.measurements", "_OF_MEMBERS.conflicts",
-            "_PERSONS[True]"} <= set(READS)
+            "_PERSONS[True]", "identity._MOTHERS", "identity._KKS"} <= set(READS)
 
 
 @pytest.fixture

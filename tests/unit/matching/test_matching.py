@@ -8,7 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matching.batch import link
-from matching.compare import AUTO_LINK, NEW, REVIEW, PersonRecord, Thresholds, compare, may_match
+from matching.compare import (
+    AUTO_LINK,
+    NEW,
+    REVIEW,
+    PersonRecord,
+    Thresholds,
+    compare,
+    may_match,
+    upper_bound,
+)
 from matching.evaluate import pair_scores
 from matching.names import compare_names, name_key, name_tokens, placeholder_mother
 from matching.nik import decode_nik, valid_nik
@@ -153,6 +162,21 @@ _RECORDS = st.builds(
 def test_a_pair_may_match_rejects_is_new(a, b, limits):
     if not may_match(a, b, limits):
         assert compare(a, b, limits).band == NEW
+
+
+@given(_RECORDS, _RECORDS)
+def test_the_bound_before_the_family_is_read_is_never_below_the_score(a, b):
+    """sync.identity rules a candidate out before reading its mother and household (its
+    record then has neither; those fields, when it has them, count at their best): the
+    bound must never be below the score, or a pair in the review band is lost (the
+    guards only ever lower a band)."""
+    family = (("mother",) * bool(b.mother_name or b.mother_nik)
+              + ("household",) * bool(b.household_kk))
+    unread = replace(b, mother_name=None, mother_nik=None, household_kk=None)
+    score = compare(a, b).score
+    assert upper_bound(a, unread, ("name", *family)) >= score
+    if name_tokens(a.name) and name_tokens(b.name):
+        assert upper_bound(a, unread, family) >= score
 
 
 def test_may_match_rejects_same_name_years_apart_and_keeps_the_same_child():
