@@ -1,10 +1,11 @@
-"""The caseload refresh reads and identity's family reads (core.statements.EachOf)
-must stay one index lookup per id in every statistics state: here the tables are analysed when (nearly) empty, the
-state in which `column = ANY($1)`'s generic plan was a full scan of another index
-(ix_measurement_day for a person's measurements, the primary key's first column for a
-subject's contributions), and every table each read touches must be reached through
-an index whose condition is the value looked up (or what a step before mapped it to).
-The rows read then grow with the subjects refreshed, not with the registry."""
+"""The caseload refresh reads and identity's family reads (core.statements.EachOf) must
+stay one index lookup per id in every statistics state: here the tables are analysed
+when (nearly) empty, the state in which `column = ANY($1)`'s generic plan was a full
+scan of another index (ix_measurement_day for a person's measurements, the primary key's
+first column for a subject's contributions), and every table each read touches must be
+reached through an index whose condition is the value looked up (or what a step before
+mapped it to). The rows read then grow with the subjects refreshed, not with the
+registry."""
 
 from __future__ import annotations
 
