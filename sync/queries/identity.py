@@ -2,8 +2,8 @@
 the decisions, duplicate pairs and merges.
 
 Every blocking branch is one indexed lookup (see tests/integration/foundation/
-test_query_plans.py): NIK; kelurahan with a birth-date window (ix_person_kelurahan_birth)
-and with the day/month swapped; the phonetic name key in the kecamatan with the birth
+test_query_plans.py): NIK; kelurahan with a birth-date window (ix_person_kelurahan_birth; the nearest
+NEAREST_BORN on each side) and with the day/month swapped; the phonetic name key in the kecamatan with the birth
 year (ix_person_block_kelurahan_birth); the mother (by id, by her NIK, by her normalised
 name in the kelurahan: ix_person_mother); a newborn placeholder named after the mother
 (ix_person_kelurahan_name); the household. UNION ALL rather than OR, as in
@@ -38,8 +38,6 @@ _LIVE = PERSON.c.merged_into_id.is_(None)
 _BRANCHES = (
     (PERSON.c.nik == bindparam("nik"),),
     (PERSON.c.kelurahan_code == bindparam("kelurahan"),
-     PERSON.c.birth_date >= bindparam("born_from"), PERSON.c.birth_date <= bindparam("born_to")),
-    (PERSON.c.kelurahan_code == bindparam("kelurahan"),
      PERSON.c.birth_date == bindparam("born_swapped")),
     (PERSON.c.name_block == bindparam("block"),
      PERSON.c.kelurahan_code > bindparam("kecamatan_from"),
@@ -57,7 +55,23 @@ _BRANCHES = (
 )
 # The person's own columns only: most candidates are ruled out without their mother's
 # and household's (`with_family` reads those for the few that are not).
-_BLOCKING = Prepared(union_all(*(select(PERSON).where(_LIVE, *branch) for branch in _BRANCHES)))
+# The birth-date window in the kelurahan, as the NEAREST_BORN persons born nearest the
+# claim on each side: in a village that is everyone in the window (a village of 1,300
+# has about 20 children born within 45 days of any date), in a dense registry the
+# nearest, so that a claim's cost does not grow with the kelurahan (issue #15: 100,000
+# children in one kelurahan put 5,000 in every window). A match further off than those
+# is still found by its name, NIK, mother or household branch.
+NEAREST_BORN = 100
+_WINDOW = tuple(
+    select(PERSON).where(_LIVE, PERSON.c.kelurahan_code == bindparam("kelurahan"), *side)
+    .order_by(order).limit(NEAREST_BORN).subquery(f"born_{name}")
+    for name, side, order in (
+        ("before", (PERSON.c.birth_date >= bindparam("born_from"),
+                    PERSON.c.birth_date <= bindparam("born")), PERSON.c.birth_date.desc()),
+        ("after", (PERSON.c.birth_date > bindparam("born"),
+                   PERSON.c.birth_date <= bindparam("born_to")), PERSON.c.birth_date.asc())))
+_BLOCKING = Prepared(union_all(*(select(PERSON).where(_LIVE, *branch) for branch in _BRANCHES),
+                               *(select(side) for side in _WINDOW)))
 _MOTHERS = EachOf(Branch(lambda match: select(PERSON.c.id, PERSON.c.name, PERSON.c.nik).where(
     match(PERSON.c.id))))
 _KKS = EachOf(Branch(lambda match: select(HOUSEHOLD.c.id, HOUSEHOLD.c.kk).where(
@@ -99,7 +113,7 @@ def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
             swapped = None
     kec_from, kec_to = _kecamatan_range(blocking.kelurahan_code)
     params = {
-        "nik": blocking.nik, "kelurahan": blocking.kelurahan_code,
+        "nik": blocking.nik, "kelurahan": blocking.kelurahan_code, "born": born,
         "born_from": born and born - timedelta(days=BIRTH_WINDOW_DAYS),
         "born_to": born and born + timedelta(days=BIRTH_WINDOW_DAYS),
         "born_swapped": swapped, "block": blocking.block if born is not None else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlmodel import SQLModel
 
 from core.db import WRITER_SETTINGS
 from sync import offline
@@ -92,7 +93,9 @@ def _postgres_generic_plan(engine, prepared) -> list[str]:
 def test_hot_lookup_uses_an_index(engine, name):
     if engine.dialect.name == "sqlite":
         plan = _sqlite_plan(engine, HOT_LOOKUPS[name])
-        assert not [step for step in plan if step.startswith("SCAN")], plan
+        # A table read end to end; "SCAN born_before" reads a subquery's own (limited) rows.
+        assert not [step for step in plan if step.startswith("SCAN")
+                    and step.split()[1] in SQLModel.metadata.tables], plan
     else:
         plan = _postgres_generic_plan(engine, HOT_LOOKUPS[name])
         assert not [step for step in plan if "Seq Scan" in step], plan
