@@ -5,7 +5,8 @@ versions and change-log rows), then prints:
 - a changes page of 10,000 (GET /api/v1/sync/changes?limit=5000, two pages, and the
   domain function alone for one page of 10,000 rows read in two calls);
 - push throughput: batches of 500 mutations (creates, then updates of them) through
-  POST /api/v1/sync/push, each mutation its own unit of work;
+  POST /api/v1/sync/push, each mutation its own unit of work; the same again by a
+  second kader whose village holds `--village` persons (a kelurahan's real size);
 - the size and time of the kader's children pick list (children.csv) and of the full
   JSON snapshot at that scope;
 - the bytes a phone downloads after one change: the feed delta vs the whole snapshot.
@@ -32,6 +33,7 @@ from bench.intake import make_database  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 KELURAHAN = "33.75.01.1002"
+VILLAGE = "33.75.01.1003"  # --village: a second kader's posyandu, a village's size
 _SYLLABLES = ("ba", "ci", "du", "fe", "go", "hi", "ja", "ke", "lu", "ma", "ni", "po",
               "ra", "si", "tu", "wa", "ye", "zo", "ri", "na")
 
@@ -52,33 +54,67 @@ def distinct_name(n: int) -> str:
     return " ".join(parts)
 
 
-def _load(engine, posyandu_id: int, people: int) -> None:
+def _load(engine, posyandu_id: int, people: int, kelurahan: str = KELURAHAN,
+          first: int = 0) -> None:
     from sqlalchemy import insert
 
     from models import ChangeLog, Person, PersonVersion
     from models.base import utcnow
     now = utcnow()
     today = date.today()
-    for start in range(0, people, 10_000):
+    for start in range(first, first + people, 10_000):
         persons, versions, changes = [], [], []
-        for i in range(start, min(people, start + 10_000)):
+        for i in range(start, min(first + people, start + 10_000)):
             pid = str(uuid.UUID(int=i + 1))
             name = f"Anak Nomor {i}"
             born = today - timedelta(days=30 + i % 1800)
             persons.append(dict(id=pid, name=name, name_key=name.lower(), sex="male" if i % 2 else "female",
                                 birth_date=born, birth_date_estimated=False,
-                                kelurahan_code=KELURAHAN, posyandu_id=posyandu_id, version=1,
+                                kelurahan_code=kelurahan, posyandu_id=posyandu_id, version=1,
                                 created_at=now, updated_at=now))
             versions.append(dict(person_id=pid, version=1, changed_at=now, reason="bench", data={
                 "name": name, "sex": persons[-1]["sex"], "birth_date": born.isoformat(), "nik": None,
-                "mother_id": None, "household_id": None, "kelurahan_code": KELURAHAN,
+                "mother_id": None, "household_id": None, "kelurahan_code": kelurahan,
                 "posyandu_id": posyandu_id, "birth_date_estimated": False}))
             changes.append(dict(entity_type="person", entity_id=pid, version=1, op="upsert",
-                                kelurahan_code=KELURAHAN, posyandu_id=posyandu_id, changed_at=now))
+                                kelurahan_code=kelurahan, posyandu_id=posyandu_id, changed_at=now))
         with engine.begin() as conn:
             conn.execute(insert(Person.__table__), persons)
             conn.execute(insert(PersonVersion.__table__), versions)
             conn.execute(insert(ChangeLog.__table__), changes)
+
+
+def push_rates(client, headers, kelurahan: str, batches: int, posyandu_id: int | None = None
+               ) -> tuple[list[float], list[float], list[float]]:
+    """POST /api/v1/sync/push of 500 person creates, then 500 updates of them, in turn:
+    mutations/s of each push (all, creates, updates)."""
+    created, rates, create_rates, update_rates = [], [], [], []
+    place = {"kelurahan_code": kelurahan,
+             **({"posyandu_id": posyandu_id} if posyandu_id is not None else {})}
+    for batch in range(batches):
+        ids = [str(uuid.uuid4()) for _ in range(500)]
+        mutations = [{"mutation_id": str(uuid.uuid4()), "entity": "person", "id": pid,
+                      "op": "create", "base_version": 0,
+                      "changes": {"name": distinct_name(batch * 500 + i), "sex": "female",
+                                  "birth_date": (date(2021, 1, 1) + timedelta(
+                                      days=(batch * 500 + i) % 1800)).isoformat(), **place}}
+                     for i, pid in enumerate(ids)]
+        if created:  # every other batch: updates of the last batch
+            mutations = [{"mutation_id": str(uuid.uuid4()), "entity": "person", "id": pid,
+                          "op": "update", "base_version": 1,
+                          "changes": {"name": distinct_name(7_000_000 + batch * 500 + i)}}
+                         for i, pid in enumerate(created)]
+        t = time.perf_counter()
+        answer = client.post("/api/v1/sync/push", headers=headers,
+                             json={"device_id": "bench", "mutations": mutations})
+        elapsed = time.perf_counter() - t
+        assert answer.status_code == 200, answer.text
+        statuses = {r["status"] for r in answer.json()["results"]}
+        assert statuses == {"applied"}, statuses
+        rates.append(500 / elapsed)
+        (update_rates if created else create_rates).append(500 / elapsed)
+        created = [] if created else ids
+    return rates, create_rates, update_rates
 
 
 def run(args) -> None:
@@ -106,9 +142,15 @@ def run(args) -> None:
             s.commit()
             accounts.create_user(s, username="sri", password="password-123", role="kader",
                                  scopes=[f"posyandu:{posyandu.id}"])
+            village = Posyandu(kelurahan_code=VILLAGE, name="Mawar Bench")
+            s.add(village)
+            s.commit()
+            accounts.create_user(s, username="ani", password="password-123", role="kader",
+                                 scopes=[f"posyandu:{village.id}"])
             s.commit()
         t = time.perf_counter()
         _load(engine, posyandu.id, args.people)
+        _load(engine, village.id, args.village, VILLAGE, first=args.people)
         if args.backend == "postgres":
             with engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")
@@ -119,6 +161,7 @@ def run(args) -> None:
             token = client.post("/api/v1/auth/token", data={"username": "sri",
                                                             "password": "password-123"}).json()
             h = {"Authorization": f"Bearer {token['access_token']}"}
+
             # 1. a changes page of 10,000
             http, domain = [], []
             for _ in range(args.rounds):
@@ -141,36 +184,22 @@ def run(args) -> None:
                   f"{statistics.median(http) * 1000:.0f} ms (min {min(http) * 1000:.0f}); "
                   f"query + data alone {statistics.median(domain) * 1000:.0f} ms")
             # 2. push throughput, batches of 500
-            created, rates, create_rates, update_rates = [], [], [], []
-            for batch in range(args.batches):
-                ids = [str(uuid.uuid4()) for _ in range(500)]
-                mutations = [{"mutation_id": str(uuid.uuid4()), "entity": "person", "id": pid,
-                              "op": "create", "base_version": 0,
-                              "changes": {"name": distinct_name(batch * 500 + i), "sex": "female",
-                                          "birth_date": (date(2021, 1, 1) + timedelta(
-                                              days=(batch * 500 + i) % 1800)).isoformat(),
-                                          "kelurahan_code": KELURAHAN}}
-                             for i, pid in enumerate(ids)]
-                if created:  # every other batch: updates of the last batch
-                    mutations = [{"mutation_id": str(uuid.uuid4()), "entity": "person", "id": pid,
-                                  "op": "update", "base_version": 1,
-                                  "changes": {"name": distinct_name(7_000_000 + batch * 500 + i)}}
-                                 for i, pid in enumerate(created)]
-                t = time.perf_counter()
-                answer = client.post("/api/v1/sync/push", headers=h,
-                                     json={"device_id": "bench", "mutations": mutations})
-                elapsed = time.perf_counter() - t
-                assert answer.status_code == 200, answer.text
-                statuses = {r["status"] for r in answer.json()["results"]}
-                assert statuses == {"applied"}, statuses
-                rates.append(500 / elapsed)
-                (update_rates if created else create_rates).append(500 / elapsed)
-                created = [] if created else ids
-            print(f"push, batches of 500 (creates and updates alternating), {args.batches} batches: "
-                  f"median {statistics.median(rates):,.0f} mutations/s "
-                  f"(min {min(rates):,.0f}, max {max(rates):,.0f}); creates "
-                  f"{' / '.join(f'{r:,.0f}' for r in create_rates)}, updates "
-                  f"{' / '.join(f'{r:,.0f}' for r in update_rates)}")
+            rates, creates, updates = push_rates(client, h, KELURAHAN, args.batches)
+            print(f"push, batches of 500 (creates and updates alternating), {args.batches} batches, "
+                  f"{args.people:,} persons in the kelurahan: median {statistics.median(rates):,.0f} "
+                  f"mutations/s (min {min(rates):,.0f}, max {max(rates):,.0f}); creates "
+                  f"{' / '.join(f'{r:,.0f}' for r in creates)}, updates "
+                  f"{' / '.join(f'{r:,.0f}' for r in updates)}")
+            if args.village:
+                token = client.post("/api/v1/auth/token", data={
+                    "username": "ani", "password": "password-123"}).json()
+                rates, creates, updates = push_rates(
+                    client, {"Authorization": f"Bearer {token['access_token']}"}, VILLAGE,
+                    args.batches, posyandu_id=village.id)
+                print(f"push, the same, by a kader of a village of {args.village:,} persons: "
+                      f"median {statistics.median(rates):,.0f} mutations/s; creates "
+                      f"{' / '.join(f'{r:,.0f}' for r in creates)}, updates "
+                      f"{' / '.join(f'{r:,.0f}' for r in updates)}")
             # 3. the kader's pick list and snapshot at this scope
             principal = Principal(user_id=0, username="sri", role="kader", scope=scope)
             t = time.perf_counter()
@@ -246,5 +275,8 @@ if __name__ == "__main__":
     parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--village", type=int, default=1300,
+                        help="persons of a second kader's village, pushed to like the first "
+                             "(0: not measured); a kelurahan of Kota Pekalongan has about 1,300")
     parser.add_argument("--rounds", type=int, default=3)
     run(parser.parse_args())
