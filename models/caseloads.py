@@ -24,7 +24,11 @@ from models.wilayah import Wilayah
 
 # Caseload refreshes look up the persons merged into a survivor (their interventions
 # count for it): without this index that is a scan of the registry on every commit.
-Index("ix_person_merged_into_id", Person.__table__.c.merged_into_id)
+# Partial (migration 0009): holding only merged persons, it cannot be ANDed into a
+# read of live persons (`merged_into_id IS NULL`) by a planner short of statistics.
+_MERGED = Person.__table__.c.merged_into_id.isnot(None)
+Index("ix_person_merged_into_id", Person.__table__.c.merged_into_id,
+      postgresql_where=_MERGED, sqlite_where=_MERGED)
 
 CASELOAD_AGGREGATE = Table(
     "caseload_aggregate", SQLModel.metadata,
