@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 audit: $(STAMP)
-	$(BIN)/python .ci/audit.py $(BIN)/pip-audit
+	$(BIN)/python .ci/audit.py $(BIN)/pip-audit $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/python -m simulator.demo
