@@ -12,7 +12,7 @@ PORT ?= 8000
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "posyandu-sync needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 audit: $(STAMP)
-	$(BIN)/python .ci/audit.py $(BIN)/pip-audit
+	$(BIN)/python .ci/audit.py $(BIN)/pip-audit $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/python -m simulator.demo
