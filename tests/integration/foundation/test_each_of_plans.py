@@ -81,6 +81,17 @@ def _writer_settings(connection) -> None:
         connection.exec_driver_sql(f"SET {name} = {value}")
 
 
+def _households(connection, count: int) -> None:
+    """Province 33 and households h1..h`count` in it."""
+    connection.exec_driver_sql(
+        "INSERT INTO wilayah (code, name, level, parent_code) VALUES "
+        "('33', 'Jawa Tengah', 'provinsi', NULL) ON CONFLICT DO NOTHING")
+    connection.exec_driver_sql(
+        "INSERT INTO household (id, kk, head_name, kelurahan_code, version, created_at, "
+        "updated_at) SELECT 'h' || i, '33750101' || lpad(i::text, 8, '0'), 'Kepala ' || i, "
+        f"'33', 1, now(), now() FROM generate_series(1, {count}) AS i")
+
+
 def _bad_plans(connection, first: int = 0) -> dict[str, list[str]]:
     """Each read's plan lines that are not an index lookup of the value (a sequential
     scan, or an index probed with constants only, such as `merged_into_id IS NULL`)."""
@@ -120,13 +131,7 @@ def test_each_read_is_an_index_lookup_of_the_value_in_a_registry_never_analysed(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
         for table in tables:  # no analyse behind the test's back
             connection.exec_driver_sql(f'ALTER TABLE "{table}" SET (autovacuum_enabled = false)')
-        connection.exec_driver_sql(
-            "INSERT INTO wilayah (code, name, level, parent_code) VALUES "
-            "('33', 'Jawa Tengah', 'provinsi', NULL) ON CONFLICT DO NOTHING")
-        connection.exec_driver_sql(
-            "INSERT INTO household (id, kk, head_name, kelurahan_code, version, created_at, "
-            "updated_at) SELECT 'h' || i, '33750101' || lpad(i::text, 8, '0'), 'Kepala ' || i, "
-            "'33', 1, now(), now() FROM generate_series(1, 10000) AS i")
+        _households(connection, 10_000)
         connection.exec_driver_sql(
             "INSERT INTO person (id, name, name_key, name_block, birth_date, household_id, "
             "birth_date_estimated, kelurahan_code, version, created_at, updated_at) "
@@ -152,14 +157,8 @@ def test_a_mothers_children_are_found_by_index_under_tiny_statistics(tiny):
     from sync.queries import identity
 
     with tiny.connect() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO wilayah (code, name, level, parent_code) VALUES "
-            "('33', 'Jawa Tengah', 'provinsi', NULL) ON CONFLICT DO NOTHING")
         # A young deployment: 20 households, each a mother with two children.
-        connection.exec_driver_sql(
-            "INSERT INTO household (id, kk, head_name, kelurahan_code, version, created_at, "
-            "updated_at) SELECT 'h' || i, '33750101' || lpad(i::text, 8, '0'), 'Kepala ' || i, "
-            "'33', 1, now(), now() FROM generate_series(1, 20) AS i")
+        _households(connection, 20)
         connection.exec_driver_sql(
             "INSERT INTO person (id, nik, name, name_key, name_block, birth_date, "
             "birth_date_estimated, kelurahan_code, version, created_at, updated_at) "
@@ -175,8 +174,7 @@ def test_a_mothers_children_are_found_by_index_under_tiny_statistics(tiny):
         connection.exec_driver_sql("UPDATE person SET household_id = 'h' || substr(mother_id, 2) "
                                    "WHERE mother_id IS NOT NULL")
         connection.exec_driver_sql("ANALYZE")
-        for setting in WRITER_SETTINGS:
-            connection.exec_driver_sql("SET " + setting.removeprefix("-c "))
+        _writer_settings(connection)
         order: list[str] = []
 
         def numbered(match):
