@@ -21,8 +21,9 @@ and decides:
   exit 0. Only when the snapshot could not be checked either (missing, unreadable) is
   nothing checked -> exit 0, unless POSYANDU_AUDIT_REQUIRED=1 (then exit 2). A
   puskesmas developer offline can still run the tests; a CI that must audit sets it.
-- a snapshot generated, or built from a database commit, more than 90 days ago: a
-  warning on stderr (refresh it: .ci/advisories.py refresh).
+- a snapshot built from an advisory database more than 90 days old (its source_date,
+  or the day it was generated when it has none): a warning on stderr (refresh it:
+  .ci/advisories.py refresh).
 - otherwise: how many dependencies were checked, exit 0.
 
 Usage: .ci/audit.py [PIP_AUDIT [PYTHON]]   (defaults: .venv/bin/pip-audit, .venv/bin/python)
@@ -92,24 +93,29 @@ def check_snapshot(snapshot: dict, distributions: list[tuple[str, str]]) -> Snap
 
 def stale_warning(snapshot: dict, today: dt.date | None = None,
                   days: int = STALE_AFTER_DAYS) -> str | None:
-    """A warning when the snapshot, or the database it was built from, is old."""
+    """A warning when the advisory database the snapshot was built from is old.
+
+    One date decides: the database's own (source_date), or, when the snapshot has no
+    valid one, the day it was generated (a snapshot is never generated before the
+    database it reads, so an old generated date means an old database too)."""
     today = today or dt.date.today()
-    old = []
-    for field, what in (("generated", "generated"),
-                        ("source_date", "built from the advisory database as of")):
+    for field, what in (("source_date", "built from the advisory database as of"),
+                        ("generated", "generated")):
         try:
             when = dt.date.fromisoformat(str(snapshot.get(field)))
+            break
         except ValueError:
-            old.append(f"has no valid {field} date")
             continue
-        if (today - when).days > days:
-            old.append(f"{what} {when} ({(today - when).days} days ago)")
-    if not old:
+    else:
+        return ("WARNING: the offline advisory snapshot (.ci/advisories.json) has no "
+                "valid source_date or generated date. Refresh it: .ci/advisories.py "
+                "refresh PATH_TO_ADVISORY_DATABASE.")
+    if (today - when).days <= days:
         return None
     return ("WARNING: the offline advisory snapshot (.ci/advisories.json) was "
-            + " and ".join(old) + f"; advisories published since are not in it. Refresh "
-            "it: .ci/advisories.py refresh PATH_TO_ADVISORY_DATABASE (more than "
-            f"{days} days is stale).")
+            f"{what} {when} ({(today - when).days} days ago); advisories published since "
+            "are not in it. Refresh it: .ci/advisories.py refresh "
+            f"PATH_TO_ADVISORY_DATABASE (more than {days} days is stale).")
 
 
 def _ids(name: str, vid: str, aliases) -> set[tuple[str, str]]:

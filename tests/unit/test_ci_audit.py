@@ -58,10 +58,7 @@ def test_the_ignore_file_reads_ids_and_skips_comments(tmp_path):
 # The offline snapshot (.ci/advisories.json, built by .ci/advisories.py refresh): checked
 # on every run, so an audit without network still checks something.
 
-ADVISORIES = importlib.util.spec_from_file_location(
-    "ci_advisories_refresh", AUDIT.with_name("advisories.py"))
-advisories = importlib.util.module_from_spec(ADVISORIES)
-ADVISORIES.loader.exec_module(advisories)
+advisories = audit.advisories
 
 SNAPSHOT = {
     "generated": "2026-11-01", "source": "https://github.com/pypa/advisory-database",
@@ -141,20 +138,24 @@ def test_online_and_snapshot_findings_are_merged_one_line_each():
 def test_a_snapshot_older_than_90_days_is_warned_about():
     today = datetime.date(2026, 11, 30)
     assert audit.stale_warning(SNAPSHOT, today) is None
-    assert audit.stale_warning({**SNAPSHOT, "generated": "2026-09-01",
-                                "source_date": "2026-09-01"}, today) is None  # 90 days
-    old = audit.stale_warning({**SNAPSHOT, "generated": "2026-08-31"}, today)
-    assert old.startswith("WARNING") and "generated 2026-08-31 (91 days ago)" in old
+    assert audit.stale_warning({**SNAPSHOT, "source_date": "2026-09-01"}, today) is None
+    old = audit.stale_warning({**SNAPSHOT, "source_date": "2026-08-31"}, today)
+    assert old.startswith("WARNING") and "as of 2026-08-31 (91 days ago)" in old
     assert "advisories.py refresh" in old
+    # the database's date decides, not the day the snapshot was made from it
     built = audit.stale_warning({**SNAPSHOT, "source_date": "2024-10-10"}, today)
     assert "as of 2024-10-10" in built and "generated" not in built
-    assert "no valid generated date" in audit.stale_warning({"source_date": "2026-11-01"}, today)
+    # without a valid source_date, the day it was generated stands in
+    undated = {**SNAPSHOT, "source_date": "unknown"}
+    assert audit.stale_warning({**undated, "generated": "2026-09-01"}, today) is None
+    assert "generated 2026-08-31" in audit.stale_warning({**undated, "generated": "2026-08-31"}, today)
+    assert "no valid source_date or generated" in audit.stale_warning({}, today)
 
 
 def test_the_audit_prints_the_stale_warning_and_the_finding(tmp_path, monkeypatch, capsys):
     version = importlib.metadata.version("pytest")
     path = tmp_path / "advisories.json"
-    path.write_text(json.dumps({**SNAPSHOT, "generated": "2020-01-01", "advisories": [
+    path.write_text(json.dumps({**SNAPSHOT, "source_date": "2020-01-01", "advisories": [
         {"id": "PYSEC-2099-9", "aliases": ["CVE-2099-9"], "package": "pytest",
          "ranges": [], "versions": [version]}]}))
     monkeypatch.setattr(audit, "SNAPSHOT_FILE", path)
@@ -164,7 +165,7 @@ def test_the_audit_prints_the_stale_warning_and_the_finding(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert code == 1
     assert f"pytest {version}: PYSEC-2099-9 (fixed in no release yet)" in err
-    assert "WARNING: the offline advisory snapshot" in err and "generated 2020-01-01" in err
+    assert "WARNING: the offline advisory snapshot" in err and "as of 2020-01-01" in err
 
 
 def test_the_committed_snapshot_is_readable_and_names_its_source():
