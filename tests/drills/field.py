@@ -261,14 +261,22 @@ class ServerProcess:
         self.env = env or {}
         self.process: subprocess.Popen | None = None
 
+    def command(self) -> list[str]:
+        return [str(Path(sys.executable).parent / "posyandu-sync"), "serve", "--port",
+                str(self.port), "--workers", str(self.workers)]
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "POSYANDU_DATABASE_URL": self.database_url,
+                "POSYANDU_LOG_LEVEL": "WARNING", **self.env}
+
+    def outputs(self) -> tuple:
+        """(stdout, stderr) of the server: both to the log."""
+        return self.log.open("ab"), subprocess.STDOUT
+
     def start(self, timeout: float = 60) -> ServerProcess:
-        env = {**os.environ, "POSYANDU_DATABASE_URL": self.database_url,
-               "POSYANDU_LOG_LEVEL": "WARNING", **self.env}
-        out = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "posyandu-sync"), "serve", "--port",
-             str(self.port), "--workers", str(self.workers)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        stdout, stderr = self.outputs()
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment(),
+                                        stdout=stdout, stderr=stderr, start_new_session=True)
         self.wait_ready(timeout)
         return self
 

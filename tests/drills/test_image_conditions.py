@@ -220,16 +220,18 @@ class ImageServer(ServerProcess):
     def __init__(self, box: ImageBox, workers: int, log: Path):
         super().__init__(box.database_url, workers, log)
         self.box = box
+        self.banner = log.with_suffix(".out")
 
-    def start(self, timeout: float = 90) -> ImageServer:
-        self.banner = self.log.with_suffix(".out")
-        self.process = subprocess.Popen(
-            [*self.box.prefix, str(CLI), "serve", "--host", "127.0.0.1", "--port",
-             str(self.port), "--workers", str(self.workers)],
-            cwd=ROOT, env=self.box.env(), stdout=self.banner.open("ab"),
-            stderr=self.log.open("ab"), start_new_session=True)
-        self.wait_ready(timeout)
-        return self
+    def command(self) -> list[str]:
+        return [*self.box.prefix, str(CLI), "serve", "--host", "127.0.0.1", "--port",
+                str(self.port), "--workers", str(self.workers)]
+
+    def environment(self) -> dict[str, str]:
+        return self.box.env()  # the image's, nothing of the caller's
+
+    def outputs(self) -> tuple:
+        """stdout (the banner) apart from stderr (the log)."""
+        return self.banner.open("ab"), self.log.open("ab")
 
 
 def _exercise_writes(base: str, admin_password: str) -> dict:
@@ -278,7 +280,7 @@ def test_the_image_conditions_non_root_read_only_the_service_writes_only_its_var
     password = re.search(r"first admin created: username 'admin', password '([^']+)'",
                          bootstrap.stdout)
     assert password, bootstrap.stdout
-    server = ImageServer(box, workers=2, log=tmp_path / "server.log").start()
+    server = ImageServer(box, workers=2, log=tmp_path / "server.log").start(timeout=90)
     try:
         pids = [server.process.pid, *server.workers_pids()]
         assert len(pids) == 3, pids
