@@ -81,6 +81,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from core.config import get_settings
     from core.db import get_engine, is_sqlite
+    from core.logging import uvicorn_log_config
     from core.migrate import current_revision, head_revision
 
     settings = get_settings()
@@ -95,6 +96,8 @@ def run_serve(args: argparse.Namespace) -> int:
         print("  note: several workers on SQLite share one writer; use PostgreSQL to scale out.")
     uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers,
                 access_log=args.access_log, log_level=settings.log_level.lower(),
+                log_config=uvicorn_log_config(json_lines=settings.log_json,
+                                              level=settings.log_level),
                 proxy_headers=True, date_header=False)  # Date is set by api/middleware.py
     return 0
 

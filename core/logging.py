@@ -104,18 +104,38 @@ def install_redaction() -> None:
 install_redaction()  # on import: any process that logs through this package is covered
 
 
-def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
-    install_redaction()
+PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def _handler(json_lines: bool) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
-    if json_lines:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(PLAIN_FORMAT))
+    return handler
+
+
+def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
+    install_redaction()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_handler(json_lines)]
     root.setLevel(level.upper())
     # /readyz asks Alembic for the revision; its INFO lines would repeat every probe.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+
+
+def uvicorn_log_config(*, json_lines: bool, level: str = "INFO") -> dict:
+    """uvicorn's `log_config`: its own loggers (start-up and shut-down lines, errors, the
+    access log), in the supervisor process as in each worker, printed by the same
+    handler as every other line, so that with `POSYANDU_LOG_JSON=true` each line on
+    stderr is a JSON object (uvicorn's default config would print its lines as text)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"posyandu": {"()": "core.logging._handler", "json_lines": json_lines}},
+        "loggers": {
+            "uvicorn": {"handlers": ["posyandu"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},  # propagates to "uvicorn"
+            "uvicorn.access": {"handlers": ["posyandu"], "level": level.upper(),
+                               "propagate": False},
+        },
+    }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -164,20 +165,18 @@ def _cli(args, env, **kwargs):
                           capture_output=True, timeout=120, **kwargs)
 
 
-def test_serve_access_log_prints_no_token(db, database_url, make_user, tmp_path):
-    """`posyandu-sync serve --access-log`: uvicorn's own access line and ours, for a
-    mistyped phone URL (a 404), a real one, Basic and a JWT in the query string."""
-    make_user("sri", "kader", ["33.75.01.1002"], password="kader-pass-1")
-    token = _device_token(db)
+def _serve(database_url, tmp_path, exchange, **environment) -> tuple[str, str]:
+    """Run `posyandu-sync serve --access-log` as a process, call `exchange(http)` once it
+    is ready, stop it with Ctrl-C: what it printed (stdout, stderr)."""
     port = _free_port()
     env = {**os.environ, "POSYANDU_DATABASE_URL": database_url, "POSYANDU_LOG_LEVEL": "INFO",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **environment}
     env.pop("POSYANDU_SECRET_KEY", None)
-    log_path = tmp_path / "serve.log"
-    with open(log_path, "w") as log_file:
+    out_path, err_path = tmp_path / "serve.out", tmp_path / "serve.err"
+    with open(out_path, "w") as out, open(err_path, "w") as err:
         server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--port",
-                                   str(port), "--access-log"], env=env, stdout=log_file,
-                                  stderr=subprocess.STDOUT, cwd=tmp_path)
+                                   str(port), "--access-log"], env=env, stdout=out,
+                                  stderr=err, cwd=tmp_path)
         try:
             base = f"http://127.0.0.1:{port}"
             for _ in range(300):
@@ -187,18 +186,52 @@ def test_serve_access_log_prints_no_token(db, database_url, make_user, tmp_path)
                 except httpx.HTTPError:
                     time.sleep(0.1)
             else:
-                pytest.fail("serve did not start: " + log_path.read_text())
+                pytest.fail("serve did not start: " + out_path.read_text() + err_path.read_text())
             with httpx.Client(base_url=base, headers=OPENROSA) as http:
-                assert http.get(f"{base}//key/{token}/formList").status_code == 404
-                assert http.get(f"/key/{token}/formList?formID=anthropometry").status_code == 200
-                assert http.get("/formList", auth=("sri", "kader-pass-1")).status_code == 200
-                assert http.get(f"/formList?token={token}").status_code == 401
+                exchange(http)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=30)
-    text = log_path.read_text()
+    return out_path.read_text(), err_path.read_text()
+
+
+def test_serve_access_log_prints_no_token(db, database_url, make_user, tmp_path):
+    """`posyandu-sync serve --access-log`: uvicorn's own access line and ours, for a
+    mistyped phone URL (a 404), a real one, Basic and a JWT in the query string."""
+    make_user("sri", "kader", ["33.75.01.1002"], password="kader-pass-1")
+    token = _device_token(db)
+
+    def exchange(http):
+        base = str(http.base_url).rstrip("/")
+        assert http.get(f"{base}//key/{token}/formList").status_code == 404
+        assert http.get(f"/key/{token}/formList?formID=anthropometry").status_code == 200
+        assert http.get("/formList", auth=("sri", "kader-pass-1")).status_code == 200
+        assert http.get(f"/formList?token={token}").status_code == 401
+
+    out, err = _serve(database_url, tmp_path, exchange)
+    text = out + err
     # uvicorn's own access line, redacted (proves the line was printed at all)
     assert re.search(r'"GET //key/\*\*\*/formList HTTP/1\.1" 404', text), text
     assert re.search(r'"GET /key/\*\*\*/formList\?formID=anthropometry HTTP/1\.1" 200', text)
     assert token not in text
     assert "kader-pass-1" not in text
+
+
+def test_serve_with_json_logs_prints_only_json_lines(db, database_url, make_user, tmp_path):
+    """POSYANDU_LOG_JSON=true: every line on stderr is a JSON object, uvicorn's own
+    start-up, shut-down and access lines included (the banner is on stdout)."""
+    make_user("sri", "kader", ["33.75.01.1002"], password="kader-pass-1")
+    token = _device_token(db)
+
+    def exchange(http):
+        assert http.get(f"/key/{token}/formList").status_code == 200
+
+    _, err = _serve(database_url, tmp_path, exchange, POSYANDU_LOG_JSON="true")
+    lines = [json.loads(line) for line in err.splitlines()]  # fails on a text line
+    by_logger = {}
+    for line in lines:
+        by_logger.setdefault(line["logger"], []).append(line["message"])
+    assert any("Application startup complete" in m for m in by_logger["uvicorn.error"])
+    assert any("Shutting down" in m for m in by_logger["uvicorn.error"])
+    access = [m for m in by_logger["uvicorn.access"] if "formList" in m]
+    assert access and all("/key/***/formList" in m and token not in m for m in access)
