@@ -84,8 +84,14 @@ def _read_password(args: argparse.Namespace) -> str | None:
         print("warning: a password given with --password is visible to other users (ps, shell "
               "history); prefer the prompt or --password-stdin", file=sys.stderr)
         return args.password
-    first = getpass.getpass(f"password for {args.username}: ")
-    if getpass.getpass("again: ") != first:
+    try:
+        first = getpass.getpass(f"password for {args.username}: ")
+        again = getpass.getpass("again: ")
+    except (EOFError, KeyboardInterrupt):  # no terminal and nothing piped in, or Ctrl-C
+        print("\nerror: no password was typed; nothing created (from a script, pipe it in "
+              "with --password-stdin)", file=sys.stderr)
+        return None
+    if again != first:
         print("error: the passwords do not match; nothing created", file=sys.stderr)
         return None
     return first

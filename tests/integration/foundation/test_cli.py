@@ -154,6 +154,21 @@ def test_create_user_with_mismatched_prompts_creates_nothing(cli_db, monkeypatch
     assert _users(cli_db) == []
 
 
+@pytest.mark.parametrize("interruption", [EOFError, KeyboardInterrupt])
+def test_create_user_without_a_typed_password_creates_nothing(cli_db, monkeypatch, capsys,
+                                                              interruption):
+    """No terminal and nothing piped (a script's `create-user … </dev/null`), or Ctrl-C
+    at the prompt: a message, not a traceback, and no account."""
+    def prompt(prompt=""):
+        raise interruption
+    monkeypatch.setattr("getpass.getpass", prompt)
+    assert main(["create-user", "--username", "bu-sri", "--role", "kader",
+                 "--scope", KELURAHAN]) == 1
+    err = capsys.readouterr().err
+    assert "no password was typed" in err and "--password-stdin" in err
+    assert _users(cli_db) == []
+
+
 def test_create_user_reads_one_line_from_stdin(cli_db, monkeypatch, capsys):
     import io
 
