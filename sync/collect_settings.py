@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 LOOPBACK_WARNING = (
     "Alamat server {url} hanya dapat dibuka dari komputer ini sendiri; HP kader tidak dapat "
-    "menjangkaunya. Jalankan server dengan POSYANDU_BASE_URL=http://<alamat-LAN>:8000 "
+    "menjangkaunya. Jalankan server dengan POSYANDU_BASE_URL=http://<alamat-LAN>:{port} "
     "HOST=0.0.0.0 lalu buat kode QR lagi. / The server address {url} is loopback: a phone "
-    "cannot reach it. Serve with POSYANDU_BASE_URL=http://<LAN address>:8000 HOST=0.0.0.0 "
+    "cannot reach it. Serve with POSYANDU_BASE_URL=http://<LAN address>:{port} HOST=0.0.0.0 "
     "and make the QR code again.")
 
 
@@ -37,7 +37,11 @@ def loopback_warning(server_url: str) -> str | None:
     if not loopback:
         return None
     parts = urlsplit(server_url)
-    return LOOPBACK_WARNING.format(url=f"{parts.scheme}://{parts.netloc}")
+    try:  # the port it serves on, for the address to use instead (8000: make run's)
+        port = parts.port or 8000
+    except ValueError:
+        port = 8000
+    return LOOPBACK_WARNING.format(url=f"{parts.scheme}://{parts.netloc}", port=port)
 
 
 def collect_settings(*, server_url: str, project_name: str, kader_name: str) -> dict:

@@ -18,6 +18,13 @@ def test_a_loopback_server_url_gets_a_warning_in_bahasa_and_english(url):
     assert warning.isascii()  # it also goes into an HTTP header
 
 
+def test_the_warning_suggests_the_port_the_server_uses():
+    warning = loopback_warning("http://127.0.0.1:8011/key/abc")
+    assert "POSYANDU_BASE_URL=http://<alamat-LAN>:8011 " in warning
+    assert "POSYANDU_BASE_URL=http://<LAN address>:8011 " in warning
+    assert ":8000" not in warning
+
+
 @pytest.mark.parametrize("url", [
     "http://192.168.1.10:8000", "https://posyandu.example.id/key/x", "http://10.0.0.2",
     "http://[fe80::1]:8000", "", "not a url", "http://[::1"])
