@@ -127,7 +127,12 @@ def uvicorn_log_config(*, json_lines: bool, level: str = "INFO") -> dict:
     """uvicorn's `log_config`: its own loggers (start-up and shut-down lines, errors, the
     access log), in the supervisor process as in each worker, printed by the same
     handler as every other line, so that with `POSYANDU_LOG_JSON=true` each line on
-    stderr is a JSON object (uvicorn's default config would print its lines as text)."""
+    stderr is a JSON object (uvicorn's default config would print its lines as text).
+    As text, uvicorn's own format (no logger name: "uvicorn.error" on its start-up
+    lines would read as an error)."""
+    if not json_lines:
+        from uvicorn.config import LOGGING_CONFIG
+        return LOGGING_CONFIG
     return {
         "version": 1,
         "disable_existing_loggers": False,
