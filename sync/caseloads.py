@@ -25,6 +25,7 @@ JSON API and the console both call.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -434,14 +435,19 @@ def _store(session: Session, computed: dict[str, dict[str, Computed]],
 
 def _recomputed(session: Session) -> Iterable[Computed]:
     """Every contribution and case row, recomputed from the raw records, a chunk of
-    subjects at a time (persons, then households)."""
-    persons, households = q.subject_ids(session)
-    for part in q.chunks(persons):
-        r = load_records(session, part, [], lock=False)
-        yield _computed(compute_person(r, pid) for pid in part)
+    subjects at a time: households with their live members (read once: a household's
+    figures need its members' records anyway, and each child's months are computed
+    once for both), then the persons in no household."""
+    households, unhoused = q.subject_ids(session)
     for part in q.chunks(households):
         r = load_records(session, [], part, lock=False)
-        yield _computed(compute_household(r, hid) for hid in part)
+        members = [m["id"] for rows in r.members.values() for m in rows]
+        r.persons.update((m["id"], m) for rows in r.members.values() for m in rows)
+        yield _computed(itertools.chain((compute_household(r, hid) for hid in part),
+                                        (compute_person(r, pid) for pid in members)))
+    for part in q.chunks(unhoused):
+        r = load_records(session, part, [], lock=False)
+        yield _computed(compute_person(r, pid) for pid in part)
 
 
 def _computed(parts: Iterable[Computed]) -> Computed:

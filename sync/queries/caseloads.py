@@ -334,10 +334,14 @@ def clear_all(session: Session) -> None:
 
 
 def subject_ids(session: Session) -> tuple[list[str], list[str]]:
-    """Every person and household id (for a full recompute)."""
-    persons = list(session.execute(select(PERSON.c.id).order_by(PERSON.c.id)).scalars())
+    """For a full recompute: every household id, and the ids of the live persons in no
+    household (every other live person is a member of one of them; a merged-away
+    person contributes nothing)."""
     households = list(session.execute(select(HOUSEHOLD.c.id).order_by(HOUSEHOLD.c.id)).scalars())
-    return persons, households
+    unhoused = list(session.execute(select(PERSON.c.id).where(
+        PERSON.c.household_id.is_(None), PERSON.c.merged_into_id.is_(None)).order_by(
+        PERSON.c.id)).scalars())
+    return households, unhoused
 
 
 def all_contributions(session: Session) -> list[dict]:
