@@ -78,7 +78,7 @@ NATIONAL = "ID"
 class Records:
     """Everything the contributions of a set of subjects are computed from."""
 
-    persons: dict[str, dict] = field(default_factory=dict)
+    persons: dict[str, dict] = field(default_factory=dict)  # loaded ones and members
     households: dict[str, dict] = field(default_factory=dict)
     members: dict[str, list[dict]] = field(default_factory=dict)  # household -> persons
     measurements: dict[str, list[dict]] = field(default_factory=dict)
@@ -145,6 +145,7 @@ def _add_households(r: Records, found: q.HouseholdsRead) -> None:
     r.households.update(found.households)
     for m in found.members:
         r.members.setdefault(m["household_id"], []).append(m)
+        r.persons.setdefault(m["id"], m)  # a person read (and locked) first stays as read
     _add_records(r, found.records)
     r.loaded.update(m["id"] for m in found.members)
     for row in found.sanitation:
@@ -440,11 +441,9 @@ def _recomputed(session: Session) -> Iterable[Computed]:
     once for both), then the persons in no household."""
     households, unhoused = q.subject_ids(session)
     for part in q.chunks(households):
-        r = load_records(session, [], part, lock=False)
-        members = [m["id"] for rows in r.members.values() for m in rows]
-        r.persons.update((m["id"], m) for rows in r.members.values() for m in rows)
+        r = load_records(session, [], part, lock=False)  # r.persons: their members
         yield _computed(itertools.chain((compute_household(r, hid) for hid in part),
-                                        (compute_person(r, pid) for pid in members)))
+                                        (compute_person(r, pid) for pid in list(r.persons))))
     for part in q.chunks(unhoused):
         r = load_records(session, part, [], lock=False)
         yield _computed(compute_person(r, pid) for pid in part)
