@@ -99,7 +99,7 @@ def stale_warning(snapshot: dict, today: dt.date | None = None,
     valid one, the day it was generated (a snapshot is never generated before the
     database it reads, so an old generated date means an old database too)."""
     today = today or dt.date.today()
-    for field, what in (("source_date", "built from the advisory database as of"),
+    for field, what in (("source_date", "built from the advisory database as of"),  # noqa: B007
                         ("generated", "generated")):
         try:
             when = dt.date.fromisoformat(str(snapshot.get(field)))
