@@ -34,6 +34,7 @@ from bench.intake import make_database  # noqa: E402
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 KELURAHAN = "33.75.01.1002"
 VILLAGE = "33.75.01.1003"  # --village: a second kader's posyandu, a village's size
+LOADED_NAMES = 20_000_000  # distinct_name offset of the loaded persons (pushes use 0...)
 _SYLLABLES = ("ba", "ci", "du", "fe", "go", "hi", "ja", "ke", "lu", "ma", "ni", "po",
               "ra", "si", "tu", "wa", "ye", "zo", "ri", "na")
 
@@ -60,15 +61,20 @@ def _load(engine, posyandu_id: int, people: int, kelurahan: str = KELURAHAN,
 
     from models import ChangeLog, Person, PersonVersion
     from models.base import utcnow
+    from sync.apply import ENTITIES
     now = utcnow()
     today = date.today()
     for start in range(first, first + people, 10_000):
         persons, versions, changes = [], [], []
         for i in range(start, min(first + people, start + 10_000)):
             pid = str(uuid.UUID(int=i + 1))
-            name = f"Anak Nomor {i}"
+            # Names of their own (far from the pushed ones' numbers), with the name key
+            # and phonetic block the app derives: a registry whose blocks were all empty
+            # made PostgreSQL read the name-block branch through the birth-date index.
+            name = distinct_name(LOADED_NAMES + i)
             born = today - timedelta(days=30 + i % 1800)
-            persons.append(dict(id=pid, name=name, name_key=name.lower(), sex="male" if i % 2 else "female",
+            persons.append(dict(id=pid, name=name, sex="male" if i % 2 else "female",
+                                **ENTITIES["person"].derived({"name": name}),
                                 birth_date=born, birth_date_estimated=False,
                                 kelurahan_code=kelurahan, posyandu_id=posyandu_id, version=1,
                                 created_at=now, updated_at=now))
