@@ -186,7 +186,20 @@ class Prepared:
         return None if row is None else row._asdict()
 
     def mappings(self, session: Session, params: dict | None = None) -> list[dict]:
-        return [row._asdict() for row in self.all(session, params)]
+        """Every result row as a dict of its columns (made from the raw row: hundreds of
+        rows a call, as identity blocking reads, are not worth a named tuple each)."""
+        compiled, rows = self._fetch(session, params, "fetchall")
+        names = compiled.row._fields
+        if compiled.result is None:
+            return [dict(zip(names, raw)) for raw in rows]
+        processed = [(i, process) for i, process in enumerate(compiled.result) if process]
+        out = []
+        for raw in rows:
+            row = dict(zip(names, raw))
+            for i, process in processed:
+                row[names[i]] = process(raw[i])
+            out.append(row)
+        return out
 
     # ------------------------------------------------------------------ compiling
 
