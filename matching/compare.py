@@ -213,6 +213,30 @@ def may_match(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresho
     return upper_bound(a, b, _NAMED, weights) >= thresholds.review
 
 
+_BEST = {name: max(levels.values()) for name, levels in WEIGHTS.items()}
+# Without a name of its own on either side the name level is "placeholder" or "missing".
+_BEST_UNNAMED = max(WEIGHTS["name"]["placeholder"], WEIGHTS["name"]["missing"])
+
+
+def may_reach(a: PersonRecord, b: PersonRecord, review: float,
+              unread: tuple[str, ...] = ()) -> bool:
+    """Whether `compare(a, b)` could score `review` or more, with the fields in `unread`
+    (b's mother or household, not read yet) at their best weight: `upper_bound` with the
+    name known, each level worked out once and the name, the dearest, last (and not at
+    all when the rest cannot reach `review` even with the best name). A name missing on
+    either side can only be "placeholder" or "missing"; a field of b's family not in
+    `unread` is compared as b has it."""
+    known = sum(_BEST[name] for name in unread)
+    for name in ("nik", "birth_date", "sex", "place", "mother", "household"):
+        if name not in unread:
+            known += WEIGHTS[name][_LEVELS[name](a, b)]
+    if not name_tokens(a.name) or not name_tokens(b.name):
+        return known + _BEST_UNNAMED >= review
+    if known + _BEST["name"] < review:
+        return False
+    return known + WEIGHTS["name"][_name_level(a, b)] >= review
+
+
 def compare(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),
             weights: dict[str, dict[str, float]] = WEIGHTS) -> Comparison:
     """Score a pair and put it in a band (see the module docstring for the guards)."""

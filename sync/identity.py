@@ -39,9 +39,10 @@ from matching.compare import (
     PersonRecord,
     Thresholds,
     compare,
-    upper_bound,
+    may_reach,
 )
-from matching.names import name_tokens, phonetic_key, placeholder_mother
+from matching.names import phonetic_key, placeholder_mother
+from matching.nik import decode_nik
 from models.base import utcnow
 from sync.apply import Provenance, create_household, create_person, update_in_place
 from sync.names import is_placeholder_name, name_key
@@ -240,21 +241,20 @@ def score_candidates(session: Session, claim: PersonClaim, scope: Scope,
         mother_nik=claim.mother_nik or None, mother_key=name_key(mother) or None,
         household_id=claim.household_id)
     record = claim_record(claim)
-    named = bool(name_tokens(claim.name))
+    # The family fields that can weigh at all: the claim's mother or No. KK against a
+    # candidate's (a side without them compares as "missing", 0).
+    claims_mother = bool(decode_nik(record.mother_nik) or record.mother_name)
+    claims_household = bool(record.household_kk)
     likely = []
     for row in queries.blocking_candidates(session, blocking):
         if row["id"] == claim.mother_id:
             continue
-        # Ruled out in stages, cheapest first: without names, then with the person's own
-        # name; the mother's and household's fields (not read yet) at their best weight.
-        candidate = row_record(row)
-        family = ("mother",) * bool(row["mother_id"]) + ("household",) * bool(row["household_id"])
-        if upper_bound(record, candidate, ("name", *family)) < limits.review:
-            continue
-        if (named and name_tokens(row["name"])
-                and upper_bound(record, candidate, family) < limits.review):
-            continue
-        likely.append(row)
+        # Ruled out before its mother and household are read (they count at their best
+        # weight), the name compared last (matching.compare.may_reach).
+        unread = (("mother",) * (claims_mother and bool(row["mother_id"]))
+                  + ("household",) * (claims_household and bool(row["household_id"])))
+        if may_reach(record, row_record(row), limits.review, unread):
+            likely.append(row)
     out = []
     for row in queries.with_family(session, likely):
         comparison = compare(record, row_record(row), limits)
@@ -331,11 +331,12 @@ def fingerprint(claim: PersonClaim | HouseholdClaim) -> str:
 
 
 def settle_identity(session: Session, found: Identified, claim: PersonClaim,
-                    provenance: Provenance, *, role: str, entity_id: str | None = None
-                    ) -> Resolution:
+                    provenance: Provenance, *, role: str, entity_id: str | None = None,
+                    known_absent: bool = False) -> Resolution:
     """Write what `identify_person` decided: fill the existing record's gaps, auto-link
     (a new record merged at once into the match), or create the record (opening the
-    review pairs). `entity_id`: the id a phone gave its new record (a pushed create)."""
+    review pairs). `entity_id`: the id a phone gave its new record (a pushed create);
+    `known_absent`: the caller found no record with that id already (sync.apply)."""
     from sync.merge import merge
 
     if found.outcome == "existing" and entity_id is None:
@@ -343,7 +344,7 @@ def settle_identity(session: Session, found: Identified, claim: PersonClaim,
         _decide(session, "person", role, claim, found, person["id"], provenance)
         return Resolution(person, "existing", True)
     created = _create_person(session, entity_id or claim.new_id, _claim_data(claim),
-                             provenance)
+                             provenance, known_absent=known_absent and entity_id is not None)
     if found.outcome in ("existing", AUTO_LINK):
         pair_id = None
         if found.comparison is not None:
@@ -367,12 +368,12 @@ def settle_identity(session: Session, found: Identified, claim: PersonClaim,
 
 
 def _create_person(session: Session, entity_id: str | None, data: dict,
-                   provenance: Provenance) -> dict:
+                   provenance: Provenance, *, known_absent: bool = False) -> dict:
     if entity_id is None:
         return create_person(session, data=data, provenance=provenance)
     from sync.apply import Status, apply
 
-    result = apply(session, "person", entity_id, 0, data, provenance)
+    result = apply(session, "person", entity_id, 0, data, provenance, known_absent=known_absent)
     if result.status is Status.REJECTED:
         raise ValueError(result.reason)
     return result.row
@@ -442,10 +443,11 @@ def settle_person(session: Session, person: dict | None, claim: PersonClaim,
 
 
 def resolve_pushed_person(session: Session, entity_id: str, changes: dict,
-                          provenance: Provenance) -> Resolution:
+                          provenance: Provenance, *, known_absent: bool = False) -> Resolution:
     """A person an app created offline (`entity_id` is the app's id): resolved like a
     submission's claim. Matched (by a rule or in the auto-link band), it is created and
-    merged at once into the match, so the app's id follows to the survivor."""
+    merged at once into the match, so the app's id follows to the survivor.
+    `known_absent`: the caller found no record with the app's id (sync.apply)."""
     claim = PersonClaim(
         registry_id=None, nik=changes.get("nik"), name=changes.get("name") or "",
         kelurahan_code=changes["kelurahan_code"], sex=changes.get("sex"),
@@ -453,7 +455,7 @@ def resolve_pushed_person(session: Session, entity_id: str, changes: dict,
         household_id=changes.get("household_id"), mother_id=changes.get("mother_id"))
     found = identify_person(session, claim, provenance.scope)
     resolution = settle_identity(session, found, claim, provenance, role="pushed",
-                                 entity_id=entity_id)
+                                 entity_id=entity_id, known_absent=known_absent)
     extra = {k: v for k, v in changes.items() if k not in _claim_data(claim)
              and v not in (None, "")}
     if extra and resolution.person["id"] == entity_id:

@@ -502,7 +502,8 @@ def _apply_mutation(session: Session, principal: Principal, device_id: str, m: d
             problem = _bad_person(changes)
             if problem:
                 return _result(mid, "rejected", reason=problem)
-            person = resolve_pushed_person(session, m["id"], changes, provenance).person
+            person = resolve_pushed_person(session, m["id"], changes, provenance,
+                                           known_absent=known_new).person
             redirected = m["id"] if person["id"] != m["id"] else None
             return _result(mid, "applied", id=person["id"], version=person["version"],
                            redirected_from=redirected)

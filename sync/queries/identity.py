@@ -35,6 +35,11 @@ _COLUMNS = (*PERSON.c, _MOTHER.c.name.label("mother_name"), _MOTHER.c.nik.label(
 _FROM = PERSON.outerjoin(_MOTHER, _MOTHER.c.id == PERSON.c.mother_id).outerjoin(
     HOUSEHOLD, HOUSEHOLD.c.id == PERSON.c.household_id)
 _LIVE = PERSON.c.merged_into_id.is_(None)
+# What scoring a candidate reads of it (sync.identity.row_record), with its scope's
+# columns and its age in the registry: few columns, since a claim reads hundreds.
+CANDIDATE_COLUMNS = tuple(PERSON.c[name] for name in (
+    "id", "name", "sex", "birth_date", "birth_date_estimated", "nik", "kelurahan_code",
+    "posyandu_id", "mother_id", "household_id", "created_at"))
 _BRANCHES = (
     (PERSON.c.nik == bindparam("nik"),),
     (PERSON.c.kelurahan_code == bindparam("kelurahan"),
@@ -63,14 +68,16 @@ _BRANCHES = (
 # is still found by its name, NIK, mother or household branch.
 NEAREST_BORN = 100
 _WINDOW = tuple(
-    select(PERSON).where(_LIVE, PERSON.c.kelurahan_code == bindparam("kelurahan"), *side)
+    select(*CANDIDATE_COLUMNS).where(_LIVE, PERSON.c.kelurahan_code == bindparam("kelurahan"),
+                                     *side)
     .order_by(order).limit(NEAREST_BORN).subquery(f"born_{name}")
     for name, side, order in (
         ("before", (PERSON.c.birth_date >= bindparam("born_from"),
                     PERSON.c.birth_date <= bindparam("born")), PERSON.c.birth_date.desc()),
         ("after", (PERSON.c.birth_date > bindparam("born"),
                    PERSON.c.birth_date <= bindparam("born_to")), PERSON.c.birth_date.asc())))
-_BLOCKING = Prepared(union_all(*(select(PERSON).where(_LIVE, *branch) for branch in _BRANCHES),
+_BLOCKING = Prepared(union_all(*(select(*CANDIDATE_COLUMNS).where(_LIVE, *branch)
+                                 for branch in _BRANCHES),
                                *(select(side) for side in _WINDOW)))
 _MOTHERS = EachOf(Branch(lambda match: select(PERSON.c.id, PERSON.c.name, PERSON.c.nik).where(
     match(PERSON.c.id))))
@@ -102,8 +109,8 @@ def _kecamatan_range(kelurahan_code: str) -> tuple[str, str]:
 
 
 def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
-    """Live persons sharing a blocking key with the claim (each once): their own columns
-    (`with_family` adds the mother's and household's)."""
+    """Live persons sharing a blocking key with the claim (each once): CANDIDATE_COLUMNS
+    of them (`with_family` adds the mother's and household's)."""
     born = blocking.birth_date
     swapped = None
     if born is not None and born.day <= 12 and born.day != born.month:

@@ -16,6 +16,7 @@ from matching.compare import (
     Thresholds,
     compare,
     may_match,
+    may_reach,
     upper_bound,
 )
 from matching.evaluate import pair_scores
@@ -177,6 +178,34 @@ def test_the_bound_before_the_family_is_read_is_never_below_the_score(a, b):
     assert upper_bound(a, unread, ("name", *family)) >= score
     if name_tokens(a.name) and name_tokens(b.name):
         assert upper_bound(a, unread, family) >= score
+
+
+@given(_RECORDS, _RECORDS, st.sampled_from([8.0, 2.0, 20.0]))
+def test_may_reach_never_rules_out_a_pair_that_scores_the_threshold(a, b, review):
+    """What sync.identity rules a candidate out by before its family is read: the
+    mother and household count at their best only where both the claim (a) and the
+    candidate carry one; a pair that scores `review` or more must never be ruled out."""
+    unread = (("mother",) * bool((decode_nik(a.mother_nik) or a.mother_name)
+                                 and (b.mother_name or b.mother_nik))
+              + ("household",) * bool(a.household_kk and b.household_kk))
+    before_family = replace(b, mother_name=None, mother_nik=None, household_kk=None)
+    assert may_reach(a, before_family, compare(a, b).score, unread)  # the bound: never below
+    if compare(a, b).score >= review:
+        assert may_reach(a, before_family, review, unread)
+    if not may_reach(a, before_family, review, unread):
+        assert compare(a, b, Thresholds(auto_link=review + 12, review=review)).band == NEW
+
+
+def test_may_reach_rules_out_the_other_sex_and_a_different_name_a_month_apart():
+    a = child("a", "Aisyah Putri", date(2024, 3, 4), household_kk=None)
+    assert may_reach(a, child("b", "Aisyah Putri", date(2024, 3, 20), household_kk=None), 8.0)
+    assert not may_reach(a, child("c", "Budi Santoso", date(2024, 4, 10), household_kk=None), 8.0)
+    assert not may_reach(a, replace(a, record_id="d", sex="male", birth_date=date(2024, 4, 10)),
+                         8.0)
+    # the same household would weigh once read: not ruled out before it is
+    near = child("e", "Aisyah Putri", date(2024, 4, 12), household_kk=None, mother_name=None)
+    assert not may_reach(replace(a, household_kk=KK), near, 10.0)
+    assert may_reach(replace(a, household_kk=KK), near, 10.0, ("household",))
 
 
 def test_may_match_rejects_same_name_years_apart_and_keeps_the_same_child():
