@@ -121,28 +121,39 @@ def _token_similarity(a: tuple[str, str], b: tuple[str, str]) -> float:
     return JaroWinkler.normalized_similarity(a[1], b[1])
 
 
+@lru_cache(maxsize=1 << 18)
+def _profile(name: str | None) -> tuple[tuple[str, ...], str, tuple, list] | None:
+    """What compare_names needs of one name, worked out once per name (identity compares
+    a claim with hundreds of candidates): its tokens, them joined, the tokens other than
+    Muhammad as (folded, lightly normalised) pairs, and those sorted. None: no name of
+    its own."""
+    tokens = name_tokens(name)
+    if not tokens:
+        return None
+    pairs = tuple(zip(tokens, name_tokens(name, fold=False)))
+    core = tuple(t for t in pairs if t[0] != "muhammad") or pairs
+    return tokens, "".join(tokens), core, sorted(core)
+
+
 def compare_names(a: str | None, b: str | None) -> float:
     """Similarity of two names in [0, 1] after normalisation, forgiving what Indonesian
     registers really do: joined or split names ('Nur Aisyah' / 'Nuraisyah'), a missing
     middle name or a dropped Muhammad ('Muhammad Rizky Pratama' / 'Rizky Pratama'), and
     typing slips. Token by token, the weakest token decides: 'Aisyah Putri' and 'Annisa
     Putri' (twins' names often share a tail) are not one name. 0 when either is empty."""
-    ta, tb = name_tokens(a), name_tokens(b)
-    if not ta or not tb:
+    profile_a, profile_b = _profile(a), _profile(b)
+    if profile_a is None or profile_b is None:
         return 0.0
+    (ta, joined_a, core_a, sorted_a), (tb, joined_b, core_b, sorted_b) = profile_a, profile_b
     if ta == tb:
         return 1.0
-    if "".join(ta) == "".join(tb):
+    if joined_a == joined_b:
         return 0.98  # split vs joined
-    pa = list(zip(ta, name_tokens(a, fold=False)))
-    pb = list(zip(tb, name_tokens(b, fold=False)))
-    core_a = [t for t in pa if t[0] != "muhammad"] or pa
-    core_b = [t for t in pb if t[0] != "muhammad"] or pb
     if core_a == core_b:
         return 0.95  # Muhammad dropped on one side
     if len(core_a) == len(core_b):
         in_order = min(_token_similarity(x, y) for x, y in zip(core_a, core_b))
-        swapped = min(_token_similarity(x, y) for x, y in zip(sorted(core_a), sorted(core_b)))
+        swapped = min(_token_similarity(x, y) for x, y in zip(sorted_a, sorted_b))
         return max(in_order, swapped * 0.97) * 0.995
     short, long_ = (core_a, core_b) if len(core_a) < len(core_b) else (core_b, core_a)
     found = min(max(_token_similarity(s, t) for t in long_) for s in short)
