@@ -190,16 +190,7 @@ class Prepared:
         rows a call, as identity blocking reads, are not worth a named tuple each)."""
         compiled, rows = self._fetch(session, params, "fetchall")
         names = compiled.row._fields
-        if compiled.result is None:
-            return [dict(zip(names, raw)) for raw in rows]
-        processed = [(i, process) for i, process in enumerate(compiled.result) if process]
-        out = []
-        for raw in rows:
-            row = dict(zip(names, raw))
-            for i, process in processed:
-                row[names[i]] = process(raw[i])
-            out.append(row)
-        return out
+        return [dict(zip(names, _values(compiled, raw))) for raw in rows]
 
     # ------------------------------------------------------------------ compiling
 
@@ -232,11 +223,16 @@ def _know_result(compiled: _Compiled, cursor) -> None:
         compiled.result = processors if any(processors) else None
 
 
-def _row(compiled: _Compiled, raw):
+def _values(compiled: _Compiled, raw):
+    """A raw result row with its columns' result processors applied."""
     if compiled.result is None:
-        return compiled.row._make(raw)
-    return compiled.row._make(value if process is None else process(value)
-                              for process, value in zip(compiled.result, raw))
+        return raw
+    return tuple(value if process is None else process(value)
+                 for process, value in zip(compiled.result, raw))
+
+
+def _row(compiled: _Compiled, raw):
+    return compiled.row._make(_values(compiled, raw))
 
 
 def _arguments(compiled: _Compiled, params: dict):
