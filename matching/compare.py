@@ -226,10 +226,8 @@ def may_reach(a: PersonRecord, b: PersonRecord, review: float,
     all when the rest cannot reach `review` even with the best name). A name missing on
     either side can only be "placeholder" or "missing"; a field of b's family not in
     `unread` is compared as b has it."""
-    known = sum(_BEST[name] for name in unread)
-    for name in ("nik", "birth_date", "sex", "place", "mother", "household"):
-        if name not in unread:
-            known += WEIGHTS[name][_LEVELS[name](a, b)]
+    known = sum(_BEST[name] if name in unread else WEIGHTS[name][level(a, b)]
+                for name, level in _LEVELS.items() if name != "name")
     if not name_tokens(a.name) or not name_tokens(b.name):
         return known + _BEST_UNNAMED >= review
     if known + _BEST["name"] < review:
