@@ -298,14 +298,26 @@ class ServerProcess:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         children = [int(pid) for pid in path.read_text().split()] if path.exists() else []
         # The supervisor's own children: multiprocessing's resource tracker is one of them.
-        return [pid for pid in children
-                if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(
-                    errors="replace")]
+        # A child listed a moment ago may be gone (a killed worker being reaped): it is no
+        # worker any more, so it is left out rather than read.
+        workers = []
+        for pid in children:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if cmdline and b"resource_tracker" not in cmdline:
+                workers.append(pid)
+        return workers
 
     def connections_of(self, pid: int) -> int:
         """Established TCP connections to the server's port held by this process."""
         inodes = set()
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except FileNotFoundError:  # it has exited since it was listed
+            return 0
+        for fd in fds:
             try:
                 target = os.readlink(fd)
             except OSError:
