@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
+import uuid6
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -16,7 +16,14 @@ def utcnow() -> datetime:
 
 
 def new_uuid() -> str:
-    return str(uuid.uuid4())
+    """A new registry id: a time-ordered UUID (version 7, RFC 9562), so that the persons
+    and households created today sit side by side at the end of every index keyed by
+    them (the primary keys, a child's measurements, versions, caseload rows) instead of
+    each landing on a random page of a province-sized index: at 1,000,000 persons an
+    intake submission then dirties 1.6 pages that need a full-page image in the WAL
+    instead of 7.7 (bench/intake.py). Ids a phone or client chose (ODK entity ids, pushed
+    creates) are kept as they come."""
+    return str(uuid6.uuid7())
 
 
 class UTCDateTime(TypeDecorator):
