@@ -634,6 +634,7 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
         before = count_processed(url)
         postgres = template.backend == "postgres"
         scans_before = sequential_scans(url) if postgres else None
+        io_before = io_counters(url) if postgres else None
         loop_s = python_loop_seconds()
         port = _free_port()
         server = start_server(url, port, workers, workdir / "server.log")
@@ -648,6 +649,7 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
         # Read the scan counters before counting rows (a count is a scan).
         seq_scans = ({t: n - scans_before.get(t, 0) for t, n in sequential_scans(url).items()}
                      if postgres else None)
+        io = ([b - a for a, b in zip(io_before, io_counters(url))] if postgres else None)
         after = count_processed(url)
     finally:
         drop()
@@ -665,6 +667,8 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
         "max_ms": latencies[-1] * 1000,
         "stored": subs, "processed": processed, "with_zscores": with_z,
         "memory": memory, "loop_s": loop_s, "seq_scans": seq_scans, "breakdown": breakdown,
+        # per submission: shared-buffer hits and misses, full-page WAL images, WAL bytes
+        "io": io and tuple(n / max(total, 1) for n in io),
         # CPU milliseconds per submission: server workers, PostgreSQL, load generator
         "cpu_ms": tuple(seconds * 1000 / max(total, 1) for seconds in cpu),
     }
@@ -688,6 +692,28 @@ def sequential_scans(url: str) -> dict[str, int]:
         out = {name: count for name, count in rows}
     engine.dispose()
     return out
+
+
+def io_counters(url: str) -> tuple[int, int, int, int]:
+    """(shared-buffer hits, misses) of the database's tables and indexes, and the
+    cluster's (full-page images, bytes) written to the WAL so far (pg_statio_*,
+    pg_stat_wal: the cluster's, so a run is measured on a quiet server). Read right
+    after sequential_scans, whose pause lets ended backends report."""
+    from sqlalchemy import text
+
+    from core.db import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    with engine.connect() as conn:
+        hits, misses = conn.execute(text(
+            "SELECT sum(coalesce(heap_blks_hit, 0) + coalesce(idx_blks_hit, 0) "
+            "+ coalesce(toast_blks_hit, 0) + coalesce(tidx_blks_hit, 0)), "
+            "sum(coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) "
+            "+ coalesce(toast_blks_read, 0) + coalesce(tidx_blks_read, 0)) "
+            "FROM pg_statio_user_tables")).one()
+        fpi, wal_bytes = conn.execute(text("SELECT wal_fpi, wal_bytes FROM pg_stat_wal")).one()
+    engine.dispose()
+    return int(hits or 0), int(misses or 0), int(fpi), int(wal_bytes)
 
 
 def memory_profile(memory: list[tuple[int, int]], sent: int) -> str:
@@ -773,6 +799,10 @@ def print_run(r: dict) -> None:
         if scans:
             detail += f" {r['seq_scans']}"
     print(detail, flush=True)
+    if r.get("io"):
+        hits, misses, fpi, wal = r["io"]
+        print(f"          per submission: {hits:.0f} buffer hits, {misses:.1f} misses, "
+              f"{fpi:.1f} full-page WAL images, {wal / 1024:.1f} KB of WAL", flush=True)
     for label, phases in r["breakdown"].items():
         print(f"          {label:4} ms: " + ", ".join(f"{name} {phases[name]:.1f}" for name in PHASES)
               + f", group of {phases['group']:.1f}", flush=True)
