@@ -633,8 +633,7 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
                   for i, p in enumerate(template.phones)}
         before = count_processed(url)
         postgres = template.backend == "postgres"
-        scans_before = sequential_scans(url) if postgres else None
-        io_before = io_counters(url) if postgres else None
+        counters_before = database_counters(url) if postgres else None
         loop_s = python_loop_seconds()
         port = _free_port()
         server = start_server(url, port, workers, workdir / "server.log")
@@ -647,9 +646,7 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
             server.terminate()
             server.wait(timeout=30)
         # Read the scan counters before counting rows (a count is a scan).
-        seq_scans = ({t: n - scans_before.get(t, 0) for t, n in sequential_scans(url).items()}
-                     if postgres else None)
-        io = ([b - a for a, b in zip(io_before, io_counters(url))] if postgres else None)
+        counters = database_counters(url).since(counters_before) if postgres else None
         after = count_processed(url)
     finally:
         drop()
@@ -666,9 +663,10 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
         "p90_ms": latencies[int(len(latencies) * 0.90) - 1] * 1000,
         "max_ms": latencies[-1] * 1000,
         "stored": subs, "processed": processed, "with_zscores": with_z,
-        "memory": memory, "loop_s": loop_s, "seq_scans": seq_scans, "breakdown": breakdown,
+        "memory": memory, "loop_s": loop_s, "breakdown": breakdown,
+        "seq_scans": counters and counters.seq_scans,
         # per submission: shared-buffer hits and misses, full-page WAL images, WAL bytes
-        "io": io and tuple(n / max(total, 1) for n in io),
+        "io": counters and tuple(n / max(total, 1) for n in counters.io),
         # CPU milliseconds per submission: server workers, PostgreSQL, load generator
         "cpu_ms": tuple(seconds * 1000 / max(total, 1) for seconds in cpu),
     }
@@ -677,9 +675,23 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
 INTAKE_TABLES = ("person", "household", "measurement", "submission", "change_log")
 
 
-def sequential_scans(url: str) -> dict[str, int]:
-    """Sequential scans of the intake tables since the database was made (the copy
-    starts with zero counters)."""
+@dataclass(frozen=True)
+class DatabaseCounters:
+    """PostgreSQL's counters at one moment: sequential scans of the intake tables (since
+    the database was made: the copy starts with zero), shared-buffer hits and misses of
+    the database's tables and indexes, and the cluster's full-page images and bytes
+    written to the WAL (pg_stat_wal is the cluster's: measure on a quiet server)."""
+
+    seq_scans: dict[str, int]
+    io: tuple[int, int, int, int]  # hits, misses, full-page images, WAL bytes
+
+    def since(self, before: DatabaseCounters) -> DatabaseCounters:
+        return DatabaseCounters(
+            {t: n - before.seq_scans.get(t, 0) for t, n in self.seq_scans.items()},
+            tuple(b - a for a, b in zip(before.io, self.io)))
+
+
+def database_counters(url: str) -> DatabaseCounters:
     from sqlalchemy import text
 
     from core.db import make_engine
@@ -689,22 +701,7 @@ def sequential_scans(url: str) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT relname, seq_scan FROM pg_stat_user_tables "
                                  "WHERE relname = ANY(:t)"), {"t": list(INTAKE_TABLES)})
-        out = {name: count for name, count in rows}
-    engine.dispose()
-    return out
-
-
-def io_counters(url: str) -> tuple[int, int, int, int]:
-    """(shared-buffer hits, misses) of the database's tables and indexes, and the
-    cluster's (full-page images, bytes) written to the WAL so far (pg_statio_*,
-    pg_stat_wal: the cluster's, so a run is measured on a quiet server). Read right
-    after sequential_scans, whose pause lets ended backends report."""
-    from sqlalchemy import text
-
-    from core.db import make_engine
-
-    engine = make_engine(url, pool_size=1)
-    with engine.connect() as conn:
+        scans = {name: count for name, count in rows}
         hits, misses = conn.execute(text(
             "SELECT sum(coalesce(heap_blks_hit, 0) + coalesce(idx_blks_hit, 0) "
             "+ coalesce(toast_blks_hit, 0) + coalesce(tidx_blks_hit, 0)), "
@@ -713,7 +710,7 @@ def io_counters(url: str) -> tuple[int, int, int, int]:
             "FROM pg_statio_user_tables")).one()
         fpi, wal_bytes = conn.execute(text("SELECT wal_fpi, wal_bytes FROM pg_stat_wal")).one()
     engine.dispose()
-    return int(hits or 0), int(misses or 0), int(fpi), int(wal_bytes)
+    return DatabaseCounters(scans, (int(hits or 0), int(misses or 0), int(fpi), int(wal_bytes)))
 
 
 def memory_profile(memory: list[tuple[int, int]], sent: int) -> str:
