@@ -298,8 +298,8 @@ class ServerProcess:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         children = [int(pid) for pid in path.read_text().split()] if path.exists() else []
         # The supervisor's own children: multiprocessing's resource tracker is one of them.
-        # A child listed a moment ago may be gone (a killed worker being reaped): it is no
-        # worker any more, so it is left out rather than read.
+        # A child listed a moment ago may be gone, or a zombie not yet reaped (its cmdline
+        # is empty): a killed worker either way, so it is left out.
         workers = []
         for pid in children:
             try:
