@@ -19,10 +19,9 @@ def new_uuid() -> str:
     """A new registry id: a time-ordered UUID (version 7, RFC 9562), so that the persons
     and households created today sit side by side at the end of every index keyed by
     them (the primary keys, a child's measurements, versions, caseload rows) instead of
-    each landing on a random page of a province-sized index: at 1,000,000 persons an
-    intake submission then dirties 1.6 pages that need a full-page image in the WAL
-    instead of 7.7 (bench/intake.py). Ids a phone or client chose (ODK entity ids, pushed
-    creates) are kept as they come."""
+    each landing on a random page of a province-sized index (README, "What 1,000,000
+    persons cost": the full-page WAL images and buffer misses that saves). Ids a phone or
+    client chose (ODK entity ids, pushed creates) are kept as they come."""
     return str(uuid6.uuid7())
 
 
