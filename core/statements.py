@@ -18,6 +18,7 @@ submission write path; everything else uses the Session as usual.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import namedtuple
 from collections.abc import Iterator
@@ -62,6 +63,9 @@ class _Compiled:
     types: tuple  # the result columns' SQLAlchemy types
     result: Any = _UNKNOWN  # per result column: the type's result processor; None: none
     dialect: Dialect | None = None
+    # psycopg: `sql` has PostgreSQL's own placeholders ($1, $2...) and runs on a
+    # RawCursor, with the arguments in `order` (see _native_placeholders).
+    native: bool = False
 
 
 class Prepared:
@@ -209,11 +213,53 @@ class Prepared:
         columns = getattr(compiled, "_result_columns", None) or ()
         row = namedtuple("Row", [c[0] for c in columns], rename=True) if columns else None
         order = tuple(compiled.positiontup) if compiled.positional else None
-        prepared = _Compiled(str(compiled), order, fixed, defaults,
+        sql, native = str(compiled), False
+        if (order is None and dialect.driver == "psycopg" and _RAW_CURSOR is not None
+                and (len(sql) > _PSYCOPG_CACHES_UP_TO[0] or len(compiled.binds) > _PSYCOPG_CACHES_UP_TO[1])):
+            sql, order = _native_placeholders(sql)
+            native = True
+        prepared = _Compiled(sql, order, fixed, defaults,
                              dict(compiled._bind_processors), row, tuple(c[3] for c in columns),
-                             dialect=dialect)
+                             dialect=dialect, native=native)
         self._compiled[(dialect.name, *params)] = prepared
         return prepared
+
+
+_PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
+# psycopg keeps its conversion of a statement's `%(name)s` placeholders for statements
+# of up to 4,096 characters and 50 parameters (psycopg._queries.MAX_CACHED_STATEMENT_*):
+# longer ones are converted on every execute, so they are given in $n form.
+_PSYCOPG_CACHES_UP_TO = (4096, 50)
+try:
+    from psycopg import RawCursor as _RAW_CURSOR
+except ImportError:  # psycopg before 3.2, or not installed (SQLite only)
+    _RAW_CURSOR = None
+
+
+def _native_placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
+    """SQLAlchemy's psycopg text (`%(name)s` parameters, `%%` for a percent sign) with
+    PostgreSQL's own placeholders, and the name given to each $n. A name used twice
+    gets a $n per use, as psycopg does, so that each use keeps its own cast.
+
+    psycopg turns `%(name)s` into $n on every execute, and caches that work only for
+    statements of up to 4,096 characters and 50 parameters: identity's blocking and
+    rules reads and the caseload upserts are longer, and re-parsing them took about a
+    tenth of a pushed create's time (stop 34, profiled). A RawCursor takes the $n text
+    as it is. (All statements this way was tried in an earlier stop and measured no
+    faster for intake: psycopg's cached conversion of the short ones is as cheap.)"""
+    names: list[str] = []
+
+    def placeholder(match: re.Match) -> str:
+        if match.group(1) is None:
+            return "%"
+        names.append(match.group(1))
+        return f"${len(names)}"
+
+    return _PYFORMAT.sub(placeholder, sql), tuple(names)
+
+
+def _cursor(raw, compiled: _Compiled):
+    return _RAW_CURSOR(raw) if compiled.native else raw.cursor()
 
 
 def _know_result(compiled: _Compiled, cursor) -> None:
@@ -246,7 +292,7 @@ def _arguments(compiled: _Compiled, params: dict):
         for name, process in compiled.bind.items():
             if name in values:
                 values[name] = process(values[name])
-        return [values[name] for name in compiled.order] if compiled.order else values
+        return [values[name] for name in compiled.order] if compiled.order is not None else values
     except Exception as error:  # a missing parameter, a value its type cannot take
         raise exc.StatementError(f"{error.__class__.__name__}: {error}", compiled.sql,
                                  params, error) from error
@@ -274,9 +320,9 @@ def _send_all(connection, before: list, calls: list[tuple], *, fetch: bool) -> l
                 # One INSERT per row, pipelined. One INSERT of arrays (unnest ... WITH
                 # ORDINALITY) per batch was tried and measured no faster: 12 or 60
                 # rows a batch took as much client CPU and more time (stop 34).
-                raw.cursor().executemany(queued.sql, rows)
+                _cursor(raw, queued).executemany(queued.sql, rows)
             for compiled, method, arguments in calls:
-                cursor = raw.cursor()
+                cursor = _cursor(raw, compiled)
                 cursors.append(cursor)
                 getattr(cursor, method)(compiled.sql, arguments)
                 if fetch and not pipelined:

@@ -343,3 +343,23 @@ def test_queued_writes_keep_their_order_when_one_of_them_reads_another_table(pro
     assert sent == [[1, 1, 1, 1, 1]]
     children = probe.execute(select(CHILD.c.id, CHILD.c.probe_id).order_by(CHILD.c.id)).all()
     assert [tuple(c) for c in children] == [(11, 1), (12, 2), (20, 1)]
+
+
+def test_a_percent_sign_and_a_parameter_used_twice_keep_their_meaning(probe):
+    """A statement longer than psycopg keeps its conversion of runs with PostgreSQL's
+    own placeholders ($1, $2...): a literal percent sign stays one, and a name used
+    twice is given at each use."""
+    from sqlalchemy import text
+
+    for code in ("a%", "ab", "ac"):
+        INSERT.run(probe, {"code": code})
+    both = Prepared(text(f"/* {'long ' * 900} */ SELECT code FROM prepared_probe "
+                         "WHERE (code = 'a%' OR code = :c) "
+                         "AND (code = :c OR code <> :c) AND kind = :kind ORDER BY code"
+                         ).columns(PROBE.c.code), tables={"prepared_probe"})
+    assert _codes(both.all(probe, {"c": "ab", "kind": "plain"})) == ["a%", "ab"]
+    if probe.connection().dialect.name == "postgresql":
+        compiled = both._compiled_for(probe.connection().dialect, {"c": "ab", "kind": "plain"})
+        assert compiled.native and "$4" in compiled.sql and "%(" not in compiled.sql
+        assert compiled.order == ("c", "c", "c", "kind")
+        assert not BY_CODE._compiled_for(probe.connection().dialect, {"code": "a"}).native
