@@ -61,7 +61,8 @@ class _Compiled:
     bind: dict[str, Any]  # name -> the type's bind processor
     row: type | None  # namedtuple class of the result columns; None: no rows
     types: tuple  # the result columns' SQLAlchemy types
-    result: Any = _UNKNOWN  # per result column: the type's result processor; None: none
+    result: Any = _UNKNOWN  # (column index, the type's result processor) of the result
+    # columns that have one; None: none
     dialect: Dialect | None = None
     # psycopg: `sql` has PostgreSQL's own placeholders ($1, $2...) and runs on a
     # RawCursor, with the arguments in `order` (see _native_placeholders).
@@ -266,15 +267,19 @@ def _know_result(compiled: _Compiled, cursor) -> None:
     if compiled.result is _UNKNOWN and cursor.description is not None:
         processors = tuple(type_._cached_result_processor(compiled.dialect, column[1])
                            for type_, column in zip(compiled.types, cursor.description))
-        compiled.result = processors if any(processors) else None
+        compiled.result = tuple((i, process) for i, process in enumerate(processors)
+                                if process is not None) or None
 
 
 def _values(compiled: _Compiled, raw):
-    """A raw result row with its columns' result processors applied."""
+    """A raw result row with its columns' result processors applied (only the columns
+    that have one: a candidate row of 11 columns has one, its timestamp)."""
     if compiled.result is None:
         return raw
-    return tuple(value if process is None else process(value)
-                 for process, value in zip(compiled.result, raw))
+    values = list(raw)
+    for i, process in compiled.result:
+        values[i] = process(values[i])
+    return values
 
 
 def _row(compiled: _Compiled, raw):
