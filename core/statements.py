@@ -12,7 +12,9 @@ defaults. Running it is then a parameter list and `cursor.execute`.
 Statements run in the session's transaction, on the connection SQLAlchemy checked
 out for it (so SQLite's writer lock and PostgreSQL's transaction are the same), and
 database errors are raised as SQLAlchemy's own exception classes. Used on the
-submission write path; everything else uses the Session as usual.
+submission write path; everything else uses the Session as usual. On psycopg, a
+statement longer than psycopg caches the placeholder conversion of runs with `$n`
+placeholders on a RawCursor (see _native_placeholders).
 """
 
 from __future__ import annotations
