@@ -21,9 +21,10 @@ run: $(STAMP)
 	$(BIN)/posyandu-sync bootstrap
 	$(BIN)/posyandu-sync serve --host $(HOST) --port $(PORT)
 
+# --durations: the slowest tests, printed by every run (.ci/run must stay under 20 minutes).
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q -n auto --dist loadfile
+	$(BIN)/pytest -q -n auto --dist loadfile --durations=15
 
 # The fault drills alone, with their figures (they also run in `make test`): kill -9 of
 # a worker (SQLite, PostgreSQL), PostgreSQL restarted (a private cluster), the disk full.
