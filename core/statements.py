@@ -217,8 +217,9 @@ class Prepared:
         row = namedtuple("Row", [c[0] for c in columns], rename=True) if columns else None
         order = tuple(compiled.positiontup) if compiled.positional else None
         sql, native = str(compiled), False
-        if (order is None and dialect.driver == "psycopg" and _RAW_CURSOR is not None
-                and (len(sql) > _PSYCOPG_CACHES_UP_TO[0] or len(compiled.binds) > _PSYCOPG_CACHES_UP_TO[1])):
+        if order is None and dialect.driver == "psycopg" and (
+                len(sql.encode()) > _PSYCOPG_CACHED_LENGTH
+                or len(compiled.binds) > _PSYCOPG_CACHED_PARAMETERS):
             sql, order = _native_placeholders(sql)
             native = True
         prepared = _Compiled(sql, order, fixed, defaults,
@@ -230,13 +231,10 @@ class Prepared:
 
 _PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
 # psycopg keeps its conversion of a statement's `%(name)s` placeholders for statements
-# of up to 4,096 characters and 50 parameters (psycopg._queries.MAX_CACHED_STATEMENT_*):
-# longer ones are converted on every execute, so they are given in $n form.
-_PSYCOPG_CACHES_UP_TO = (4096, 50)
-try:
-    from psycopg import RawCursor as _RAW_CURSOR
-except ImportError:  # psycopg before 3.2, or not installed (SQLite only)
-    _RAW_CURSOR = None
+# of up to 4,096 bytes and 50 parameters (psycopg._queries.MAX_CACHED_STATEMENT_LENGTH
+# and _PARAMS): longer ones are converted on every execute, so they are given in $n form.
+_PSYCOPG_CACHED_LENGTH = 4096
+_PSYCOPG_CACHED_PARAMETERS = 50
 
 
 def _native_placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
@@ -262,7 +260,9 @@ def _native_placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _cursor(raw, compiled: _Compiled):
-    return _RAW_CURSOR(raw) if compiled.native else raw.cursor()
+    """A cursor for `compiled` on the DB-API connection (psycopg's RawCursor for $n text;
+    `native` is only set on psycopg, so psycopg is loaded)."""
+    return sys.modules["psycopg"].RawCursor(raw) if compiled.native else raw.cursor()
 
 
 def _know_result(compiled: _Compiled, cursor) -> None:
