@@ -165,12 +165,7 @@ class Prepared:
     def _fetch(self, session: Session, params: dict | None, how: str):
         """Run it and fetch (`fetchall` or `fetchone`); the cursor is closed either way."""
         cursor, compiled = self.execute(session, params)
-        try:
-            fetched = getattr(cursor, how)()
-            _know_result(compiled, cursor)
-        finally:
-            cursor.close()
-        return compiled, fetched
+        return compiled, _read(compiled, cursor, how)
 
     def all(self, session: Session, params: dict | None = None) -> list:
         """Every result row, as named tuples."""
@@ -243,7 +238,7 @@ def _native_placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
     gets a $n per use, as psycopg does, so that each use keeps its own cast.
 
     psycopg turns `%(name)s` into $n on every execute, and caches that work only for
-    statements of up to 4,096 characters and 50 parameters: identity's blocking and
+    statements of up to 4,096 bytes and 50 parameters: identity's blocking and
     rules reads and the caseload upserts are longer, and re-parsing them took about a
     tenth of a pushed create's time (stop 34, profiled). A RawCursor takes the $n text
     as it is. (All statements this way was tried in an earlier stop and measured no
@@ -353,13 +348,19 @@ def _send_all(connection, before: list, calls: list[tuple], *, fetch: bool) -> l
     return out if fetch else cursors
 
 
-def _fetched(compiled: _Compiled, cursor) -> list:
+def _read(compiled: _Compiled, cursor, how: str = "fetchall"):
+    """Fetch (`fetchall` or `fetchone`), learn the result columns' processors, and close
+    the cursor either way."""
     try:
-        rows = cursor.fetchall()
+        fetched = getattr(cursor, how)()
         _know_result(compiled, cursor)
     finally:
         cursor.close()
-    return [_row(compiled, raw) for raw in rows]
+    return fetched
+
+
+def _fetched(compiled: _Compiled, cursor) -> list:
+    return [_row(compiled, raw) for raw in _read(compiled, cursor)]
 
 
 def all_together(session: Session, calls: list[tuple[Prepared, dict]]) -> list[list]:
