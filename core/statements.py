@@ -23,7 +23,7 @@ import json
 import re
 import sys
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -308,12 +308,14 @@ def _send(connection, before: list, last: tuple) -> Any:
     return _send_all(connection, before, [last], fetch=False)[0]
 
 
-def _send_all(connection, before: list, calls: list[tuple], *, fetch: bool) -> list:
+def _send_all(connection, before: list, calls: list[tuple], *, fetch: bool,
+              read: Callable = None) -> list:
     """`_send` for several statements after the queued writes: each call's cursor (or,
     with `fetch`, its rows). One pipeline on PostgreSQL; elsewhere one after another,
     each fetched before the next runs."""
     dialect = connection.dialect
     raw = connection.connection.dbapi_connection
+    read = read or _fetched
     cursors, out = [], []
     pipelined = _pipelines(raw) and (len(before) + len(calls) > 1)
     try:
@@ -328,9 +330,9 @@ def _send_all(connection, before: list, calls: list[tuple], *, fetch: bool) -> l
                 cursors.append(cursor)
                 getattr(cursor, method)(compiled.sql, arguments)
                 if fetch and not pipelined:
-                    out.append(_fetched(compiled, cursor))
+                    out.append(read(compiled, cursor))
         if fetch and pipelined:
-            out = [_fetched(compiled, cursor) for (compiled, _, _), cursor in zip(calls, cursors)]
+            out = [read(compiled, cursor) for (compiled, _, _), cursor in zip(calls, cursors)]
     except dialect.loaded_dbapi.Error as error:
         for cursor in cursors:
             cursor.close()
@@ -363,10 +365,30 @@ def _fetched(compiled: _Compiled, cursor) -> list:
     return [_row(compiled, raw) for raw in _read(compiled, cursor)]
 
 
-def all_together(session: Session, calls: list[tuple[Prepared, dict]]) -> list[list]:
+@dataclass(frozen=True)
+class Fetched:
+    """A statement's rows as the driver gave them (for reads of many rows that repeat:
+    `values(row)` applies the result processors to the ones that are used)."""
+
+    names: tuple[str, ...]
+    rows: list
+    compiled: _Compiled
+
+    def values(self, raw) -> list | tuple:
+        return _values(self.compiled, raw)
+
+
+def _fetched_raw(compiled: _Compiled, cursor) -> Fetched:
+    rows = _read(compiled, cursor)
+    return Fetched(compiled.row._fields, rows, compiled)
+
+
+def all_together(session: Session, calls: list[tuple[Prepared, dict]], *,
+                 raw: bool = False) -> list:
     """Several reads in one round trip: each (statement, parameters)'s rows, as named
-    tuples. On PostgreSQL they go out in one pipeline, with the queued writes any of
-    them must see ahead of them; elsewhere they run one after another."""
+    tuples (`raw`: as a Fetched each). On PostgreSQL they go out in one pipeline, with
+    the queued writes any of them must see ahead of them; elsewhere they run one after
+    another."""
     if not calls:
         return []
     connection = session.connection()
@@ -378,7 +400,8 @@ def all_together(session: Session, calls: list[tuple[Prepared, dict]]) -> list[l
         s.needs is not None for s, _ in calls) else None
     before = _take_queued(session, needs)
     return _send_all(connection, before, [(c, "execute", _arguments(c, params))
-                                          for c, params in compiled], fetch=True)
+                                          for c, params in compiled], fetch=True,
+                     read=_fetched_raw if raw else _fetched)
 
 
 def run_together(session: Session, writes: list[tuple[Prepared, list[dict]]]) -> None:

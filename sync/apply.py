@@ -245,7 +245,7 @@ def apply(session: Session, entity: str, entity_id: str | None, base_version: in
         row.update(version=read_version + 1, updated_at=utcnow(), **kind.derived(row))
         kind.rows.update(session, row["id"], read_version, {
             **diffs, **kind.derived(row), "version": row["version"],
-            "updated_at": row["updated_at"]})
+            "updated_at": row["updated_at"]}, row)
         _write_version(session, kind, row, provenance)
     status = (Status.CONFLICT if conflicts else Status.APPLIED if diffs else Status.UNCHANGED)
     return ApplyResult(status, kind.kind, row["id"], row["version"], applied=tuple(diffs),
@@ -293,7 +293,7 @@ def _new_version(session: Session, entity: Entity, row: dict, values: dict,
     row.update(version=read_version + 1, updated_at=utcnow(), **entity.derived(row))
     entity.rows.update(session, row["id"], read_version, {
         **values, **entity.derived(row), "version": row["version"],
-        "updated_at": row["updated_at"]})
+        "updated_at": row["updated_at"]}, row)
     entity.rows.add_version(session, {
         entity.rows.version_key: row["id"], "version": row["version"],
         "data": {**snapshot(row, entity.fields), "merged_into_id": row.get("merged_into_id")},

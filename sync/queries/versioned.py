@@ -17,6 +17,11 @@ from models.base import one_of
 # ORM flush (writes this module does not see) or the end of the transaction drops them all.
 _LOCKED_AHEAD = "posyandu.locked_ahead"
 _AHEAD_CHUNK = 1000
+# session.info: {table name: [(id, the row as this transaction wrote it, or None if the
+# write did not say), ...] in the order written}, kept only while a reader asked for it
+# (`watch_writes`): sync.identity_ahead's group read of candidates sees this
+# transaction's own writes through it. The end of the transaction drops it.
+_WRITTEN = "posyandu.written_rows"
 
 
 class VersionedTable:
@@ -78,18 +83,24 @@ class VersionedTable:
         session.info[_LOCKED_AHEAD] = found  # after the reads (a Session statement drops it)
 
     def insert(self, session: Session, row: dict) -> None:
-        self._forget(session, row["id"])
+        self._forget(session, row["id"], row)
         self._insert.defer(session, row)
 
-    def update(self, session: Session, entity_id: str, base_version: int, values: dict) -> None:
-        """Queued; matches nothing if the row is no longer at `base_version`."""
-        self._forget(session, entity_id)
+    def update(self, session: Session, entity_id: str, base_version: int, values: dict,
+               row: dict | None = None) -> None:
+        """Queued; matches nothing if the row is no longer at `base_version`. `row`: the
+        whole row as it will be (for `written`)."""
+        self._forget(session, entity_id, row)
         self._update.defer(session, {**values, "_id": entity_id, "_base": base_version})
 
-    def _forget(self, session: Session, entity_id: str) -> None:
+    def _forget(self, session: Session, entity_id: str, row: dict | None) -> None:
         ahead = session.info.get(_LOCKED_AHEAD)
         if ahead:
             ahead.pop((self.table.name, entity_id), None)
+        watched = session.info.get(_WRITTEN)
+        if watched is not None:
+            watched.setdefault(self.table.name, []).append(
+                (entity_id, None if row is None else dict(row)))
 
     def add_version(self, session: Session, values: dict) -> None:
         self._insert_version.defer(session, values)
@@ -110,8 +121,25 @@ class VersionedTable:
         return f"{self.versions.name}.version" in str(error.orig)
 
 
+def watch_writes(session: Session) -> None:
+    """From now until the transaction ends, keep the rows this module writes (`written`)."""
+    session.info.setdefault(_WRITTEN, {})
+
+
+def written(session: Session, table: str) -> list[tuple[str, dict | None]] | None:
+    """[(id, row as written, None if not known)] of `table` since `watch_writes`, in
+    order, or None if nobody is watching. Writes by other means (an ORM flush,
+    Session.execute) are not in it: a watcher must stop trusting it when those happen."""
+    watched = session.info.get(_WRITTEN)
+    return None if watched is None else watched.get(table, [])
+
+
 def _forget_all(session: Session, *_) -> None:
     session.info.pop(_LOCKED_AHEAD, None)
+
+
+def _stop_watching(session: Session, *_) -> None:
+    session.info.pop(_WRITTEN, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -121,3 +149,5 @@ def _forget_before_session_execute(orm_execute_state) -> None:
 
 for _name in ("after_flush", "after_commit", "after_soft_rollback"):
     event.listen(Session, _name, _forget_all)
+for _name in ("after_commit", "after_soft_rollback"):
+    event.listen(Session, _name, _stop_watching)
