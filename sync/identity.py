@@ -44,6 +44,7 @@ from matching.compare import (
 from matching.names import phonetic_key, placeholder_mother
 from matching.nik import decode_nik
 from models.base import utcnow
+from sync import identity_ahead
 from sync.apply import Provenance, create_household, create_person, update_in_place
 from sync.names import is_placeholder_name, name_key
 from sync.queries import households, persons
@@ -229,34 +230,90 @@ class Scored:
     cross_scope: bool
 
 
-def score_candidates(session: Session, claim: PersonClaim, scope: Scope,
-                     limits: Thresholds | None = None) -> list[Scored]:
-    """The registry persons sharing a blocking key with the claim that score in the
-    auto-link or review band, strongest first."""
-    limits = limits or thresholds()
+def blocking_for(claim: PersonClaim) -> queries.Blocking:
+    """What the claim is blocked on (sync.queries.identity)."""
     mother = claim.mother_name or placeholder_mother(claim.name)
-    blocking = queries.Blocking(
+    return queries.Blocking(
         kelurahan_code=claim.kelurahan_code, nik=claim.nik or None, birth_date=claim.birth_date,
         block=phonetic_key(claim.name)[:8] or None, mother_id=claim.mother_id,
         mother_nik=claim.mother_nik or None, mother_key=name_key(mother) or None,
         household_id=claim.household_id)
-    record = claim_record(claim)
+
+
+def _worth_scoring(claim: PersonClaim, record: PersonRecord, limits: Thresholds,
+                   rows: list[dict], record_of=row_record, known=None) -> list[dict]:
+    """The blocking rows that may score in the review band, in their order: ruled out
+    before their mother and household are read (they count at their best weight), the
+    name compared last (matching.compare.may_reach). `known(row)`: True/False where
+    that is already known (read ahead), None to work it out."""
     # The family fields that can weigh at all: the claim's mother or No. KK against a
     # candidate's (a side without them compares as "missing", 0).
     claims_mother = bool(decode_nik(record.mother_nik) or record.mother_name)
     claims_household = bool(record.household_kk)
     likely = []
-    for row in queries.blocking_candidates(session, blocking):
+    for row in rows:
         if row["id"] == claim.mother_id:
             continue
-        # Ruled out before its mother and household are read (they count at their best
-        # weight), the name compared last (matching.compare.may_reach).
-        unread = (("mother",) * (claims_mother and bool(row["mother_id"]))
-                  + ("household",) * (claims_household and bool(row["household_id"])))
-        if may_reach(record, row_record(row), limits.review, unread):
+        worth = known(row) if known is not None else None
+        if worth is None:
+            unread = (("mother",) * (claims_mother and bool(row["mother_id"]))
+                      + ("household",) * (claims_household and bool(row["household_id"])))
+            worth = may_reach(record, record_of(row), limits.review, unread)
+        if worth:
             likely.append(row)
+    return likely
+
+
+def read_ahead(session: Session, claims: list[PersonClaim]) -> None:
+    """Read these claims' candidates now, together (sync.identity_ahead): a group's
+    creates, resolved one after another in this transaction. Claims it does not model
+    (a registry id, the mother's NIK or name to block on) are left to read alone."""
+    limits = thresholds()
+    wanted = {}
+    for claim in claims:
+        blocking = blocking_for(claim)
+        if not (claim.registry_id or blocking.mother_nik or blocking.mother_key):
+            wanted[claim] = (blocking, lookup_for(claim))
+
+    def likely(claim: PersonClaim, rows: list[dict], record_of) -> list[str]:
+        return [row["id"] for row in _worth_scoring(claim, claim_record(claim), limits, rows,
+                                                    record_of)]
+    identity_ahead.read(session, wanted, likely)
+
+
+def _likely_read_ahead(session: Session, claim: PersonClaim, record: PersonRecord,
+                       limits: Thresholds) -> list[dict] | None:
+    """`_worth_scoring`'s rows with their family, from the group's read ahead, or None
+    if the claim was not read ahead (or the pool cannot tell)."""
+    found = identity_ahead.pool_for(session, claim)
+    if found is None:
+        return None
+    pool, read = found
+    rows = pool.blocking_rows(read)
+    if rows is None:
+        return None
+
+    def known(row: dict) -> bool | None:
+        if row["id"] in pool.changed or row["id"] not in read.seen:
+            return None
+        return row["id"] in read.likely
+    likely = _worth_scoring(claim, record, limits, rows,
+                            lambda row: pool.record(row, row_record), known)
+    return pool.family(likely) or (queries.with_family(session, likely) if likely else [])
+
+
+def score_candidates(session: Session, claim: PersonClaim, scope: Scope,
+                     limits: Thresholds | None = None) -> list[Scored]:
+    """The registry persons sharing a blocking key with the claim that score in the
+    auto-link or review band, strongest first."""
+    limits = limits or thresholds()
+    record = claim_record(claim)
+    likely = _likely_read_ahead(session, claim, record, limits)
+    if likely is None:
+        likely = queries.with_family(session, _worth_scoring(
+            claim, record, limits, queries.blocking_candidates(session, blocking_for(claim))))
     out = []
-    for row in queries.with_family(session, likely):
+    for row in likely:
         comparison = compare(record, row_record(row), limits)
         if comparison.band != NEW:
             out.append(Scored(row, comparison, not _in_scope(scope, row)))
@@ -287,6 +344,9 @@ def identify_person(session: Session, claim: PersonClaim, scope: Scope,
     """Which record the claim is (see the module docstring); writes nothing.
     `score` False: the rules only (a mother named on a child's form: she has no birth
     date to block or score on, and the household rule already finds her there)."""
+    if candidates is None and (ahead := identity_ahead.pool_for(session, claim)) is not None:
+        pool, read = ahead
+        candidates = Candidates(pool.rule_rows(read))
     found = match_by_rules(session, claim, scope, candidates)
     if found.row is not None:
         return Identified("existing", found.rule, found.row)
@@ -442,17 +502,22 @@ def settle_person(session: Session, person: dict | None, claim: PersonClaim,
     return person
 
 
+def pushed_claim(changes: dict) -> PersonClaim:
+    """The identity claim of a person an app created offline (its checked changes)."""
+    return PersonClaim(
+        registry_id=None, nik=changes.get("nik"), name=changes.get("name") or "",
+        kelurahan_code=changes["kelurahan_code"], sex=changes.get("sex"),
+        birth_date=changes.get("birth_date"), posyandu_id=changes.get("posyandu_id"),
+        household_id=changes.get("household_id"), mother_id=changes.get("mother_id"))
+
+
 def resolve_pushed_person(session: Session, entity_id: str, changes: dict,
                           provenance: Provenance, *, known_absent: bool = False) -> Resolution:
     """A person an app created offline (`entity_id` is the app's id): resolved like a
     submission's claim. Matched (by a rule or in the auto-link band), it is created and
     merged at once into the match, so the app's id follows to the survivor.
     `known_absent`: the caller found no record with the app's id (sync.apply)."""
-    claim = PersonClaim(
-        registry_id=None, nik=changes.get("nik"), name=changes.get("name") or "",
-        kelurahan_code=changes["kelurahan_code"], sex=changes.get("sex"),
-        birth_date=changes.get("birth_date"), posyandu_id=changes.get("posyandu_id"),
-        household_id=changes.get("household_id"), mother_id=changes.get("mother_id"))
+    claim = pushed_claim(changes)
     found = identify_person(session, claim, provenance.scope)
     resolution = settle_identity(session, found, claim, provenance, role="pushed",
                                  entity_id=entity_id, known_absent=known_absent)

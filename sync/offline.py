@@ -30,7 +30,7 @@ from sync.accounts import Principal, record_audit
 from sync.apply import ENTITIES, PERSON_FIELDS, Provenance, Status, apply, snapshot
 from sync.changes import _FINISHED_BELOW, MAX_PAGE, ChangeCursor, fresh_activity
 from sync.changes import _in_scope as changes_in_scope
-from sync.identity import resolve_pushed_person
+from sync.identity import PersonClaim, pushed_claim, read_ahead, resolve_pushed_person
 from sync.scope import Scope, scope_filter
 
 # The field names a push sends and the feed shows (the issue's public contract).
@@ -485,14 +485,9 @@ def _apply_mutation(session: Session, principal: Principal, device_id: str, m: d
         return _result(mid, "rejected", reason="records are not deleted: ask a supervisor to "
                        "merge a duplicate")
     if op == "create":
-        if kind == "person" and changes.get("posyandu_id") is None and \
-                len(principal.scope.posyandu_ids) == 1 and not principal.scope.wilayah_codes:
-            changes["posyandu_id"] = principal.scope.posyandu_ids[0]
-        if not changes.get("kelurahan_code"):
-            return _result(mid, "rejected", reason="kelurahan_code is required")
-        if not principal.scope.covers_kelurahan(changes["kelurahan_code"],
-                                                changes.get("posyandu_id")):
-            return _result(mid, "rejected", reason="outside your scope")
+        problem = _placed(principal, kind, changes)
+        if problem:
+            return _result(mid, "rejected", reason=problem)
         # known_new: the push's read found neither this mutation nor this id (a create
         # racing it fails on the primary key and is redone alone, with the check).
         if not known_new and (existing := ENTITIES[kind].rows.get(session, m["id"])) is not None:
@@ -536,6 +531,31 @@ def _apply_mutation(session: Session, principal: Principal, device_id: str, m: d
         return _result(mid, "conflict", version=outcome.version, conflict_id=conflict_id, **extra)
     status = "merged" if outcome.merged else "applied"
     return _result(mid, status, version=outcome.version, **extra)
+
+
+def _placed(principal: Principal, kind: str, changes: dict) -> str | None:
+    """A create's place: a kader of one posyandu creates persons there unless told
+    otherwise (filled in `changes`); why it cannot be created there, or None."""
+    if kind == "person" and changes.get("posyandu_id") is None and \
+            len(principal.scope.posyandu_ids) == 1 and not principal.scope.wilayah_codes:
+        changes["posyandu_id"] = principal.scope.posyandu_ids[0]
+    if not changes.get("kelurahan_code"):
+        return "kelurahan_code is required"
+    if not principal.scope.covers_kelurahan(changes["kelurahan_code"],
+                                            changes.get("posyandu_id")):
+        return "outside your scope"
+    return None
+
+
+def _pushed_claim(principal: Principal, mutation: dict) -> PersonClaim | None:
+    """The identity claim a person create will resolve (as _apply_mutation checks it),
+    or None if it is not one or will be rejected."""
+    if mutation["entity"] != "person" or mutation["op"] != "create":
+        return None
+    changes, problem = _coerce("person", mutation.get("changes") or {})
+    if problem or _placed(principal, "person", changes) or _bad_person(changes):
+        return None
+    return pushed_claim(changes)
 
 
 def _bad_person(changes: dict) -> str | None:
@@ -600,12 +620,15 @@ class PushMutation:
     @staticmethod
     def prepare_group(tx, units: list) -> None:
         """Before a group's mutations run: the records its updates change, read and
-        locked in one statement per entity (sync.queries.versioned.lock_ahead), not one
-        round trip per mutation."""
+        locked in one statement per entity (sync.queries.versioned.lock_ahead), and
+        the identity candidates of its person creates (sync.identity_ahead), not round
+        trips per mutation."""
         for kind, entity in ENTITIES.items():
             entity.rows.lock_ahead(tx.session, [
                 unit.mutation["id"] for unit in units
                 if unit.mutation["entity"] == kind and unit.mutation["op"] == "update"])
+        claims = [_pushed_claim(unit.principal, unit.mutation) for unit in units]
+        read_ahead(tx.session, [claim for claim in claims if claim is not None])
 
     def store(self, tx) -> dict:
         # The same mutation sent twice at once: the second fails on (user, mutation_id)

@@ -37,9 +37,11 @@ _FROM = PERSON.outerjoin(_MOTHER, _MOTHER.c.id == PERSON.c.mother_id).outerjoin(
 _LIVE = PERSON.c.merged_into_id.is_(None)
 # What scoring a candidate reads of it (sync.identity.row_record), with its scope's
 # columns and its age in the registry: few columns, since a claim reads hundreds.
+# The name key and phonetic block too: sync.identity_ahead searches the rows it read as
+# these branches search the table.
 CANDIDATE_COLUMNS = tuple(PERSON.c[name] for name in (
     "id", "name", "sex", "birth_date", "birth_date_estimated", "nik", "kelurahan_code",
-    "posyandu_id", "mother_id", "household_id", "created_at"))
+    "posyandu_id", "mother_id", "household_id", "created_at", "name_key", "name_block"))
 _BRANCHES = (
     (PERSON.c.nik == bindparam("nik"),),
     (PERSON.c.kelurahan_code == bindparam("kelurahan"),
@@ -108,9 +110,13 @@ def _kecamatan_range(kelurahan_code: str) -> tuple[str, str]:
     return prefix + ".", prefix + "/"  # '/' follows '.' in ASCII: every code under the prefix
 
 
-def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
-    """Live persons sharing a blocking key with the claim (each once): CANDIDATE_COLUMNS
-    of them (`with_family` adds the mother's and household's)."""
+def kecamatan_range(kelurahan_code: str) -> tuple[str, str]:
+    """The bounds, both excluded, of the kelurahan codes of this one's kecamatan."""
+    return _kecamatan_range(kelurahan_code)
+
+
+def blocking_params(blocking: Blocking) -> dict:
+    """The blocking statement's parameters for one claim."""
     born = blocking.birth_date
     swapped = None
     if born is not None and born.day <= 12 and born.day != born.month:
@@ -129,10 +135,27 @@ def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
         "mother_id": blocking.mother_id, "mother_nik": blocking.mother_nik,
         "mother_key": blocking.mother_key, "household_id": blocking.household_id,
     }
+    return params
+
+
+def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
+    """Live persons sharing a blocking key with the claim (each once): CANDIDATE_COLUMNS
+    of them (`with_family` adds the mother's and household's)."""
     rows: dict[str, dict] = {}
-    for row in _BLOCKING.mappings(session, params):
+    for row in _BLOCKING.mappings(session, blocking_params(blocking)):
         rows.setdefault(row["id"], row)
     return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
+
+
+def blocking_reads(blockings: list[Blocking]) -> list[tuple[Prepared, dict]]:
+    """The blocking statement per claim, for core.statements.all_together
+    (sync.identity_ahead reads a group's in one round trip)."""
+    return [(_BLOCKING, blocking_params(blocking)) for blocking in blockings]
+
+
+def family_reads(mother_ids: list[str], household_ids: list[str]) -> list[tuple]:
+    """`with_family`'s two reads: mothers (id, name, nik) and households (id, kk)."""
+    return [(_MOTHERS, {"ids": mother_ids}), (_KKS, {"ids": household_ids})]
 
 
 def with_family(session: Session, rows: list[dict]) -> list[dict]:
@@ -142,8 +165,8 @@ def with_family(session: Session, rows: list[dict]) -> list[dict]:
     household_ids = sorted({row["household_id"] for row in rows if row["household_id"]})
     mothers, kks = {}, {}
     if mother_ids or household_ids:
-        found_mothers, found_kks = all_together(session, [(_MOTHERS, {"ids": mother_ids}),
-                                                          (_KKS, {"ids": household_ids})])
+        found_mothers, found_kks = all_together(session, family_reads(mother_ids,
+                                                                      household_ids))
         mothers = {m.id: m for m in found_mothers}
         kks = {h.id: h.kk for h in found_kks}
     out = []

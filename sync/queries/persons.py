@@ -77,9 +77,7 @@ class Candidates:
         return growth_history(session, person_id)
 
 
-def candidates(session: Session, *lookups: Lookup | None) -> Candidates:
-    """Every person matching any of (at most two) lookups, in one query."""
-    lookups = [lookup for lookup in lookups if lookup is not None]
+def _candidate_params(lookups: list[Lookup]) -> dict:
     if len(lookups) > 2:
         raise ValueError("candidates takes at most two lookups")
     params = {}
@@ -88,6 +86,20 @@ def candidates(session: Session, *lookups: Lookup | None) -> Candidates:
             f"id_{slot}": lookup.registry_id, f"nik_{slot}": lookup.nik,
             f"kelurahan_{slot}": lookup.kelurahan_code, f"birth_{slot}": lookup.birth_date,
             f"household_{slot}": lookup.household_id, f"key_{slot}": lookup.name_key})
+    return params
+
+
+def candidate_reads(lookups: list[Lookup]) -> list[tuple[Prepared, dict]]:
+    """`candidates`' statement (without growth histories) for any number of lookups,
+    two a statement: for core.statements.all_together (sync.identity_ahead)."""
+    return [(_CANDIDATES, _candidate_params(lookups[start:start + 2]))
+            for start in range(0, len(lookups), 2)]
+
+
+def candidates(session: Session, *lookups: Lookup | None) -> Candidates:
+    """Every person matching any of (at most two) lookups, in one query."""
+    lookups = [lookup for lookup in lookups if lookup is not None]
+    params = _candidate_params(lookups)
     with_growth = session.connection().dialect.name != "sqlite"
     statement = _CANDIDATES_WITH_GROWTH if with_growth else _CANDIDATES
     persons: dict[str, dict] = {}
