@@ -18,7 +18,7 @@ from functools import cached_property
 
 from rapidfuzz.distance import Hamming
 
-from matching.names import compare_names, name_tokens, placeholder_mother
+from matching.names import compare_names, could_be_exact, name_tokens, placeholder_mother
 from matching.nik import decode_nik, nik_agrees
 
 
@@ -216,6 +216,8 @@ def may_match(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresho
 _BEST = {name: max(levels.values()) for name, levels in WEIGHTS.items()}
 # Without a name of its own on either side the name level is "placeholder" or "missing".
 _BEST_UNNAMED = max(WEIGHTS["name"]["placeholder"], WEIGHTS["name"]["missing"])
+# The best a pair of names of their own can score short of "exact".
+_SECOND_NAME = max(WEIGHTS["name"][level] for level in ("variant", "similar", "different"))
 
 
 def may_reach(a: PersonRecord, b: PersonRecord, review: float,
@@ -226,12 +228,20 @@ def may_reach(a: PersonRecord, b: PersonRecord, review: float,
     all when the rest cannot reach `review` even with the best name). A name missing on
     either side can only be "placeholder" or "missing"; a field of b's family not in
     `unread` is compared as b has it."""
-    known = sum(_BEST[name] if name in unread else WEIGHTS[name][level(a, b)]
-                for name, level in _LEVELS.items() if name != "name")
+    # Spelled out rather than looped over _LEVELS: this runs for every candidate of
+    # every claim. The weights are multiples of 0.5, so the order of the sum is exact.
+    known = (WEIGHTS["nik"][_nik_level(a, b)] + WEIGHTS["birth_date"][_birth_level(a, b)]
+             + WEIGHTS["sex"][_sex_level(a, b)] + WEIGHTS["place"][_place_level(a, b)]
+             + (_BEST["mother"] if "mother" in unread
+                else WEIGHTS["mother"][_mother_level(a, b)])
+             + (_BEST["household"] if "household" in unread
+                else WEIGHTS["household"][_household_level(a, b)]))
     if not name_tokens(a.name) or not name_tokens(b.name):
         return known + _BEST_UNNAMED >= review
     if known + _BEST["name"] < review:
         return False
+    if known + _SECOND_NAME < review and not could_be_exact(a.name, b.name):
+        return False  # only an exact name would do, and it cannot be one
     return known + WEIGHTS["name"][_name_level(a, b)] >= review
 
 

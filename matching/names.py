@@ -121,18 +121,39 @@ def _token_similarity(a: tuple[str, str], b: tuple[str, str]) -> float:
     return JaroWinkler.normalized_similarity(a[1], b[1])
 
 
+# Two different tokens both shorter than this are less than 0.995 apart by Jaro-Winkler:
+# for distinct strings of at most L letters, 1 - Jaro >= 1/(3L) (a letter unmatched, or
+# a transposition) and 1 - JW >= 0.6 (1 - Jaro), so JW <= 1 - 0.2/L, under 0.995 for
+# L < 40.
+_SHORT_TOKEN = 32
+
+
 @lru_cache(maxsize=1 << 18)
-def _profile(name: str | None) -> tuple[tuple[str, ...], str, tuple, list] | None:
+def _profile(name: str | None) -> tuple | None:
     """What compare_names needs of one name, worked out once per name (identity compares
     a claim with hundreds of candidates): its tokens, them joined, the tokens other than
-    Muhammad as (folded, lightly normalised) pairs, and those sorted. None: no name of
-    its own."""
+    Muhammad as (folded, lightly normalised) pairs, those sorted, and for could_be_exact
+    the folded ones alone and whether any token is long. None: no name of its own."""
     tokens = name_tokens(name)
     if not tokens:
         return None
     pairs = tuple(zip(tokens, name_tokens(name, fold=False)))
     core = tuple(t for t in pairs if t[0] != "muhammad") or pairs
-    return tokens, "".join(tokens), core, sorted(core)
+    return (tokens, "".join(tokens), core, sorted(core), tuple(t[0] for t in core),
+            any(len(t[1]) >= _SHORT_TOKEN for t in core))
+
+
+def could_be_exact(a: str | None, b: str | None) -> bool:
+    """False only when compare_names(a, b) is surely below 0.99 (the "exact" level),
+    found without Jaro-Winkler: 0.99 or more takes the same tokens, or the same tokens
+    other than Muhammad in order once folded (a pair of different short tokens is under
+    0.995; equal light forms fold the same), unless a token is too long for that bound."""
+    profile_a, profile_b = _profile(a), _profile(b)
+    if profile_a is None or profile_b is None:
+        return False
+    if profile_a[0] == profile_b[0] or profile_a[5] or profile_b[5]:
+        return True
+    return profile_a[4] == profile_b[4]
 
 
 def compare_names(a: str | None, b: str | None) -> float:
@@ -144,7 +165,8 @@ def compare_names(a: str | None, b: str | None) -> float:
     profile_a, profile_b = _profile(a), _profile(b)
     if profile_a is None or profile_b is None:
         return 0.0
-    (ta, joined_a, core_a, sorted_a), (tb, joined_b, core_b, sorted_b) = profile_a, profile_b
+    ta, joined_a, core_a, sorted_a = profile_a[:4]
+    tb, joined_b, core_b, sorted_b = profile_b[:4]
     if ta == tb:
         return 1.0
     if joined_a == joined_b:

@@ -4,14 +4,16 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from matching.batch import link
 from matching.compare import (
+    _LEVELS,
     AUTO_LINK,
     NEW,
     REVIEW,
+    WEIGHTS,
     PersonRecord,
     Thresholds,
     compare,
@@ -20,7 +22,13 @@ from matching.compare import (
     upper_bound,
 )
 from matching.evaluate import pair_scores
-from matching.names import compare_names, name_key, name_tokens, placeholder_mother
+from matching.names import (
+    compare_names,
+    could_be_exact,
+    name_key,
+    name_tokens,
+    placeholder_mother,
+)
 from matching.nik import decode_nik, valid_nik
 
 KEL = "33.75.01.1002"
@@ -236,3 +244,41 @@ def test_nik_levels(serial_a, serial_b, level):
     b = child("b", "Aisyah Putri", born, nik=f"337501440324{serial_b}")
     assert compare(a, b).levels["nik"] == level
     assert compare(a, replace(b, nik=None)).levels["nik"] == "missing"
+
+
+# Words whose spellings fold together (oe/u, dj/j, tj/c, y/i, kh/h, doubled letters, a
+# final h), Muhammad's forms, titles, and tokens either side of could_be_exact's length
+# bound.
+_WORDS = st.sampled_from([
+    "abdoel", "abdul", "djoko", "joko", "tjahjo", "cahyo", "rizky", "rizki", "fauziah",
+    "fausia", "nur", "aisyah", "nuraisyah", "annisa", "putri", "putry", "muhammad", "m",
+    "moh", "by", "ny", "an", "siti", "khadijah", "hadijah", "alloh", "alo",
+    "ab" * 20, "ab" * 19 + "ad", "ba" * 20, "ab" * 16, "ab" * 15 + "ad", "ab" * 15 + "a",
+    "ab" * 15 + "d", "ab" * 60, "ab" * 59 + "ad"])
+_TYPED_NAMES = st.lists(_WORDS, min_size=0, max_size=4).map(" ".join)
+
+
+@given(_TYPED_NAMES, _TYPED_NAMES)
+@example("ab" * 60, "ab" * 59 + "ad")  # 120 letters one apart: 0.9917, "exact"
+@example("Siti " + "ab" * 60, "Siti " + "ab" * 59 + "ad")
+@example("Abdoel Djoko", "Abdul Joko")
+def test_could_be_exact_only_rules_out_names_below_the_exact_level(a, b):
+    if not could_be_exact(a, b):
+        assert compare_names(a, b) < 0.99
+
+
+def _reference_may_reach(a, b, review, unread):
+    """may_reach as first written: every level, the name's included, worked out."""
+    known = sum(max(WEIGHTS[name].values()) if name in unread else WEIGHTS[name][level(a, b)]
+                for name, level in _LEVELS.items() if name != "name")
+    if not name_tokens(a.name) or not name_tokens(b.name):
+        return known + max(WEIGHTS["name"]["placeholder"], WEIGHTS["name"]["missing"]) >= review
+    return known + WEIGHTS["name"][_LEVELS["name"](a, b)] >= review
+
+
+@given(_RECORDS, _RECORDS.map(lambda r: r), _TYPED_NAMES, _TYPED_NAMES,
+       st.sampled_from([8.0, 2.0, 20.0, 10.5]),
+       st.sampled_from([(), ("mother",), ("household",), ("mother", "household")]))
+def test_may_reach_answers_as_working_out_every_level_does(a, b, name_a, name_b, review, unread):
+    a, b = replace(a, name=name_a or a.name), replace(b, record_id="s", name=name_b or b.name)
+    assert may_reach(a, b, review, unread) == _reference_may_reach(a, b, review, unread)
