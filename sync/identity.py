@@ -303,12 +303,13 @@ def _likely_read_ahead(session: Session, claim: PersonClaim, record: PersonRecor
 
 
 def score_candidates(session: Session, claim: PersonClaim, scope: Scope,
-                     limits: Thresholds | None = None) -> list[Scored]:
+                     limits: Thresholds | None = None, *, read_ahead: bool = False
+                     ) -> list[Scored]:
     """The registry persons sharing a blocking key with the claim that score in the
-    auto-link or review band, strongest first."""
+    auto-link or review band, strongest first (`read_ahead`: see identify_person)."""
     limits = limits or thresholds()
     record = claim_record(claim)
-    likely = _likely_read_ahead(session, claim, record, limits)
+    likely = _likely_read_ahead(session, claim, record, limits) if read_ahead else None
     if likely is None:
         likely = queries.with_family(session, _worth_scoring(
             claim, record, limits, queries.blocking_candidates(session, blocking_for(claim))))
@@ -339,18 +340,22 @@ class Identified:
 
 
 def identify_person(session: Session, claim: PersonClaim, scope: Scope,
-                    candidates: Candidates | None = None, *, score: bool = True
-                    ) -> Identified:
+                    candidates: Candidates | None = None, *, score: bool = True,
+                    read_ahead: bool = False) -> Identified:
     """Which record the claim is (see the module docstring); writes nothing.
     `score` False: the rules only (a mother named on a child's form: she has no birth
-    date to block or score on, and the household rule already finds her there)."""
-    if candidates is None and (ahead := identity_ahead.pool_for(session, claim)) is not None:
+    date to block or score on, and the household rule already finds her there).
+    `read_ahead`: the claim is a pushed create whose group read its candidates ahead
+    (`read_ahead`; its rows have the columns scoring needs, not every column)."""
+    if read_ahead and candidates is None and (
+            ahead := identity_ahead.pool_for(session, claim)) is not None:
         pool, read = ahead
-        candidates = Candidates(pool.rule_rows(read))
+        rows = pool.rule_rows(read)
+        candidates = Candidates(rows) if rows is not None else None
     found = match_by_rules(session, claim, scope, candidates)
     if found.row is not None:
         return Identified("existing", found.rule, found.row)
-    scored = score_candidates(session, claim, scope) if score else []
+    scored = score_candidates(session, claim, scope, read_ahead=read_ahead) if score else []
     proposals = []
     if found.elsewhere is not None:  # a NIK or exact name outside the scope: review
         elsewhere = next((s for s in scored if s.row["id"] == found.elsewhere["id"]), None)
@@ -518,7 +523,7 @@ def resolve_pushed_person(session: Session, entity_id: str, changes: dict,
     merged at once into the match, so the app's id follows to the survivor.
     `known_absent`: the caller found no record with the app's id (sync.apply)."""
     claim = pushed_claim(changes)
-    found = identify_person(session, claim, provenance.scope)
+    found = identify_person(session, claim, provenance.scope, read_ahead=True)
     resolution = settle_identity(session, found, claim, provenance, role="pushed",
                                  entity_id=entity_id, known_absent=known_absent)
     extra = {k: v for k, v in changes.items() if k not in _claim_data(claim)

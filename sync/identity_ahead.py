@@ -4,8 +4,9 @@ A push's creates resolve identity one after another in one transaction (sync.off
 Alone, each reads its rule candidates and its blocking candidates (two round trips,
 each first sending the group's queued writes) and builds a record of every candidate
 it scores, although the creates of a village share most of their candidates. Read
-ahead, the group's statements (the same ones, one per claim, unchanged plans) go out
-in one pipeline before the first create runs; their rows form a pool, indexed the way
+ahead, the group's blocking statements (the same ones, one per claim, unchanged plans;
+what a claim's rules can pick is among its blocking rows) go out in one pipeline
+before the first create runs; their rows form a pool, indexed the way
 the blocking branches and the rules search the table, with the family of the rows
 that may be scored. Each claim then finds in the pool exactly what its own statements
 would have found at that point of the transaction:
@@ -59,6 +60,7 @@ class _Read:
     before: _Side = field(default_factory=_Side)
     after: _Side = field(default_factory=_Side)
     seen: set[str] = field(default_factory=set)  # the ids its own statement returned
+    rules_known: bool = True  # the rows its rules could pick are all in the pool
     likely: set[str] = field(default_factory=set)  # of those, the ones worth scoring
 
 
@@ -189,9 +191,12 @@ class Pool:
         rows = [self.rows[person_id] for person_id in found]
         return sorted(rows, key=lambda row: (row["created_at"], row["id"]))
 
-    def rule_rows(self, read: _Read) -> list[dict]:
+    def rule_rows(self, read: _Read) -> list[dict] | None:
         """What the rules statement would return now for the claim's lookup, live rows
-        only (a claim without a registry id uses no others: sync.identity.match_by_rules)."""
+        only (a claim without a registry id uses no others: sync.identity.match_by_rules),
+        or None if the pool cannot tell."""
+        if not read.rules_known:
+            return None
         lookup = read.lookup
         found = set(self._found("nik", lookup.nik))
         if lookup.name_key and lookup.kelurahan_code and lookup.birth_date is not None:
@@ -236,17 +241,10 @@ def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.
     pool = Pool()
     entries = list(claims.items())
     blockings = [blocking for _, (blocking, _) in entries]
-    lookups = [lookup for _, (_, lookup) in entries]
-    reads = queries.blocking_reads(blockings) + persons.candidate_reads(lookups)
     # As the driver gives them: most rows come back for many claims, and only the
-    # first of each is converted.
-    results = all_together(session, reads, raw=True)
-    blocked, ruled = results[:len(entries)], results[len(entries):]
-    for fetched in ruled:
-        for raw in fetched.rows:
-            row = dict(zip(fetched.names, fetched.values(raw)))
-            if row["merged_into_id"] is None and row["id"] not in pool.rows:
-                pool.add({name: row[name] for name in _NEEDED if name != "merged_into_id"})
+    # first of each is converted. No rules statement: what a claim's rules can pick
+    # (see rules_known) is among its blocking rows.
+    blocked = all_together(session, queries.blocking_reads(blockings), raw=True)
     for (claim, (blocking, lookup)), fetched in zip(entries, blocked):
         this = _Read(blocking, lookup)
         params = queries.blocking_params(blocking)
@@ -267,6 +265,12 @@ def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.
                                  and low <= row["birth_date"] <= high), reverse=before)
                 if len(births) >= queries.NEAREST_BORN:
                     side.edge = births[queries.NEAREST_BORN - 1]
+        # The rules (sync.identity.match_by_rules) pick by NIK, by name and birth date in
+        # the kelurahan, or, without a birth date, by name in the household: the NIK and
+        # household branches return every such row, and the earlier side of the window
+        # every row born on the claim's day unless it is full of them.
+        this.rules_known = not (this.before.edge is not None
+                                and this.before.edge >= blocking.birth_date)
         pool.reads[claim] = this
         this.seen = set(mine)
         own = sorted((pool.rows[person_id] for person_id in this.seen),

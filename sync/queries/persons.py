@@ -89,13 +89,6 @@ def _candidate_params(lookups: list[Lookup]) -> dict:
     return params
 
 
-def candidate_reads(lookups: list[Lookup]) -> list[tuple[Prepared, dict]]:
-    """`candidates`' statement (without growth histories) for any number of lookups,
-    two a statement: for core.statements.all_together (sync.identity_ahead)."""
-    return [(_CANDIDATES, _candidate_params(lookups[start:start + 2]))
-            for start in range(0, len(lookups), 2)]
-
-
 def candidates(session: Session, *lookups: Lookup | None) -> Candidates:
     """Every person matching any of (at most two) lookups, in one query."""
     lookups = [lookup for lookup in lookups if lookup is not None]
