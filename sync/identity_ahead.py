@@ -91,14 +91,23 @@ class Pool:
                 "household_name": (row["household_id"], row["name_key"])
                 if row["household_id"] and row["name_key"] else None}
 
-    def add(self, row: dict) -> None:
+    def add(self, row: dict, *, in_order: bool = True) -> None:
+        """`in_order` False: the births are put in order later, all at once (`order`)."""
         self.rows[row["id"]] = row
         for name, key in self._keys(row).items():
             if key is not None:
                 self._indexes[name].setdefault(key, set()).add(row["id"])
         if row["birth_date"] is not None:
-            bisect.insort(self._born.setdefault(row["kelurahan_code"], []),
-                          (row["birth_date"], row["id"]))
+            births = self._born.setdefault(row["kelurahan_code"], [])
+            entry = (row["birth_date"], row["id"])
+            if in_order:
+                bisect.insort(births, entry)
+            else:
+                births.append(entry)
+
+    def order(self) -> None:
+        for births in self._born.values():
+            births.sort()
 
     def remove(self, person_id: str) -> None:
         row = self.rows.pop(person_id, None)
@@ -147,19 +156,28 @@ class Pool:
                 ) -> list[str] | None:
         """The NEAREST_BORN live rows born in [low, high] nearest the claim's birth date
         (high for the earlier side, low for the later), or None if rows never read
-        could now be among them."""
+        could now be among them. Found by bisection: a dense kelurahan holds thousands
+        in a window's days."""
         born = self._born.get(kelurahan, [])
         start = bisect.bisect_left(born, (low, ""))
         stop = bisect.bisect_right(born, (high, "\uffff"))
-        ids = [person_id for _, person_id in born[start:stop]]
+        nearest = queries.NEAREST_BORN
         if before:
-            ids.reverse()
-        if side.edge is not None:  # full when read: the nearest must all lie within the edge
-            within = sum(1 for birth, _ in born[start:stop]
-                         if (birth >= side.edge if before else birth <= side.edge))
-            if within < queries.NEAREST_BORN:
+            # Full when read: the nearest must all lie within its edge.
+            if side.edge is not None and stop - bisect.bisect_left(
+                    born, (side.edge, ""), start, stop) < nearest:
                 return None
-        return ids[:queries.NEAREST_BORN]
+            return [person_id for _, person_id in reversed(born[max(start, stop - nearest):stop])]
+        if side.edge is not None and bisect.bisect_right(
+                born, (side.edge, "\uffff"), start, stop) - start < nearest:
+            return None
+        return [person_id for _, person_id in born[start:min(stop, start + nearest)]]
+
+    def _born_on(self, kelurahan: str, day: date) -> list[str]:
+        born = self._born.get(kelurahan, [])
+        start = bisect.bisect_left(born, (day, ""))
+        stop = bisect.bisect_right(born, (day, "\uffff"), start)
+        return [person_id for _, person_id in born[start:stop]]
 
     def blocking_rows(self, read: _Read) -> list[dict] | None:
         """What the blocking statement would return now (see queries.blocking_candidates),
@@ -171,8 +189,7 @@ class Pool:
         found |= self._found("mother_id", b.mother_id)
         found |= self._found("household_id", b.household_id)
         if params["born_swapped"] is not None:
-            found |= {person_id for birth, person_id in self._born.get(b.kelurahan_code, [])
-                      if birth == params["born_swapped"]}
+            found.update(self._born_on(b.kelurahan_code, params["born_swapped"]))
         if params["block"] is not None:
             low, high = params["kecamatan_from"], params["kecamatan_to"]
             for person_id in self._found("block", params["block"]):
@@ -252,7 +269,7 @@ def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.
         for raw in fetched.rows:
             person_id = raw[0]  # CANDIDATE_COLUMNS: the id first
             if person_id not in pool.rows:
-                pool.add(dict(zip(fetched.names, fetched.values(raw))))
+                pool.add(dict(zip(fetched.names, fetched.values(raw))), in_order=False)
             mine.append(person_id)
         if blocking.birth_date is not None:
             own = [pool.rows[person_id] for person_id in mine]
@@ -276,6 +293,7 @@ def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.
         own = sorted((pool.rows[person_id] for person_id in this.seen),
                      key=lambda row: (row["created_at"], row["id"]))
         this.likely = set(likely(claim, own, lambda row: pool.record(row, _record)))
+    pool.order()
     # The likely rows' mothers and households, and the claims' own: the group's
     # creates carry those, and may be scored by the claims after them.
     mother_ids = sorted({pool.rows[i]["mother_id"] for r in pool.reads.values()
