@@ -180,12 +180,16 @@ def get_kelurahan_or_raise(session: Session, code: str) -> Wilayah:
 
 
 def list_wilayah(session: Session, *, parent: str | None, level: str | None, limit: int,
-                 offset: int) -> tuple[list[Wilayah], int]:
+                 offset: int, name: str | None = None) -> tuple[list[Wilayah], int]:
+    """`name`: part of the region's name, any case (% and _ are letters here)."""
     query = select(Wilayah)
     if parent:
         query = query.where(Wilayah.parent_code == parent)
     if level:
         query = query.where(Wilayah.level == level)
+    if name:
+        query = query.where(func.lower(Wilayah.name).contains(name.strip().lower(),
+                                                              autoescape=True))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Wilayah.code).limit(limit).offset(offset)).all()
     return list(rows), total

@@ -50,9 +50,13 @@ class PosyanduOut(BaseModel):
 def list_wilayah(session: ReadSessionDep, _: PrincipalDep, page: PageDep,
                  parent: Annotated[str | None, Query(description="Parent code, e.g. 33.75")] = None,
                  level: Annotated[Literal[LEVELS] | None, Query()] = None,
+                 name: Annotated[str | None, Query(
+                     min_length=2, max_length=120,
+                     description="Part of the name, any case (e.g. medono)")] = None,
                  ) -> Page[WilayahOut]:
+    """Regions by parent, level and part of the name, in code order."""
     rows, total = wilayah_service.list_wilayah(session, parent=parent, level=level,
-                                               limit=page.limit, offset=page.offset)
+                                               name=name, limit=page.limit, offset=page.offset)
     return Page(items=[WilayahOut.model_validate(r, from_attributes=True) for r in rows],
                 total=total, limit=page.limit, offset=page.offset)
 
