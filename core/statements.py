@@ -309,7 +309,7 @@ def _send(connection, before: list, last: tuple) -> Any:
 
 
 def _send_all(connection, before: list, calls: list[tuple], *, fetch: bool,
-              read: Callable = None) -> list:
+              read: Callable | None = None) -> list:
     """`_send` for several statements after the queued writes: each call's cursor (or,
     with `fetch`, its rows). One pipeline on PostgreSQL; elsewhere one after another,
     each fetched before the next runs."""

@@ -275,9 +275,9 @@ def read_ahead(session: Session, claims: list[PersonClaim]) -> None:
         if not (claim.registry_id or blocking.mother_nik or blocking.mother_key):
             wanted[claim] = (blocking, lookup_for(claim))
 
-    def likely(claim: PersonClaim, rows: list[dict], record_of) -> list[str]:
+    def likely(claim: PersonClaim, rows: list[dict], pool: identity_ahead.Pool) -> list[str]:
         return [row["id"] for row in _worth_scoring(claim, claim_record(claim), limits, rows,
-                                                    record_of)]
+                                                    lambda row: pool.record(row, row_record))]
     identity_ahead.read(session, wanted, likely)
 
 
@@ -299,7 +299,8 @@ def _likely_read_ahead(session: Session, claim: PersonClaim, record: PersonRecor
         return row["id"] in read.likely
     likely = _worth_scoring(claim, record, limits, rows,
                             lambda row: pool.record(row, row_record), known)
-    return pool.family(likely) or (queries.with_family(session, likely) if likely else [])
+    family = pool.family(likely)
+    return family if family is not None else queries.with_family(session, likely)
 
 
 def score_candidates(session: Session, claim: PersonClaim, scope: Scope,

@@ -57,11 +57,20 @@ class _Side:
 class _Read:
     blocking: queries.Blocking
     lookup: persons.Lookup
+    params: dict  # the blocking statement's (queries.blocking_params)
     before: _Side = field(default_factory=_Side)
     after: _Side = field(default_factory=_Side)
     seen: set[str] = field(default_factory=set)  # the ids its own statement returned
     rules_known: bool = True  # the rows its rules could pick are all in the pool
     likely: set[str] = field(default_factory=set)  # of those, the ones worth scoring
+
+    def sides(self) -> tuple[tuple[_Side, date, date, bool], ...]:
+        """The birth-date window's sides: (side, first day, last day, earlier side?)."""
+        if self.blocking.birth_date is None:
+            return ()
+        p = self.params
+        return ((self.before, p["born_from"], p["born"], True),
+                (self.after, p["born"] + timedelta(days=1), p["born_to"], False))
 
 
 class Pool:
@@ -124,15 +133,13 @@ class Pool:
                 del born[at]
 
     def catch_up(self, session: Session) -> bool:
-        """Take in what the transaction wrote since the last call; False if a write did
-        not say what it wrote (the pool cannot be trusted any more)."""
+        """Take in what the transaction wrote since the last call; False if nobody kept
+        it or a row lacks a column the pool searches by (the pool cannot be trusted)."""
         for table in ("person", "household"):
             log = written(session, table)
             if log is None:
                 return False
             for entity_id, row in log[self._seen[table]:]:
-                if row is None:
-                    return False
                 if table == "household":
                     self.kks[entity_id] = row.get("kk")
                     continue
@@ -182,8 +189,7 @@ class Pool:
     def blocking_rows(self, read: _Read) -> list[dict] | None:
         """What the blocking statement would return now (see queries.blocking_candidates),
         or None if the pool cannot tell."""
-        b = read.blocking
-        params = queries.blocking_params(b)
+        b, params = read.blocking, read.params
         found: set[str] = set()
         found |= self._found("nik", b.nik)
         found |= self._found("mother_id", b.mother_id)
@@ -197,14 +203,11 @@ class Pool:
                 if (low < row["kelurahan_code"] < high and row["birth_date"] is not None
                         and params["year_from"] <= row["birth_date"] <= params["year_to"]):
                     found.add(person_id)
-        if b.birth_date is not None:
-            earlier = self._window(b.kelurahan_code, params["born_from"], params["born"],
-                                   read.before, before=True)
-            later = self._window(b.kelurahan_code, params["born"] + timedelta(days=1),
-                                 params["born_to"], read.after, before=False)
-            if earlier is None or later is None:
+        for side, low, high, before in read.sides():
+            nearest = self._window(b.kelurahan_code, low, high, side, before=before)
+            if nearest is None:
                 return None
-            found.update(earlier, later)
+            found.update(nearest)
         rows = [self.rows[person_id] for person_id in found]
         return sorted(rows, key=lambda row: (row["created_at"], row["id"]))
 
@@ -248,60 +251,53 @@ class Pool:
 def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.Lookup]],
          likely) -> None:
     """Read the claims' candidates ahead, in one round trip (see the module docstring).
-    `claims`: {claim: (its blocking keys, its rules lookup)}; `likely(claim, rows,
-    record_of)`: the ids of the rows worth scoring, whose mothers and households are
-    read too."""
-    from sync.identity import row_record as _record  # noqa: PLC0415 - identity imports this module
-
+    `claims`: {claim: (its blocking keys, its rules lookup)}; `likely(claim, rows, pool)`:
+    the ids of the rows worth scoring, whose mothers and households are read too."""
     if not claims:
         return
     pool = Pool()
-    entries = list(claims.items())
-    blockings = [blocking for _, (blocking, _) in entries]
+    pool.reads = reads = {claim: _Read(blocking, lookup, queries.blocking_params(blocking))
+                          for claim, (blocking, lookup) in claims.items()}
     # As the driver gives them: most rows come back for many claims, and only the
     # first of each is converted. No rules statement: what a claim's rules can pick
     # (see rules_known) is among its blocking rows.
-    blocked = all_together(session, queries.blocking_reads(blockings), raw=True)
-    for (claim, (blocking, lookup)), fetched in zip(entries, blocked):
-        this = _Read(blocking, lookup)
-        params = queries.blocking_params(blocking)
+    blocked = all_together(session, queries.blocking_reads(
+        [this.params for this in reads.values()]), raw=True)
+    for (claim, this), fetched in zip(reads.items(), blocked):
+        blocking = this.blocking
         mine = []
         for raw in fetched.rows:
             person_id = raw[0]  # CANDIDATE_COLUMNS: the id first
             if person_id not in pool.rows:
                 pool.add(dict(zip(fetched.names, fetched.values(raw))), in_order=False)
             mine.append(person_id)
-        if blocking.birth_date is not None:
-            own = [pool.rows[person_id] for person_id in mine]
-            for side, low, high, before in (
-                    (this.before, params["born_from"], params["born"], True),
-                    (this.after, params["born"] + timedelta(days=1), params["born_to"], False)):
-                births = sorted((row["birth_date"] for row in own
-                                 if row["kelurahan_code"] == blocking.kelurahan_code
-                                 and row["birth_date"] is not None
-                                 and low <= row["birth_date"] <= high), reverse=before)
-                if len(births) >= queries.NEAREST_BORN:
-                    side.edge = births[queries.NEAREST_BORN - 1]
+        this.seen = set(mine)
+        own = sorted((pool.rows[person_id] for person_id in this.seen),
+                     key=lambda row: (row["created_at"], row["id"]))
+        for side, low, high, before in this.sides():
+            births = sorted((row["birth_date"] for row in own
+                             if row["kelurahan_code"] == blocking.kelurahan_code
+                             and row["birth_date"] is not None
+                             and low <= row["birth_date"] <= high), reverse=before)
+            if len(births) >= queries.NEAREST_BORN:
+                side.edge = births[queries.NEAREST_BORN - 1]
         # The rules (sync.identity.match_by_rules) pick by NIK, by name and birth date in
         # the kelurahan, or, without a birth date, by name in the household: the NIK and
         # household branches return every such row, and the earlier side of the window
         # every row born on the claim's day unless it is full of them.
         this.rules_known = not (this.before.edge is not None
                                 and this.before.edge >= blocking.birth_date)
-        pool.reads[claim] = this
-        this.seen = set(mine)
-        own = sorted((pool.rows[person_id] for person_id in this.seen),
-                     key=lambda row: (row["created_at"], row["id"]))
-        this.likely = set(likely(claim, own, lambda row: pool.record(row, _record)))
+        this.likely = set(likely(claim, own, pool))
     pool.order()
     # The likely rows' mothers and households, and the claims' own: the group's
     # creates carry those, and may be scored by the claims after them.
-    mother_ids = sorted({pool.rows[i]["mother_id"] for r in pool.reads.values()
+    mother_ids = sorted({pool.rows[i]["mother_id"] for r in reads.values()
                          for i in r.likely if pool.rows[i]["mother_id"]}
-                        | {b.mother_id for b in blockings if b.mother_id})
-    household_ids = sorted({pool.rows[i]["household_id"] for r in pool.reads.values()
+                        | {r.blocking.mother_id for r in reads.values() if r.blocking.mother_id})
+    household_ids = sorted({pool.rows[i]["household_id"] for r in reads.values()
                             for i in r.likely if pool.rows[i]["household_id"]}
-                           | {b.household_id for b in blockings if b.household_id})
+                           | {r.blocking.household_id for r in reads.values()
+                              if r.blocking.household_id})
     if mother_ids or household_ids:
         mothers, kks = all_together(session, queries.family_reads(mother_ids, household_ids))
         pool.mothers.update({m.id: (m.name, m.nik) for m in mothers})

@@ -110,11 +110,6 @@ def _kecamatan_range(kelurahan_code: str) -> tuple[str, str]:
     return prefix + ".", prefix + "/"  # '/' follows '.' in ASCII: every code under the prefix
 
 
-def kecamatan_range(kelurahan_code: str) -> tuple[str, str]:
-    """The bounds, both excluded, of the kelurahan codes of this one's kecamatan."""
-    return _kecamatan_range(kelurahan_code)
-
-
 def blocking_params(blocking: Blocking) -> dict:
     """The blocking statement's parameters for one claim."""
     born = blocking.birth_date
@@ -147,10 +142,10 @@ def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
     return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
 
 
-def blocking_reads(blockings: list[Blocking]) -> list[tuple[Prepared, dict]]:
-    """The blocking statement per claim, for core.statements.all_together
-    (sync.identity_ahead reads a group's in one round trip)."""
-    return [(_BLOCKING, blocking_params(blocking)) for blocking in blockings]
+def blocking_reads(params: list[dict]) -> list[tuple[Prepared, dict]]:
+    """The blocking statement per claim (`blocking_params` of each), for
+    core.statements.all_together (sync.identity_ahead reads a group's in one round trip)."""
+    return [(_BLOCKING, one) for one in params]
 
 
 def family_reads(mother_ids: list[str], household_ids: list[str]) -> list[tuple]:

@@ -77,7 +77,9 @@ class Candidates:
         return growth_history(session, person_id)
 
 
-def _candidate_params(lookups: list[Lookup]) -> dict:
+def candidates(session: Session, *lookups: Lookup | None) -> Candidates:
+    """Every person matching any of (at most two) lookups, in one query."""
+    lookups = [lookup for lookup in lookups if lookup is not None]
     if len(lookups) > 2:
         raise ValueError("candidates takes at most two lookups")
     params = {}
@@ -86,13 +88,6 @@ def _candidate_params(lookups: list[Lookup]) -> dict:
             f"id_{slot}": lookup.registry_id, f"nik_{slot}": lookup.nik,
             f"kelurahan_{slot}": lookup.kelurahan_code, f"birth_{slot}": lookup.birth_date,
             f"household_{slot}": lookup.household_id, f"key_{slot}": lookup.name_key})
-    return params
-
-
-def candidates(session: Session, *lookups: Lookup | None) -> Candidates:
-    """Every person matching any of (at most two) lookups, in one query."""
-    lookups = [lookup for lookup in lookups if lookup is not None]
-    params = _candidate_params(lookups)
     with_growth = session.connection().dialect.name != "sqlite"
     statement = _CANDIDATES_WITH_GROWTH if with_growth else _CANDIDATES
     persons: dict[str, dict] = {}

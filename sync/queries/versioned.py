@@ -17,8 +17,8 @@ from models.base import one_of
 # ORM flush (writes this module does not see) or the end of the transaction drops them all.
 _LOCKED_AHEAD = "posyandu.locked_ahead"
 _AHEAD_CHUNK = 1000
-# session.info: {table name: [(id, the row as this transaction wrote it, or None if the
-# write did not say), ...] in the order written}, kept only while a reader asked for it
+# session.info: {table name: [(id, the row as this transaction wrote it), ...] in the
+# order written}, kept only while a reader asked for it
 # (`watch_writes`): sync.identity_ahead's group read of candidates sees this
 # transaction's own writes through it. The end of the transaction drops it.
 _WRITTEN = "posyandu.written_rows"
@@ -83,24 +83,24 @@ class VersionedTable:
         session.info[_LOCKED_AHEAD] = found  # after the reads (a Session statement drops it)
 
     def insert(self, session: Session, row: dict) -> None:
-        self._forget(session, row["id"], row)
+        self._wrote(session, row)
         self._insert.defer(session, row)
 
     def update(self, session: Session, entity_id: str, base_version: int, values: dict,
-               row: dict | None = None) -> None:
+               row: dict) -> None:
         """Queued; matches nothing if the row is no longer at `base_version`. `row`: the
-        whole row as it will be (for `written`)."""
-        self._forget(session, entity_id, row)
+        whole row as it will be, with `values` (for `written`)."""
+        self._wrote(session, row)
         self._update.defer(session, {**values, "_id": entity_id, "_base": base_version})
 
-    def _forget(self, session: Session, entity_id: str, row: dict | None) -> None:
+    def _wrote(self, session: Session, row: dict) -> None:
+        """A row locked ahead is stale once written; a watcher gets the row as written."""
         ahead = session.info.get(_LOCKED_AHEAD)
         if ahead:
-            ahead.pop((self.table.name, entity_id), None)
+            ahead.pop((self.table.name, row["id"]), None)
         watched = session.info.get(_WRITTEN)
         if watched is not None:
-            watched.setdefault(self.table.name, []).append(
-                (entity_id, None if row is None else dict(row)))
+            watched.setdefault(self.table.name, []).append((row["id"], dict(row)))
 
     def add_version(self, session: Session, values: dict) -> None:
         self._insert_version.defer(session, values)
@@ -126,9 +126,9 @@ def watch_writes(session: Session) -> None:
     session.info.setdefault(_WRITTEN, {})
 
 
-def written(session: Session, table: str) -> list[tuple[str, dict | None]] | None:
-    """[(id, row as written, None if not known)] of `table` since `watch_writes`, in
-    order, or None if nobody is watching. Writes by other means (an ORM flush,
+def written(session: Session, table: str) -> list[tuple[str, dict]] | None:
+    """[(id, row as written)] of `table` since `watch_writes`, in order, or None if
+    nobody is watching. Writes by other means (an ORM flush,
     Session.execute) are not in it: a watcher must stop trusting it when those happen."""
     watched = session.info.get(_WRITTEN)
     return None if watched is None else watched.get(table, [])
