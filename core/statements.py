@@ -597,9 +597,9 @@ def deferred_inserts(session: Session) -> Iterator[None]:
 
     Reads stay exact: a statement touching a table that a queued write writes (or, for
     a write, referring to one by a foreign key) has every queued write sent first, in
-    the same round trip; so do any Session.execute, a commit and the end of the
-    block. A rollback drops them with the rest of the transaction's work; a savepoint
-    may only start with none queued (flush_deferred first). A queued write that fails
+    the same round trip; so do any Session.execute, an ORM flush, a commit and the
+    end of the block. A rollback drops them with the rest of the transaction's work; a
+    savepoint may only start with none queued (flush_deferred first). A queued write that fails
     fails the statement it was sent with.
     """
     if _DEFERRED in session.info:
@@ -665,6 +665,13 @@ def _flush_before_commit(session: Session) -> None:
     flush_deferred(session)
 
 
+@event.listens_for(Session, "before_flush")
+def _flush_before_orm_flush(session: Session, flush_context, instances) -> None:
+    # An ORM object may refer to a queued row (a conflict to the submission it came
+    # from): the rows go first.
+    flush_deferred(session)
+
+
 @event.listens_for(Session, "after_transaction_create")
 def _no_savepoint_over_queued_rows(session: Session, transaction) -> None:
     # Rolling a savepoint back drops every queued row, so none may be queued from
@@ -677,3 +684,37 @@ def _no_savepoint_over_queued_rows(session: Session, transaction) -> None:
 def _drop_on_rollback(session: Session, previous_transaction) -> None:
     if session.info.get(_DEFERRED):
         session.info[_DEFERRED] = []
+
+
+# ------------------------------------------------------------------ reads held ahead
+
+
+def forget_on_session_writes(key: str, tables: frozenset[str],
+                             forget: Callable[[Session], None]) -> None:
+    """For a reader that keeps what it read ahead in `session.info[key]` and follows the
+    transaction's own writes made through its query module: `forget(session)` when the
+    transaction ends, and when a Session statement or an ORM flush may write one of
+    `tables` (those it cannot follow). A SELECT and a Core write of another named table
+    keep it."""
+
+    def before_session_statement(orm_execute_state) -> None:
+        if orm_execute_state.is_select or key not in orm_execute_state.session.info:
+            return
+        table = getattr(getattr(orm_execute_state.statement, "table", None), "name", None)
+        if not (orm_execute_state.is_insert or orm_execute_state.is_update
+                or orm_execute_state.is_delete) or table is None or table in tables:
+            forget(orm_execute_state.session)
+
+    def after_flush(session: Session, flush_context) -> None:
+        if key in session.info and any(
+                getattr(getattr(type(obj), "__table__", None), "name", None) in tables
+                for obj in (*session.new, *session.dirty, *session.deleted)):
+            forget(session)
+
+    def at_end(session: Session, *_) -> None:
+        forget(session)
+
+    event.listen(Session, "do_orm_execute", before_session_statement)
+    event.listen(Session, "after_flush", after_flush)
+    for name in ("after_commit", "after_soft_rollback"):
+        event.listen(Session, name, at_end)

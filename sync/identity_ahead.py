@@ -31,10 +31,9 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import event
 from sqlmodel import Session
 
-from core.statements import all_together
+from core.statements import all_together, forget_on_session_writes
 from sync.queries import identity as queries
 from sync.queries import persons
 from sync.queries.versioned import watch_writes, written
@@ -325,31 +324,4 @@ def drop(session: Session, *_) -> None:
     session.info.pop(_KEY, None)
 
 
-_REGISTRY = frozenset({"person", "household"})
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _drop_before_session_write(orm_execute_state) -> None:
-    """A Session statement that may write persons or households (anything but a
-    SELECT or a write of another table: a merge moving measurements keeps the pool)."""
-    if orm_execute_state.is_select or _KEY not in orm_execute_state.session.info:
-        return
-    table = getattr(orm_execute_state.statement, "table", None)
-    if not (orm_execute_state.is_insert or orm_execute_state.is_update
-            or orm_execute_state.is_delete) or getattr(table, "name", None) in _REGISTRY \
-            or getattr(table, "name", None) is None:
-        drop(orm_execute_state.session)
-
-
-@event.listens_for(Session, "after_flush")
-def _drop_after_registry_flush(session: Session, flush_context) -> None:
-    """An ORM flush that wrote a person or household (they are written through
-    sync.apply; this is for anything that does not)."""
-    if _KEY in session.info and any(
-            getattr(getattr(type(obj), "__table__", None), "name", None) in _REGISTRY
-            for obj in (*session.new, *session.dirty, *session.deleted)):
-        drop(session)
-
-
-for _name in ("after_commit", "after_soft_rollback"):
-    event.listen(Session, _name, drop)
+forget_on_session_writes(_KEY, frozenset({"person", "household"}), drop)

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from core.errors import Conflict, Forbidden, InvalidInput
 from models.base import utcnow
+from sync import intake_ahead
 from sync.accounts import Principal
 from sync.fields import Answers, flatten_answers, parse_record_id
 from sync.forms import version_not_found
@@ -174,7 +175,8 @@ class StoredSubmission:
 
 def store(session: Session, *, principal: Principal, parsed: ParsedSubmission,
           content: bytes, content_type: str, source: str, files: list[IncomingFile] = (),
-          identity: bytes | None = None) -> StoredSubmission | IntakeResult:
+          identity: bytes | None = None,
+          ahead: intake_ahead.Ahead | None = None) -> StoredSubmission | IntakeResult:
     """Store a received submission (raw first): the stored submission, to be processed
     in the same transaction, or the answer to a retry of one stored before.
 
@@ -182,12 +184,13 @@ def store(session: Session, *, principal: Principal, parsed: ParsedSubmission,
     processes what it returns, and stores it as failed if that fails.
     `identity` is what idempotency compares (default: the content itself); Kobo sends
     metadata that may change between retries, so it passes the answers only.
+    `ahead`: its context as its writer group read it ahead (sync.intake_ahead).
     """
     files = list(files)
     digest = hashlib.sha256(content if identity is None else identity).hexdigest()
-    kelurahan_code = (parsed.fields.get("kelurahan_code") or "").strip()[:13] or None
-    posyandu_id = parse_record_id(parsed.fields.get("posyandu_id"))
-    context = submissions.intake_context(
+    kelurahan_code, posyandu_id = intake_ahead.place_of(parsed)
+    fresh = ahead is not None and ahead.fresh
+    context = ahead.context if fresh else submissions.intake_context(
         session, form_id=parsed.form_id, version=parsed.form_version,
         instance_id=parsed.instance_id, submitter_id=principal.user_id,
         kelurahan_code=kelurahan_code, posyandu_id=posyandu_id)
@@ -208,9 +211,12 @@ def store(session: Session, *, principal: Principal, parsed: ParsedSubmission,
         kelurahan_code=kelurahan_code, posyandu_id=posyandu_id,
         received_at=now, status="processed", error=None, attempts=1, processed_at=now)
     stored = StoredSubmission(values, None, principal, parsed, context, digest, files)
-    new_id = submissions.insert_if_absent(session, values)
-    if new_id is None:  # an identical POST racing this one stored it first
-        return stored._racing(session)
+    if fresh and (new_id := intake_ahead.reserved_id(session)) is not None:
+        submissions.insert_queued(session, new_id, values)
+    else:
+        new_id = submissions.insert_if_absent(session, values)
+        if new_id is None:  # an identical POST racing this one stored it first
+            return stored._racing(session)
     _add_attachments(session, new_id, files)
     stored.ref = SubmissionRef(id=new_id, **{k: values[k] for k in (
         "form_id", "form_version", "instance_id", "deprecated_id", "submitter_id",
@@ -230,11 +236,19 @@ class OpenRosaSubmission:
     principal: Principal | None = None
     device_token: str | None = None
 
+    @staticmethod
+    def prepare_group(tx: Tx, units: list[OpenRosaSubmission]) -> None:
+        intake_ahead.read(tx, units)
+
     def store(self, tx: Tx) -> StoredSubmission | IntakeResult:
-        principal = self.principal or tx.principal_from_app_token(self.device_token)
-        return store(tx.session, principal=principal, parsed=parse_submission(self.xml),
-                     content=self.xml, content_type="text/xml", source="openrosa",
-                     files=self.files)
+        ahead = intake_ahead.take(tx.session, self)
+        if ahead is not None:
+            principal, parsed = ahead.principal, ahead.parsed
+        else:
+            principal = self.principal or tx.principal_from_app_token(self.device_token)
+            parsed = parse_submission(self.xml)
+        return store(tx.session, principal=principal, parsed=parsed, content=self.xml,
+                     content_type="text/xml", source="openrosa", files=self.files, ahead=ahead)
 
 
 def store_json(session: Session, *, principal: Principal, form_id: str, form_version: str,

@@ -75,6 +75,29 @@ def child_values(**overrides) -> dict:
     return values
 
 
+def entity_submission(form_xml: bytes, values: dict, *, entity_id: str, create: bool,
+                       base: int | None = None, trunk: int | None = None,
+                       branch: str | None = None, instance_id: str | None = None) -> bytes:
+    """A submission as Collect finalises it: the entity block's attributes are the values
+    of pyxform's binds (create/update conditions, the id, the versions the phone's list
+    held for it)."""
+    xml = fill_submission(form_xml, {**values, "new_child_id": entity_id if create else "x"},
+                          instance_id=instance_id)
+    from lxml import etree
+
+    root = etree.fromstring(xml)
+    entity = root.find("{*}meta/{*}entity")
+    assert entity is not None and entity.get("dataset") == "children"
+    entity.set("id", entity_id)
+    entity.set("create", "true" if create else "false")
+    entity.set("update", "false" if create else "true")
+    entity.set("baseVersion", "" if base is None else str(base))
+    entity.set("trunkVersion", "" if trunk is None else str(trunk))
+    entity.set("branchId", branch or "")
+    entity.find("{*}label").text = values.get("child_name", "")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 async def run_as_one_group(writer, works: list) -> list:
     """Store `works` through an sync.writer.SubmissionWriter so that they
     form one group: a first work holds the writer until all the others are queued.

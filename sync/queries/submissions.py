@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Integer, bindparam, insert, select, text, update
 from sqlmodel import Session
 
-from core.statements import Prepared
+from core.statements import Prepared, all_together
 from models import Attachment, FormVersion, Posyandu, Submission, Wilayah
 
 SUBMISSION = Submission.__table__
@@ -71,10 +71,19 @@ def intake_context(session: Session, *, form_id: str, version: str, instance_id:
                    submitter_id: int | None, kelurahan_code: str | None,
                    posyandu_id: int | None) -> IntakeContext | None:
     """None when the server has no such form version."""
-    row = _CONTEXT.first(session, {
-        "form_id": form_id, "version": version, "instance_id": instance_id,
-        "submitter_id": submitter_id, "kelurahan_code": kelurahan_code,
-        "posyandu_id": posyandu_id})
+    row = _CONTEXT.first(session, _context_params(form_id, version, instance_id, submitter_id,
+                                                  kelurahan_code, posyandu_id))
+    return _context_of(row, kelurahan_code, posyandu_id)
+
+
+def _context_params(form_id: str, version: str, instance_id: str, submitter_id: int | None,
+                    kelurahan_code: str | None, posyandu_id: int | None) -> dict:
+    return {"form_id": form_id, "version": version, "instance_id": instance_id,
+            "submitter_id": submitter_id, "kelurahan_code": kelurahan_code,
+            "posyandu_id": posyandu_id}
+
+
+def _context_of(row, kelurahan_code: str | None, posyandu_id: int | None) -> IntakeContext | None:
     if row is None:
         return None
     return IntakeContext(row.state, row.id, row.content_hash, row.status, row.edited_by,
@@ -82,6 +91,22 @@ def intake_context(session: Session, *, form_id: str, version: str, instance_id:
                                     row.posyandu_kelurahan,
                                     None if row.posyandu_active is None
                                     else bool(row.posyandu_active)))
+
+
+def intake_contexts(session: Session, requests: list[dict], *,
+                    reserve: bool) -> tuple[list[IntakeContext | None], list[int]]:
+    """`intake_context` for each request (its keyword arguments), in one round trip;
+    with `reserve`, also as many new submission ids, taken from the table's sequence
+    (PostgreSQL only: SQLite has none, and gets no ids)."""
+    calls = [(_CONTEXT, _context_params(**request)) for request in requests]
+    reserving = reserve and session.connection().dialect.name == "postgresql"
+    if reserving:
+        calls.append((_RESERVE_IDS, {"n": len(requests)}))
+    fetched = all_together(session, calls)
+    ids = [row.id for row in fetched.pop()] if reserving else []
+    return ([_context_of(rows[0] if rows else None, request["kelurahan_code"],
+                         request["posyandu_id"]) for rows, request in zip(fetched, requests)],
+            ids)
 
 
 def place_facts(session: Session, kelurahan_code: str | None,
@@ -101,6 +126,15 @@ _INSERT_IF_ABSENT = Prepared(text(
     "ON CONFLICT (form_id, instance_id) DO NOTHING RETURNING id"
 ).bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED_COLUMNS)).columns(id=Integer),
     tables={"submission"})
+# A stored submission with an id taken ahead: a plain INSERT, queued (core.statements.
+# deferred_inserts). Its (form, instanceID) was not stored when read ahead; if a racing
+# POST stored it since, the unique constraint fails the statement, and with it the
+# group, whose units are then redone alone (sync.unit_of_work) and find it stored.
+_INSERT_WITH_ID = Prepared(insert(SUBMISSION))
+_RESERVE_IDS = Prepared(text(
+    "SELECT nextval(pg_get_serial_sequence('submission', 'id')) AS id "
+    "FROM generate_series(1, :n)").bindparams(bindparam("n", type_=Integer)).columns(id=Integer),
+    tables=set())
 _FIND = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.content_hash, SUBMISSION.c.status).where(
     SUBMISSION.c.form_id == bindparam("form_id"), SUBMISSION.c.instance_id == bindparam("instance_id")))
 _SENDER = Prepared(select(SUBMISSION.c.id, SUBMISSION.c.submitter_id).where(
@@ -119,9 +153,54 @@ _REF = Prepared(select(*(SUBMISSION.c[name] for name in REF_COLUMNS))
                 .where(SUBMISSION.c.id == bindparam("id")))
 
 
+# ------------------------------------------------------------------ writes, watched
+
+
+@dataclass
+class Writes:
+    """What this transaction wrote to `submission` since `watch_writes` (for a reader
+    that read submissions ahead: sync.intake_ahead)."""
+
+    instances: set[tuple[str, str]] = field(default_factory=set)  # (form, instanceID)
+    edits_of: set[tuple[str, str]] = field(default_factory=set)  # (form, deprecatedID)
+    changed: set[int] = field(default_factory=set)  # ids whose row was updated
+
+
+_WATCH = "posyandu.submission_writes"
+
+
+def watch_writes(session: Session) -> Writes:
+    """From now until the transaction ends (or `stop_watching`), note this module's
+    writes. Writes by other means (an ORM flush, Session.execute) are not noted: a
+    watcher must stop trusting them when those happen."""
+    writes = session.info[_WATCH] = Writes()
+    return writes
+
+
+def stop_watching(session: Session) -> None:
+    session.info.pop(_WATCH, None)
+
+
+def _inserted(session: Session, values: dict) -> None:
+    writes = session.info.get(_WATCH)
+    if writes is not None:
+        writes.instances.add((values["form_id"], values["instance_id"]))
+        if values.get("deprecated_id"):
+            writes.edits_of.add((values["form_id"], values["deprecated_id"]))
+
+
 def insert_if_absent(session: Session, values: dict) -> int | None:
     """The new submission's id, or None when (form, instanceID) is already stored."""
+    _inserted(session, values)
     return _INSERT_IF_ABSENT.scalar(session, values)
+
+
+def insert_queued(session: Session, submission_id: int, values: dict) -> None:
+    """Store a new submission under an id reserved for it (`intake_contexts`), queued
+    with the transaction's other writes: read ahead, its (form, instanceID) was not
+    stored (see _INSERT_WITH_ID for a racing POST)."""
+    _inserted(session, values)
+    _INSERT_WITH_ID.defer(session, {"id": submission_id, **values})
 
 
 def find(session: Session, form_id: str, instance_id: str):
@@ -135,6 +214,9 @@ def sender_of(session: Session, form_id: str, instance_id: str):
 
 
 def set_values(session: Session, submission_id: int, **values) -> None:
+    writes = session.info.get(_WATCH)
+    if writes is not None:
+        writes.changed.add(submission_id)
     _SET.run(session, {"_id": submission_id, **values})
 
 

@@ -15,30 +15,9 @@ from lxml import etree
 from sqlmodel import Session, select
 
 from models import EntityAction, Measurement, Person, Submission, SyncConflict
-from tests.support import OPENROSA, child_values, fill_submission, multipart_files
+from tests.support import OPENROSA, child_values, entity_submission, multipart_files
 
 NS = {"x": "http://openrosa.org/xforms/xformsList", "m": "http://openrosa.org/xforms/xformsManifest"}
-
-
-def _entity_submission(form_xml: bytes, values: dict, *, entity_id: str, create: bool,
-                       base: int | None = None, trunk: int | None = None,
-                       branch: str | None = None, instance_id: str | None = None) -> bytes:
-    """A submission as Collect finalises it: the entity block's attributes are the values
-    of pyxform's binds (create/update conditions, the id, the versions the phone's list
-    held for it)."""
-    xml = fill_submission(form_xml, {**values, "new_child_id": entity_id if create else "x"},
-                          instance_id=instance_id)
-    root = etree.fromstring(xml)
-    entity = root.find("{*}meta/{*}entity")
-    assert entity is not None and entity.get("dataset") == "children"
-    entity.set("id", entity_id)
-    entity.set("create", "true" if create else "false")
-    entity.set("update", "false" if create else "true")
-    entity.set("baseVersion", "" if base is None else str(base))
-    entity.set("trunkVersion", "" if trunk is None else str(trunk))
-    entity.set("branchId", branch or "")
-    entity.find("{*}label").text = values.get("child_name", "")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 def _post(client, phone, xml):
@@ -97,7 +76,7 @@ def test_the_manifest_lists_entity_lists_with_integrity_and_the_csv_has_etag_and
     assert again.status_code == 304 and again.content == b""
     # A child registered: the list, its ETag and the manifest hash all change.
     child = str(uuid.uuid4())
-    assert _post(client, phone, _entity_submission(forms["anthropometry"], _new_child(phone),
+    assert _post(client, phone, entity_submission(forms["anthropometry"], _new_child(phone),
                                                    entity_id=child, create=True)).status_code == 201
     changed = client.get(children["url"], headers={**OPENROSA, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
@@ -110,11 +89,11 @@ def test_the_manifest_lists_entity_lists_with_integrity_and_the_csv_has_etag_and
 def test_a_child_registered_offline_keeps_the_phone_id_and_a_follow_up_updates_it(
         client, phone, forms, db):
     child = str(uuid.uuid4())
-    create = _entity_submission(forms["anthropometry"], _new_child(phone), entity_id=child,
+    create = entity_submission(forms["anthropometry"], _new_child(phone), entity_id=child,
                                 create=True)
     assert _post(client, phone, create).status_code == 201
     # The afternoon's follow-up, based on the list the phone had (version 1 from the server).
-    update = _entity_submission(forms["anthropometry"], _follow_up(
+    update = entity_submission(forms["anthropometry"], _follow_up(
         phone, child, child_name="Siti Aminah Putri", measured_on="2026-11-03"),
         entity_id=child, create=False, base=1, trunk=1, branch=str(uuid.uuid4()))
     r = _post(client, phone, update)
@@ -130,13 +109,13 @@ def test_an_offline_branch_arriving_out_of_order_is_held_then_applied_in_branch_
         client, phone, forms, db):
     child, branch = str(uuid.uuid4()), str(uuid.uuid4())
     form = forms["anthropometry"]
-    create = _entity_submission(form, _new_child(phone), entity_id=child, create=True)
+    create = entity_submission(form, _new_child(phone), entity_id=child, create=True)
     # Two updates made offline on the phone, on the child it registered offline:
     # local version 1 -> 2 -> 3, one branch, no trunk (never seen from the server).
-    first = _entity_submission(form, _follow_up(phone, child, child_name="Siti A",
+    first = entity_submission(form, _follow_up(phone, child, child_name="Siti A",
                                                 measured_on="2026-11-03"),
                                entity_id=child, create=False, base=1, branch=branch)
-    second = _entity_submission(form, _follow_up(phone, child, child_name="Siti B",
+    second = entity_submission(form, _follow_up(phone, child, child_name="Siti B",
                                                  child_nik="3375014403240009",
                                                  measured_on="2026-11-04"),
                                 entity_id=child, create=False, base=2, branch=branch)
@@ -166,7 +145,7 @@ def test_a_stale_base_version_merges_other_fields_and_opens_a_conflict_on_the_sa
 
     child = str(uuid.uuid4())
     form = forms["anthropometry"]
-    assert _post(client, phone, _entity_submission(form, _new_child(phone), entity_id=child,
+    assert _post(client, phone, entity_submission(form, _new_child(phone), entity_id=child,
                                                    create=True)).status_code == 201
     # The supervisor corrects the name on the server (version 2) while the phone is offline.
     make_user("spv", "supervisor", ["33.75.01.1002"])
@@ -176,7 +155,7 @@ def test_a_stale_base_version_merges_other_fields_and_opens_a_conflict_on_the_sa
          "base_version": 1, "changes": {"name": "Siti Aminah S"}}]}).json()["results"]
     assert pushed[0]["status"] == "applied"
     # The kader's offline edit was made on version 1: a new name and the sex corrected.
-    stale = _entity_submission(form, _follow_up(phone, child, child_name="Siti Aminah K",
+    stale = entity_submission(form, _follow_up(phone, child, child_name="Siti Aminah K",
                                                 child_sex="male", measured_on="2026-11-03"),
                                entity_id=child, create=False, base=1, trunk=1, branch="b1")
     assert _post(client, phone, stale).status_code == 201
@@ -194,10 +173,10 @@ def test_a_create_identity_finds_registered_is_an_alias_that_integrity_reports_m
         client, phone, forms, db):
     form = forms["anthropometry"]
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    assert _post(client, phone, _entity_submission(form, _new_child(phone), entity_id=first,
+    assert _post(client, phone, entity_submission(form, _new_child(phone), entity_id=first,
                                                    create=True)).status_code == 201
     # Another phone registers the same child (same NIK) offline, with its own id.
-    assert _post(client, phone, _entity_submission(
+    assert _post(client, phone, entity_submission(
         form, _new_child(phone, measured_on="2026-11-05"), entity_id=second,
         create=True)).status_code == 201
     with Session(db) as s:
@@ -216,7 +195,7 @@ def test_a_create_identity_finds_registered_is_an_alias_that_integrity_reports_m
               for e in doc.iter("entity")}
     assert answer == {second: ("true", first), first: ("false", None), never_sent: ("false", None)}
     # A follow-up the other phone makes of its own id reaches the survivor.
-    follow = _entity_submission(form, _follow_up(phone, second, measured_on="2026-11-06"),
+    follow = entity_submission(form, _follow_up(phone, second, measured_on="2026-11-06"),
                                 entity_id=second, create=False, base=1, branch="b2")
     assert _post(client, phone, follow).status_code == 201
     with Session(db) as s:
@@ -269,11 +248,11 @@ def test_every_arrival_order_of_an_offline_branch_ends_in_the_same_state(client,
     child, branch = str(uuid.uuid4()), str(uuid.uuid4())
     form = forms["anthropometry"]
     sent = [
-        _entity_submission(form, _new_child(phone), entity_id=child, create=True),
-        _entity_submission(form, _follow_up(phone, child, child_name="Siti A",
+        entity_submission(form, _new_child(phone), entity_id=child, create=True),
+        entity_submission(form, _follow_up(phone, child, child_name="Siti A",
                                             measured_on="2026-11-03"),
                            entity_id=child, create=False, base=1, branch=branch),
-        _entity_submission(form, _follow_up(phone, child, child_name="Siti B",
+        entity_submission(form, _follow_up(phone, child, child_name="Siti B",
                                             child_nik="3375014403240009",
                                             measured_on="2026-11-04"),
                            entity_id=child, create=False, base=2, branch=branch),
