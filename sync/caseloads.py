@@ -415,21 +415,24 @@ def _store(session: Session, computed: dict[str, dict[str, Computed]],
     """Write the subjects whose rows changed, and add the differences to the aggregates."""
     out = q.Replacement()
     deltas: dict[tuple[str, str], dict[str, int]] = {}
+    changed = 0
     for kind, subjects in computed.items():
         for subject_id, new in subjects.items():
             before = old[kind].get(subject_id, [])
+            before_cases = old_cases[kind].get(subject_id, [])
             if (sorted(map(_key, before)) == sorted(map(_key, new.contributions))
-                    and sorted(map(_case_key, old_cases[kind].get(subject_id, [])))
-                    == sorted(map(_case_key, new.cases))):
+                    and sorted(map(_case_key, before_cases)) == sorted(map(_case_key, new.cases))):
                 continue
-            out.redo.setdefault(kind, []).append(subject_id)
+            changed += 1
+            if before or before_cases:  # (a subject new to the figures has none to delete)
+                out.redo.setdefault(kind, []).append(subject_id)
             _sums(before, -1, deltas)
             _sums(new.contributions, 1, deltas)
             out.contributions += new.contributions
             out.cases += new.cases
     out.deltas = _nonzero(deltas)
     q.write(session, out)
-    return sum(len(ids) for ids in out.redo.values())
+    return changed
 
 
 # ---------------------------------------------------------------- full recompute

@@ -301,10 +301,11 @@ _ADD = {
 
 @dataclass
 class Replacement:
-    """What a refresh writes: the stored rows of `redo` subjects replaced by the new
-    ones, and the aggregate deltas ((kelurahan, period) -> column -> delta)."""
+    """What a refresh writes: the stored rows of the `redo` subjects deleted, the new
+    rows of every changed subject inserted, and the aggregate deltas ((kelurahan,
+    period) -> column -> delta)."""
 
-    redo: dict[str, list[str]] = field(default_factory=dict)  # kind -> subject ids
+    redo: dict[str, list[str]] = field(default_factory=dict)  # kind -> ids with stored rows
     contributions: list[dict] = field(default_factory=list)
     cases: list[dict] = field(default_factory=list)
     deltas: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
