@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from core.statements import Prepared
+from core.statements import Branch, EachOf, Prepared
 from models import AppToken, Posyandu, User, UserScope
 
 _USER = User.__table__
@@ -30,6 +30,9 @@ _APP_TOKEN_ROWS = (
     .outerjoin(_USER_SCOPE, _USER_SCOPE.c.user_id == _USER.c.id)
     .outerjoin(_SCOPE_POSYANDU, _SCOPE_POSYANDU.c.id == _USER_SCOPE.c.posyandu_id))
 _APP_TOKEN_BY_HASH = Prepared(_APP_TOKEN_ROWS.where(_APP_TOKEN.c.token_hash == bindparam("token_hash")))
+# A writer group's tokens: compiled once, the token index probed per hash (core.statements.EachOf).
+_APP_TOKENS_BY_HASH = EachOf(Branch(lambda match: _APP_TOKEN_ROWS.where(match(_APP_TOKEN.c.token_hash))),
+                             name="hashes")
 
 
 def scope_rows(session: Session, user_id: int) -> list:
@@ -45,6 +48,6 @@ def app_token_rows(session: Session, token_hash: str) -> list:
 def app_token_rows_of(session: Session, token_hashes: set[str]) -> dict[str, list]:
     """app_token_rows of several tokens in one query: {hash: rows}."""
     rows: dict[str, list] = {digest: [] for digest in token_hashes}
-    for row in session.execute(_APP_TOKEN_ROWS.where(_APP_TOKEN.c.token_hash.in_(token_hashes))):
+    for row in _APP_TOKENS_BY_HASH.all(session, {"hashes": sorted(token_hashes)}):
         rows[row.token_hash].append(row)
     return rows
