@@ -5,8 +5,10 @@ already stored for its instanceID, a later edit of it, the place it names: one
 statement) and then inserts itself, waiting for the id: two round trips of its own
 before its processing starts. Read ahead, the group's contexts go out in one pipeline
 before the first unit runs, together (on PostgreSQL) with one new submission id per
-unit from the table's sequence; a unit then stores itself with its id in a queued
-INSERT (core.statements.deferred_inserts), sent with its processing's first read.
+unit from the table's sequence, and the households with each No. KK the group names
+(the first read of a new child's processing); a unit then stores itself with its id
+in a queued INSERT (core.statements.deferred_inserts), sent with its processing's
+first read.
 
 Each unit still gets exactly what it would have read at its turn:
 
@@ -14,8 +16,11 @@ Each unit still gets exactly what it would have read at its turn:
   unit's turn: the same (form, instanceID) stored by an earlier unit of the group, an
   edit of it (meta/deprecatedID) stored since, or its stored row updated since
   (superseded, held, released), as sync.queries.submissions notes its own writes;
-- a Session statement or an ORM flush that may write submissions (they are written
-  through sync.queries.submissions; this is for anything that does not) drops what was
+- households with a No. KK are read again when the transaction wrote a household
+  since that has that No. KK or was one of them (sync.queries.households.with_kk,
+  following sync.queries.versioned.written);
+- a Session statement or an ORM flush that may write submissions or households (they
+  are written through sync.queries; this is for anything that does not) drops what was
   read: the group's later units read as before;
 - a racing POST of the same instanceID that another worker stored since the read makes
   the queued INSERT fail, and with it the group, whose units are redone alone
@@ -35,8 +40,8 @@ from sqlmodel import Session
 
 from core.errors import AppError
 from core.statements import forget_on_session_writes
-from sync.fields import parse_record_id
-from sync.queries import submissions
+from sync.fields import Answers, parse_record_id
+from sync.queries import households, submissions
 from sync.queries.submissions import IntakeContext
 from sync.submission_xml import ParsedSubmission, parse_submission
 
@@ -86,7 +91,10 @@ def read(tx, units: list) -> None:
         requests.append(dict(form_id=parsed.form_id, version=parsed.form_version,
                              instance_id=parsed.instance_id, submitter_id=principal.user_id,
                              kelurahan_code=kelurahan_code, posyandu_id=posyandu_id))
-    contexts, ids = submissions.intake_contexts(session, requests, reserve=True)
+    kks = sorted({kk for _, parsed, _ in known if (kk := Answers(parsed.fields).nik("household_kk"))})
+    contexts, ids, by_kk = submissions.intake_contexts(session, requests, reserve=True,
+                                                       also=households.with_kk_calls(kks))
+    households.keep_with_kk(session, kks, by_kk)
     session.info[_KEY] = _Group({id(unit): Ahead(parsed, principal, context)
                                  for (unit, parsed, principal), context in zip(known, contexts)},
                                 ids, submissions.watch_writes(session))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from core.statements import Prepared
+from core.statements import Prepared, forget_on_session_writes
 from models import Household, HouseholdVersion
-from sync.queries.versioned import VersionedTable
+from sync.queries.versioned import VersionedTable, watch_writes, written
 
 HOUSEHOLD = Household.__table__
 HOUSEHOLDS = VersionedTable(HOUSEHOLD, HouseholdVersion.__table__, "household_id")
@@ -26,8 +26,41 @@ def by_kk(session: Session, kk: str) -> dict | None:
 
 def with_kk(session: Session, kk: str) -> list[dict]:
     """The live households with this No. KK, oldest first (one each in the kelurahan
-    of submitters who typed it without seeing the others)."""
+    of submitters who typed it without seeing the others). Read ahead
+    (`with_kk_calls`) unless the transaction wrote a household since that has this
+    No. KK or is one of those read."""
+    ahead = session.info.get(_KK_AHEAD)
+    rows = ahead.get(kk) if ahead is not None else None
+    if rows is not None:
+        since = written(session, "household")
+        ids = {row["id"] for row in rows}
+        if since is not None and not any(hid in ids or row.get("kk") == kk for hid, row in since):
+            return [dict(row) for row in rows]
     return _BY_KK.mappings(session, {"kk": kk})
+
+
+# A writer group's No. KKs, read with its other reads ahead (sync.intake_ahead).
+_KK_AHEAD = "posyandu.households_by_kk_ahead"
+
+
+def with_kk_calls(kks: list[str]) -> list[tuple[Prepared, dict]]:
+    """The reads of `with_kk` for these No. KKs, to send in one round trip with others."""
+    return [(_BY_KK, {"kk": kk}) for kk in kks]
+
+
+def keep_with_kk(session: Session, kks: list[str], results: list[list]) -> None:
+    """Keep what `with_kk_calls` read, for `with_kk` to answer from until the
+    transaction ends; the transaction's own household writes are watched from now."""
+    watch_writes(session)
+    session.info[_KK_AHEAD] = {kk: [row._asdict() for row in rows]
+                               for kk, rows in zip(kks, results)}
+
+
+def _forget_kks(session: Session) -> None:
+    session.info.pop(_KK_AHEAD, None)
+
+
+forget_on_session_writes(_KK_AHEAD, frozenset({"household"}), _forget_kks)
 
 
 def without_kk(session: Session, kelurahan_code: str) -> list[dict]:

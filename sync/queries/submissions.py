@@ -93,20 +93,23 @@ def _context_of(row, kelurahan_code: str | None, posyandu_id: int | None) -> Int
                                     else bool(row.posyandu_active)))
 
 
-def intake_contexts(session: Session, requests: list[dict], *,
-                    reserve: bool) -> tuple[list[IntakeContext | None], list[int]]:
+def intake_contexts(session: Session, requests: list[dict], *, reserve: bool,
+                    also: list[tuple[Prepared, dict]] = ()
+                    ) -> tuple[list[IntakeContext | None], list[int], list[list]]:
     """`intake_context` for each request (its keyword arguments), in one round trip;
     with `reserve`, also as many new submission ids, taken from the table's sequence
-    (PostgreSQL only: SQLite has none, and gets no ids)."""
+    (PostgreSQL only: SQLite has none, and gets no ids); and the rows of the reads
+    `also`, in the same round trip."""
     calls = [(_CONTEXT, _context_params(**request)) for request in requests]
     reserving = reserve and session.connection().dialect.name == "postgresql"
     if reserving:
         calls.append((_RESERVE_IDS, {"n": len(requests)}))
-    fetched = all_together(session, calls)
-    ids = [row.id for row in fetched.pop()] if reserving else []
+    fetched = all_together(session, [*calls, *also])
+    others = fetched[len(calls):]
+    ids = [row.id for row in fetched[len(requests)]] if reserving else []
     return ([_context_of(rows[0] if rows else None, request["kelurahan_code"],
                          request["posyandu_id"]) for rows, request in zip(fetched, requests)],
-            ids)
+            ids, others)
 
 
 def place_facts(session: Session, kelurahan_code: str | None,

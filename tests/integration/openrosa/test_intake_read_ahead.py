@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from core.statements import Prepared
 from sync import accounts, intake
 from sync.queries import submissions
 from sync.unit_of_work import Call, UnitOfWork
@@ -161,3 +162,40 @@ def test_a_retry_of_a_held_submission_released_earlier_in_the_group_reads_its_ro
                         intake.OpenRosaSubmission(update, [], principal=principal)])
     assert [(r.status, r.created) for r, _ in outcomes] == [("processed", True),
                                                            ("processed", False)]
+
+
+def test_two_new_children_of_one_new_family_card_in_a_group_share_one_household(
+        db, phone, forms, monkeypatch):
+    """Both No. KK lookups were read ahead, before either household existed: the second
+    must see the household the first created (and a third card, untouched, is answered
+    from what was read)."""
+    from sync.queries import households
+
+    principal = _principal(db, phone)
+    kk, other_kk = "3375010101200077", "3375010101200088"
+    bodies = [fill_submission(forms["anthropometry"], child_values(
+        posyandu_id=phone.posyandu_id, child_name=name, child_nik="", child_birth_date=born,
+        household_kk=card)) for name, born, card in (("Ayu", "2024-03-04", kk),
+                                                     ("Bagus", "2025-01-09", kk),
+                                                     ("Citra", "2023-07-21", other_kk))]
+    live = []
+
+    class Counted(Prepared):  # the same statement, its reads at a unit's turn counted
+        __slots__ = ()
+
+        def mappings(self, session, params=None):
+            live.append(params["kk"])
+            return super().mappings(session, params)
+
+    monkeypatch.setattr(households, "_BY_KK", Counted(households._BY_KK.statement))
+    outcomes = UnitOfWork(db).run([intake.OpenRosaSubmission(b, [], principal=principal)
+                                   for b in bodies])
+    assert [error for _, error in outcomes] == [None] * 3
+    with Session(db) as s:
+        homes = s.execute(text("SELECT p.name, h.kk FROM person p JOIN household h ON "
+                               "h.id = p.household_id WHERE p.name IN ('Ayu', 'Bagus', 'Citra') "
+                               "ORDER BY p.name")).all()
+        assert s.execute(text("SELECT count(*) FROM household WHERE kk = :kk"), {"kk": kk}
+                         ).scalar() == 1
+    assert homes == [("Ayu", kk), ("Bagus", kk), ("Citra", other_kk)]
+    assert live == [kk]  # only the card the group had written to since is read again
