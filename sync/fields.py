@@ -24,6 +24,12 @@ def parse_record_id(text: str | None) -> int | None:
     return int(value) if _ID_PATTERN.match(value) else None
 
 
+def named_place(fields: dict[str, str]) -> tuple[str | None, int | None]:
+    """The (kelurahan code, posyandu id) a submission's answers name, as it is stored."""
+    return ((fields.get("kelurahan_code") or "").strip()[:13] or None,
+            parse_record_id(fields.get("posyandu_id")))
+
+
 def flatten_answers(answers: dict) -> dict[str, str]:
     """JSON answers keyed by group path (`grp_child/child_name`) -> {leaf name: text},
     the same shape as a flattened XML submission."""
@@ -107,6 +113,10 @@ class Answers:
         """A 16-digit NIK / No. KK; anything else is treated as not given."""
         raw = re.sub(r"[\s.-]", "", self.text(name) or "")
         return raw if NIK_PATTERN.match(raw) else None
+
+    def household_kk(self) -> str | None:
+        """The family card (No. KK) the form names, as a household is looked up by."""
+        return self.nik("household_kk")
 
     def record_id(self, name: str) -> int | None:
         """An integer registry id (posyandu_id); anything else is an error, not ignored."""

@@ -22,7 +22,7 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from models.base import utcnow
 from sync import intake_ahead
 from sync.accounts import Principal
-from sync.fields import Answers, flatten_answers, parse_record_id
+from sync.fields import Answers, flatten_answers, named_place, parse_record_id
 from sync.forms import version_not_found
 from sync.process import SubmissionRef, process_stored
 from sync.queries import submissions
@@ -188,7 +188,7 @@ def store(session: Session, *, principal: Principal, parsed: ParsedSubmission,
     """
     files = list(files)
     digest = hashlib.sha256(content if identity is None else identity).hexdigest()
-    kelurahan_code, posyandu_id = intake_ahead.place_of(parsed)
+    kelurahan_code, posyandu_id = named_place(parsed.fields)
     fresh = ahead is not None and ahead.fresh
     context = ahead.context if fresh else submissions.intake_context(
         session, form_id=parsed.form_id, version=parsed.form_version,

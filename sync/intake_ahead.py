@@ -35,15 +35,19 @@ their writes are noted like everyone's.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from core.errors import AppError
-from core.statements import forget_on_session_writes
-from sync.fields import Answers, parse_record_id
+from core.statements import all_together, forget_on_session_writes
+from sync.fields import Answers, named_place
 from sync.queries import households, submissions
 from sync.queries.submissions import IntakeContext
 from sync.submission_xml import ParsedSubmission, parse_submission
+
+if TYPE_CHECKING:
+    from sync.accounts import Principal
 
 _KEY = "posyandu.intake_ahead"
 
@@ -53,7 +57,7 @@ class Ahead:
     """One unit's submission, sender and context as read ahead."""
 
     parsed: ParsedSubmission
-    principal: object  # sync.accounts.Principal
+    principal: Principal
     context: IntakeContext | None  # None: no such form version
     fresh: bool = True  # False: the transaction may have changed the context since
 
@@ -63,12 +67,6 @@ class _Group:
     units: dict[int, Ahead]  # by id() of the unit
     ids: list[int]  # reserved submission ids, handed out in turn
     writes: submissions.Writes
-
-
-def place_of(parsed: ParsedSubmission) -> tuple[str | None, int | None]:
-    """The (kelurahan code, posyandu id) a submission names, as it is stored."""
-    return ((parsed.fields.get("kelurahan_code") or "").strip()[:13] or None,
-            parse_record_id(parsed.fields.get("posyandu_id")))
 
 
 def read(tx, units: list) -> None:
@@ -87,14 +85,15 @@ def read(tx, units: list) -> None:
     session = tx.session
     requests = []
     for _, parsed, principal in known:
-        kelurahan_code, posyandu_id = place_of(parsed)
+        kelurahan_code, posyandu_id = named_place(parsed.fields)
         requests.append(dict(form_id=parsed.form_id, version=parsed.form_version,
                              instance_id=parsed.instance_id, submitter_id=principal.user_id,
                              kelurahan_code=kelurahan_code, posyandu_id=posyandu_id))
-    kks = sorted({kk for _, parsed, _ in known if (kk := Answers(parsed.fields).nik("household_kk"))})
-    contexts, ids, by_kk = submissions.intake_contexts(session, requests, reserve=True,
-                                                       also=households.with_kk_calls(kks))
-    households.keep_with_kk(session, kks, by_kk)
+    kks = sorted({kk for _, parsed, _ in known if (kk := Answers(parsed.fields).household_kk())})
+    reads = submissions.context_reads(session, requests)
+    results = all_together(session, [*reads, *households.with_kk_calls(kks)])
+    contexts, ids = submissions.contexts_from(requests, results[:len(reads)])
+    households.keep_with_kk(session, kks, results[len(reads):])
     session.info[_KEY] = _Group({id(unit): Ahead(parsed, principal, context)
                                  for (unit, parsed, principal), context in zip(known, contexts)},
                                 ids, submissions.watch_writes(session))

@@ -108,7 +108,7 @@ def _not_after(day: date | None, limit: date, name: str) -> None:
 
 
 def _household_by_kk(session, a: Answers, kelurahan: str, provenance) -> dict | None:
-    kk = a.nik("household_kk")
+    kk = a.household_kk()
     if not kk:
         return None
     return resolve_household(session, HouseholdClaim(registry_id=None, kk=kk,
@@ -290,7 +290,7 @@ def _sanitation_check(session: Session, submission: SubmissionRef, a: Answers,
     registry_id, new_id, versioned = _entity_ids(session, entity, "households",
                                                  a.text("household_id", max_length=36))
     household = resolve_household(session, HouseholdClaim(
-        registry_id=registry_id, kk=a.nik("household_kk"),
+        registry_id=registry_id, kk=a.household_kk(),
         kelurahan_code=kelurahan, head_name=a.text("head_name"), address=a.text("address"),
         rt=a.text("rt", max_length=8), rw=a.text("rw", max_length=8), new_id=new_id,
         versioned=versioned), provenance)

@@ -50,7 +50,10 @@ def with_kk_calls(kks: list[str]) -> list[tuple[Prepared, dict]]:
 
 def keep_with_kk(session: Session, kks: list[str], results: list[list]) -> None:
     """Keep what `with_kk_calls` read, for `with_kk` to answer from until the
-    transaction ends; the transaction's own household writes are watched from now."""
+    transaction ends; the transaction's own household writes are watched from now
+    (not when there is nothing to answer from: watching copies every row written)."""
+    if not kks:
+        return
     watch_writes(session)
     session.info[_KK_AHEAD] = {kk: [row._asdict() for row in rows]
                                for kk, rows in zip(kks, results)}

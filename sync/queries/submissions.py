@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Integer, bindparam, insert, select, text, update
 from sqlmodel import Session
 
-from core.statements import Prepared, all_together
+from core.statements import Prepared
 from models import Attachment, FormVersion, Posyandu, Submission, Wilayah
 
 SUBMISSION = Submission.__table__
@@ -93,23 +93,23 @@ def _context_of(row, kelurahan_code: str | None, posyandu_id: int | None) -> Int
                                     else bool(row.posyandu_active)))
 
 
-def intake_contexts(session: Session, requests: list[dict], *, reserve: bool,
-                    also: list[tuple[Prepared, dict]] = ()
-                    ) -> tuple[list[IntakeContext | None], list[int], list[list]]:
-    """`intake_context` for each request (its keyword arguments), in one round trip;
-    with `reserve`, also as many new submission ids, taken from the table's sequence
-    (PostgreSQL only: SQLite has none, and gets no ids); and the rows of the reads
-    `also`, in the same round trip."""
+def context_reads(session: Session, requests: list[dict]) -> list[tuple[Prepared, dict]]:
+    """The reads of `intake_context` for each request (its keyword arguments) and, on
+    PostgreSQL, of as many new submission ids from the table's sequence (SQLite has
+    none): to send in one round trip with others, and decode with `contexts_from`."""
     calls = [(_CONTEXT, _context_params(**request)) for request in requests]
-    reserving = reserve and session.connection().dialect.name == "postgresql"
-    if reserving:
+    if session.connection().dialect.name == "postgresql":
         calls.append((_RESERVE_IDS, {"n": len(requests)}))
-    fetched = all_together(session, [*calls, *also])
-    others = fetched[len(calls):]
-    ids = [row.id for row in fetched[len(requests)]] if reserving else []
-    return ([_context_of(rows[0] if rows else None, request["kelurahan_code"],
-                         request["posyandu_id"]) for rows, request in zip(fetched, requests)],
-            ids, others)
+    return calls
+
+
+def contexts_from(requests: list[dict], results: list[list]
+                  ) -> tuple[list[IntakeContext | None], list[int]]:
+    """The contexts and reserved ids (none on SQLite) that `context_reads` read."""
+    contexts = [_context_of(rows[0] if rows else None, request["kelurahan_code"],
+                            request["posyandu_id"]) for rows, request in zip(results, requests)]
+    reserved = results[len(requests):]
+    return contexts, [row.id for row in reserved[0]] if reserved else []
 
 
 def place_facts(session: Session, kelurahan_code: str | None,
@@ -199,7 +199,7 @@ def insert_if_absent(session: Session, values: dict) -> int | None:
 
 
 def insert_queued(session: Session, submission_id: int, values: dict) -> None:
-    """Store a new submission under an id reserved for it (`intake_contexts`), queued
+    """Store a new submission under an id reserved for it (`context_reads`), queued
     with the transaction's other writes: read ahead, its (form, instanceID) was not
     stored (see _INSERT_WITH_ID for a racing POST)."""
     _inserted(session, values)

@@ -74,7 +74,7 @@ def test_a_group_read_ahead_gets_what_each_submission_gets_alone(db, phone, form
     live, real = [], submissions.intake_context
     monkeypatch.setattr(submissions, "intake_context",
                         lambda session, **kw: live.append(kw["instance_id"]) or real(session, **kw))
-    grouped, sessions = [], []
+    sessions = []
 
     def note(tx):  # first in the group: it holds nothing, it sees the group's session
         sessions.append(tx.session)
