@@ -116,6 +116,9 @@ def main() -> int:
                         help="run caseloads verify when the registry has fewer persons")
     parser.add_argument("--database", help="read an existing database this bench built "
                         "(and keep it): no loading, no rebuild; with --groups 0 nothing is written")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the database this run builds and print its URL (read it again "
+                        "with --database URL; drop it with dropdb)")
     args = parser.parse_args()
 
     from intake import make_database
@@ -132,6 +135,9 @@ def main() -> int:
     from sync.wilayah import import_national
 
     url, drop = (args.database, lambda: None) if args.database else make_database("postgres", Path("/tmp"))
+    if args.keep and not args.database:
+        print(f"database kept: {url}", flush=True)
+        drop = lambda: None  # noqa: E731
     engine = None
     try:
         started = time.perf_counter()

@@ -93,12 +93,23 @@ def _latest(measurements: Iterable[ChildMeasurement]) -> dict[str, ChildMeasurem
 
 def child_months(measurements: Iterable[ChildMeasurement]) -> dict[str, ChildMonth]:
     """One child's contribution to each month it was validly measured in."""
+    return _months(measurements, _KEYS)
+
+
+# The count keys of each age group ("0_59m" -> "stunted" -> "0_59m.stunted"), made once.
+_KEYS = {g: {k: f"{g}.{k}" for k in CHILD_COUNTS} for g in AGE_GROUPS}
+
+
+def _months(measurements: Iterable[ChildMeasurement], keys: dict[str, dict[str, str]]
+            ) -> dict[str, ChildMonth]:
+    """child_months with its counts named by `keys` (age group -> count -> name)."""
     valid = [m for m in measurements if is_valid(m)]
     latest = _latest(valid)
     weights = _latest(m for m in valid if m.weight_kg is not None)
     out: dict[str, ChildMonth] = {}
+    balita, baduta = keys["0_59m"], keys["0_23m"]
     for period, m in latest.items():
-        groups = ["0_59m"] + (["0_23m"] if m.age_days < BADUTA_DAYS else [])
+        groups = (balita, baduta) if m.age_days < BADUTA_DAYS else (balita,)
         w0 = weights.get(period)
         w1 = weights.get(previous_period(period))
         w2 = weights.get(previous_period(period, 2))
@@ -114,7 +125,7 @@ def child_months(measurements: Iterable[ChildMeasurement]) -> dict[str, ChildMon
             "not_gained_twice": (w0 is not None and w1 is not None and w2 is not None
                                  and w0.weight_kg <= w1.weight_kg <= w2.weight_kg),
         }
-        counts = {f"{g}.{k}": int(v) for g in groups for k, v in values.items() if v}
+        counts = {names[k]: 1 for names in groups for k, v in values.items() if v}
         out[period] = ChildMonth(period, m.kelurahan_code, m.id, counts)
     return out
 
@@ -167,6 +178,9 @@ def _column_of(key: str) -> str:
 _CHILD_COLUMNS = {f"{g}.{k}": _column_of(f"{g}.{k}") for g in AGE_GROUPS for k in CHILD_COUNTS}
 
 
+_COLUMN_KEYS = {g: {k: _CHILD_COLUMNS[f"{g}.{k}"] for k in CHILD_COUNTS} for g in AGE_GROUPS}
+
+
 def child_column(key: str) -> str:
     """The aggregate column of a child count key ("0_59m.D" -> "c59_d")."""
     return _CHILD_COLUMNS[key]
@@ -216,10 +230,7 @@ def registered_window(period: str, months: int) -> tuple[str, str]:
 
 def child_contributions(measurements: Iterable[ChildMeasurement]) -> dict[str, ChildMonth]:
     """child_months with aggregate column names as keys."""
-    out = child_months(measurements)
-    for month in out.values():
-        month.counts = {child_column(k): v for k, v in month.counts.items()}
-    return out
+    return _months(measurements, _COLUMN_KEYS)
 
 
 @dataclass(frozen=True)
