@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,12 +39,32 @@ def run_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+class Progress:
+    """A line on stderr at most every `every` seconds (and at the end): how many of the
+    registry's subjects are done, the rate and the time left at that rate."""
+
+    def __init__(self, label: str, every: float = 10.0, clock=time.monotonic, out=None) -> None:
+        self.label, self.every, self.clock, self.out = label, every, clock, out
+        self.started = self.last = clock()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if now - self.last < self.every and done < total:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-9)
+        left = (total - done) / rate if rate else 0
+        print(f"{self.label}: {done:,} of {total:,} households and persons in none "
+              f"({100 * done / max(total, 1):.0f} %), {rate:,.0f}/s, about {left:,.0f} s left",
+              file=self.out or sys.stderr, flush=True)
+
+
 def run_rebuild(args: argparse.Namespace) -> int:
     from core.db import session_scope
     from sync import caseloads
 
     with session_scope() as session:
-        report = caseloads.rebuild(session)
+        report = caseloads.rebuild(session, progress=Progress("caseloads rebuild"))
     print(f"caseloads rebuild: {report.subjects} subjects, {report.contributions} contributions, "
           f"{report.aggregate_rows} aggregate rows written")
     return 0

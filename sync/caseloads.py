@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -437,19 +437,28 @@ def _store(session: Session, computed: dict[str, dict[str, Computed]],
 
 # ---------------------------------------------------------------- full recompute
 
-def _recomputed(session: Session) -> Iterable[Computed]:
+def _recomputed(session: Session, progress: Callable[[int, int], None] | None = None
+                ) -> Iterable[Computed]:
     """Every contribution and case row, recomputed from the raw records, a chunk of
     subjects at a time: households with their live members (read once: a household's
     figures need its members' records anyway, and each child's months are computed
-    once for both), then the persons in no household."""
+    once for both), then the persons in no household. `progress(done, total)` after
+    each chunk, counting households and persons in no household."""
     households, unhoused = q.subject_ids(session)
+    total, done = len(households) + len(unhoused), 0
     for part in q.chunks(households):
         r = load_records(session, [], part, lock=False)  # r.persons: their members
         yield _computed(itertools.chain((compute_household(r, hid) for hid in part),
                                         (compute_person(r, pid) for pid in list(r.persons))))
+        done += len(part)
+        if progress:
+            progress(done, total)
     for part in q.chunks(unhoused):
         r = load_records(session, part, [], lock=False)
         yield _computed(compute_person(r, pid) for pid in part)
+        done += len(part)
+        if progress:
+            progress(done, total)
 
 
 def _computed(parts: Iterable[Computed]) -> Computed:
@@ -523,15 +532,16 @@ def verify(session: Session, *, limit: int = 50) -> VerifyReport:
     return report
 
 
-def rebuild(session: Session) -> VerifyReport:
+def rebuild(session: Session, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
     """Rewrite every contribution, case row and aggregate from the raw records: a chunk
     of subjects at a time, its rows bulk-copied as they are computed (only the
-    aggregate sums are kept until the end), so a province's million persons fit."""
+    aggregate sums are kept until the end), so a province's million persons fit.
+    `progress(done, total)`: see _recomputed."""
     q.clear_all(session)
     sums: dict[tuple[str, str], dict[str, int]] = {}
     subjects: set[tuple[str, str]] = set()
     contributions = 0
-    for part in _recomputed(session):
+    for part in _recomputed(session, progress):
         q.copy_rows(session, q.CONTRIB, part.contributions)
         q.copy_rows(session, q.CASE, part.cases)
         _sums(part.contributions, 1, sums)
