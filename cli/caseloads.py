@@ -40,11 +40,14 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 class Progress:
-    """A line on stderr at most every `every` seconds (and at the end): how many of the
-    registry's subjects are done, the rate and the time left at that rate."""
+    """A line on stderr (or `out`) at most every `every` seconds, and at the end: how
+    many of `what` are done, the rate and the time left at that rate. Plain lines, not
+    a redrawn bar (cli.simulate.ProgressBar, which is silent off a terminal): a rebuild
+    runs from maintenance scripts whose output goes to a log."""
 
-    def __init__(self, label: str, every: float = 10.0, clock=time.monotonic, out=None) -> None:
-        self.label, self.every, self.clock, self.out = label, every, clock, out
+    def __init__(self, label: str, what: str, every: float = 10.0, clock=time.monotonic,
+                 out=None) -> None:
+        self.label, self.what, self.every, self.clock, self.out = label, what, every, clock, out
         self.started = self.last = clock()
 
     def __call__(self, done: int, total: int) -> None:
@@ -54,7 +57,7 @@ class Progress:
         self.last = now
         rate = done / max(now - self.started, 1e-9)
         left = (total - done) / rate if rate else 0
-        print(f"{self.label}: {done:,} of {total:,} households and persons in none "
+        print(f"{self.label}: {done:,} of {total:,} {self.what} "
               f"({100 * done / max(total, 1):.0f} %), {rate:,.0f}/s, about {left:,.0f} s left",
               file=self.out or sys.stderr, flush=True)
 
@@ -64,7 +67,8 @@ def run_rebuild(args: argparse.Namespace) -> int:
     from sync import caseloads
 
     with session_scope() as session:
-        report = caseloads.rebuild(session, progress=Progress("caseloads rebuild"))
+        report = caseloads.rebuild(session, progress=Progress(
+            "caseloads rebuild", "households and persons in none"))
     print(f"caseloads rebuild: {report.subjects} subjects, {report.contributions} contributions, "
           f"{report.aggregate_rows} aggregate rows written")
     return 0

@@ -91,13 +91,13 @@ def _latest(measurements: Iterable[ChildMeasurement]) -> dict[str, ChildMeasurem
     return latest
 
 
+# The count keys of each age group ("0_59m" -> "stunted" -> "0_59m.stunted"), made once.
+_KEYS = {g: {k: f"{g}.{k}" for k in CHILD_COUNTS} for g in AGE_GROUPS}
+
+
 def child_months(measurements: Iterable[ChildMeasurement]) -> dict[str, ChildMonth]:
     """One child's contribution to each month it was validly measured in."""
     return _months(measurements, _KEYS)
-
-
-# The count keys of each age group ("0_59m" -> "stunted" -> "0_59m.stunted"), made once.
-_KEYS = {g: {k: f"{g}.{k}" for k in CHILD_COUNTS} for g in AGE_GROUPS}
 
 
 def _months(measurements: Iterable[ChildMeasurement], keys: dict[str, dict[str, str]]
@@ -176,8 +176,7 @@ def _column_of(key: str) -> str:
 
 
 _CHILD_COLUMNS = {f"{g}.{k}": _column_of(f"{g}.{k}") for g in AGE_GROUPS for k in CHILD_COUNTS}
-
-
+# child_contributions' keys: each age group's counts by column ("0_59m" -> "D" -> "c59_d").
 _COLUMN_KEYS = {g: {k: _CHILD_COLUMNS[f"{g}.{k}"] for k in CHILD_COUNTS} for g in AGE_GROUPS}
 
 

@@ -46,18 +46,3 @@ def test_verify_reports_a_tampered_aggregate_and_rebuild_repairs_it(cli_db, caps
     assert f"caseloads rebuild: {total:,} of {total:,} households and persons in none (100 %)" in err
     assert main(["caseloads", "verify"]) == 0
 
-
-def test_rebuild_progress_speaks_at_most_every_interval_and_always_at_the_end():
-    import io
-
-    from cli.caseloads import Progress
-
-    now, out = [0.0], io.StringIO()
-    progress = Progress("caseloads rebuild", every=10, clock=lambda: now[0], out=out)
-    for done, t in ((500, 4.0), (1000, 11.0), (1500, 15.0), (2000, 22.0), (2100, 23.0)):
-        now[0] = t
-        progress(done, 2100)
-    lines = out.getvalue().splitlines()
-    assert [line.split(":")[1].split(" of ")[0].strip() for line in lines] == ["1,000", "2,000", "2,100"]
-    assert lines[1].endswith("91/s, about 1 s left")  # 2,000 in 22 s; 100 to go
-    assert "(100 %)" in lines[-1]
