@@ -257,20 +257,20 @@ def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.
     pool = Pool()
     pool.reads = reads = {claim: _Read(blocking, lookup, queries.blocking_params(blocking))
                           for claim, (blocking, lookup) in claims.items()}
-    # As the driver gives them: most rows come back for many claims, and only the
-    # first of each is converted. No rules statement: what a claim's rules can pick
-    # (see rules_known) is among its blocking rows.
-    blocked = all_together(session, queries.blocking_reads(
+    # Each claim's ids, then every distinct row once: most rows come back for many
+    # claims. No rules statement: what a claim's rules can pick (see rules_known) is
+    # among its blocking rows.
+    blocked = all_together(session, queries.blocking_id_reads(
         [this.params for this in reads.values()]), raw=True)
+    ids = sorted({raw[0] for fetched in blocked for raw in fetched.rows})
+    (candidates,) = all_together(session, [queries.candidates_read(ids)], raw=True)
+    for raw in candidates.rows:
+        pool.add(dict(zip(candidates.names, candidates.values(raw))), in_order=False)
     for (claim, this), fetched in zip(reads.items(), blocked):
         blocking = this.blocking
-        mine = []
-        for raw in fetched.rows:
-            person_id = raw[0]  # CANDIDATE_COLUMNS: the id first
-            if person_id not in pool.rows:
-                pool.add(dict(zip(fetched.names, fetched.values(raw))), in_order=False)
-            mine.append(person_id)
-        this.seen = set(mine)
+        # A row merged away between the two reads (another writer's commit) is one the
+        # claim's statement would no longer return.
+        this.seen = {raw[0] for raw in fetched.rows if raw[0] in pool.rows}
         own = sorted((pool.rows[person_id] for person_id in this.seen),
                      key=lambda row: (row["created_at"], row["id"]))
         for side, low, high, before in this.sides():

@@ -58,7 +58,8 @@ def _explain(connection, statement, number: int) -> list[str]:
 
 def test_there_are_reads_to_check():
     assert {"_CONTRIBUTIONS", "_OF_PERSONS.measurements", "_OF_MEMBERS.conflicts",
-            "_PERSONS[True]", "identity._MOTHERS", "identity._KKS"} <= set(READS)
+            "_PERSONS[True]", "identity._MOTHERS", "identity._KKS",
+            "identity._CANDIDATES_BY_ID"} <= set(READS)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ HOT_LOOKUPS = {
     # Identity resolution (sync.identity): blocking candidates, a pair proposed before,
     # the decisions of an edited submission.
     "identity blocking candidates": identity._BLOCKING,
+    "identity blocking candidates, ids (a group's read ahead)": identity._BLOCKING_IDS,
     "duplicate pair of two records": identity._PAIR,
     "identity decisions of a submission": identity._DECISIONS_OF,
     # Also run by the submission writer, whose PostgreSQL connection always uses the
