@@ -151,14 +151,10 @@ def blocking_candidates(session: Session, blocking: Blocking) -> list[dict]:
     return sorted(rows.values(), key=lambda row: (row["created_at"], row["id"]))
 
 
-def blocking_reads(params: list[dict]) -> list[tuple[Prepared, dict]]:
-    """The blocking statement per claim (`blocking_params` of each), for
-    core.statements.all_together (sync.identity_ahead reads a group's in one round trip)."""
-    return [(_BLOCKING, one) for one in params]
-
-
 def blocking_id_reads(params: list[dict]) -> list[tuple[Prepared, dict]]:
-    """`blocking_reads`, the ids of the rows alone (see `candidates_read`)."""
+    """The blocking statement per claim (`blocking_params` of each), the ids of its rows
+    alone, for core.statements.all_together (sync.identity_ahead reads a group's in one
+    round trip, then their rows with `candidates_read`)."""
     return [(_BLOCKING_IDS, one) for one in params]
 
 
