@@ -183,3 +183,48 @@ def compare_names(a: str | None, b: str | None) -> float:
     if found >= 0.99:
         return 0.93 if first >= 0.99 else 0.88  # a missing middle or last name
     return min(found, first) * 0.95
+
+
+# Below the cut by more than rounding: a pair of tokens under cut / factor - _SLACK
+# leaves the name's score under the cut however the factor's product rounds.
+_SLACK = 1e-9
+# rapidfuzz's score_cutoff prunes on a bound of its own that can drop a similarity a
+# few 1e-8 above the cutoff (0.93333 at a cutoff of 0.93333 - 1e-9): it is given this
+# much less, and the similarity it returns is compared here.
+_CUTOFF_SLACK = 1e-5
+
+
+def _lowest(pairs, need: float) -> float:
+    """The lowest token similarity of the pairs, or 0.0 as soon as one is below `need`
+    (Jaro-Winkler stops early there)."""
+    low = 1.0
+    for x, y in pairs:
+        if x[0] == y[0]:
+            continue
+        similarity = JaroWinkler.normalized_similarity(
+            x[1], y[1], score_cutoff=max(need - _CUTOFF_SLACK, 0.0))
+        if similarity < need:
+            return 0.0
+        low = min(low, similarity)
+    return low
+
+
+def names_reach(a: str | None, b: str | None, cut: float) -> bool:
+    """`compare_names(a, b) >= cut`, found with less work where the names have as many
+    tokens (identity asks it of every candidate born near a claim, and most are
+    another child's name): each token order stops at its first pair of tokens too far
+    apart for the cut, the swapped order is not tried where it cannot reach it."""
+    profile_a, profile_b = _profile(a), _profile(b)
+    if profile_a is None or profile_b is None or profile_a[0] == profile_b[0] or (
+            profile_a[1] == profile_b[1]) or profile_a[2] == profile_b[2] or (
+            len(profile_a[2]) != len(profile_b[2])):
+        return compare_names(a, b) >= cut
+    need = max(cut / 0.995 - _SLACK, 0.0)
+    if need > 1.0:
+        return False  # above what two different token lists can score
+    if _lowest(zip(profile_a[2], profile_b[2]), need) * 0.995 >= cut:
+        return True
+    need = max(cut / (0.97 * 0.995) - _SLACK, 0.0)
+    if need > 1.0:
+        return False
+    return _lowest(zip(profile_a[3], profile_b[3]), need) * 0.97 * 0.995 >= cut
