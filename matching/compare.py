@@ -12,7 +12,6 @@ weights to "same person" links twins; this one refuses).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -120,8 +119,8 @@ def _name_level(a: PersonRecord, b: PersonRecord) -> str:
     return "different"
 
 
-def birth_level(da: date | None, db: date | None, estimated: bool) -> str:
-    """The birth-date level of two dates (`estimated`: either side's is an estimate)."""
+def _birth_level(a: PersonRecord, b: PersonRecord) -> str:
+    da, db = a.birth_date, b.birth_date
     if da is None or db is None:
         return "missing"
     if da == db:
@@ -129,6 +128,7 @@ def birth_level(da: date | None, db: date | None, estimated: bool) -> str:
     if da.year == db.year and da.day == db.month and da.month == db.day:
         return "day_month_swap"
     gap = abs((da - db).days)
+    estimated = a.birth_date_estimated or b.birth_date_estimated
     if gap <= 3 or (da.year == db.year and da.month == db.month) or (
             da.day == db.day and da.month == db.month and abs(da.year - db.year) == 1):
         return "close"  # a typed slip in one part
@@ -139,19 +139,10 @@ def birth_level(da: date | None, db: date | None, estimated: bool) -> str:
     return "different"
 
 
-def _birth_level(a: PersonRecord, b: PersonRecord) -> str:
-    return birth_level(a.birth_date, b.birth_date,
-                       a.birth_date_estimated or b.birth_date_estimated)
-
-
-def sex_level(sa: str | None, sb: str | None) -> str:
-    if sa not in ("male", "female") or sb not in ("male", "female"):
-        return "missing"
-    return "agree" if sa == sb else "disagree"
-
-
 def _sex_level(a: PersonRecord, b: PersonRecord) -> str:
-    return sex_level(a.sex, b.sex)
+    if a.sex not in ("male", "female") or b.sex not in ("male", "female"):
+        return "missing"
+    return "agree" if a.sex == b.sex else "disagree"
 
 
 def _mother_level(a: PersonRecord, b: PersonRecord) -> str:
@@ -266,29 +257,6 @@ def may_reach(a: PersonRecord, b: PersonRecord, review: float,
         if known + WEIGHTS["name"][level] >= review:
             return names_reach(a.name, b.name, cut)
     return False
-
-
-def reach_gate(a: PersonRecord, review: float
-               ) -> Callable[[date | None, bool, str | None], bool] | None:
-    """A cheap first test before `may_reach(a, b, review, unread)`: `gate(born,
-    estimated, sex)`, from b's birth date, whether it is an estimate and b's sex alone,
-    is False only where may_reach is False whatever b's other fields (with every unread
-    field too), because b's birth date and sex weigh so little that the best NIK level a
-    can have, the best name, family and place could not lift the pair to `review`. A
-    registry's candidates are mostly born months from the claim: this rules them out
-    with one date level worked out instead of all seven. None: the gate rules nothing
-    out for this claim (a's NIK, say, could outweigh any birth date)."""
-    rest = ((_BEST["nik"] if a.usable_nik else WEIGHTS["nik"]["missing"])
-            + _BEST["name"] + _BEST["mother"] + _BEST["household"] + _BEST["place"])
-    shut = {(birth, sex) for birth, b_weight in WEIGHTS["birth_date"].items()
-            for sex, s_weight in WEIGHTS["sex"].items() if rest + b_weight + s_weight < review}
-    if not shut:
-        return None
-    da, estimated_a, sa = a.birth_date, a.birth_date_estimated, a.sex
-
-    def gate(born: date | None, estimated: bool, sex: str | None) -> bool:
-        return (birth_level(da, born, estimated_a or estimated), sex_level(sa, sex)) not in shut
-    return gate
 
 
 def compare(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),

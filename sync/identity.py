@@ -40,7 +40,6 @@ from matching.compare import (
     Thresholds,
     compare,
     may_reach,
-    reach_gate,
 )
 from matching.names import phonetic_key, placeholder_mother
 from matching.nik import decode_nik
@@ -251,15 +250,11 @@ def _worth_scoring(claim: PersonClaim, record: PersonRecord, limits: Thresholds,
     # candidate's (a side without them compares as "missing", 0).
     claims_mother = bool(decode_nik(record.mother_nik) or record.mother_name)
     claims_household = bool(record.household_kk)
-    gate = reach_gate(record, limits.review)
     likely = []
     for row in rows:
         if row["id"] == claim.mother_id:
             continue
         worth = known(row) if known is not None else None
-        if worth is None and gate is not None and not gate(
-                row["birth_date"], bool(row.get("birth_date_estimated")), row["sex"]):
-            continue
         if worth is None:
             unread = (("mother",) * (claims_mother and bool(row["mother_id"]))
                       + ("household",) * (claims_household and bool(row["household_id"])))

@@ -20,7 +20,6 @@ from matching.compare import (
     compare,
     may_match,
     may_reach,
-    reach_gate,
     upper_bound,
 )
 from matching.evaluate import pair_scores
@@ -285,34 +284,6 @@ def _reference_may_reach(a, b, review, unread):
 def test_may_reach_answers_as_working_out_every_level_does(a, b, name_a, name_b, review, unread):
     a, b = replace(a, name=name_a or a.name), replace(b, record_id="s", name=name_b or b.name)
     assert may_reach(a, b, review, unread) == _reference_may_reach(a, b, review, unread)
-
-
-@given(_RECORDS, _RECORDS, st.sampled_from([8.0, 2.0, 20.0, 10.5, 30.0]),
-       st.sampled_from([(), ("mother",), ("household",), ("mother", "household")]))
-@example(child("a", "Aisyah Putri", date(2024, 3, 4)),
-         child("b", "Aisyah Putri", date(2024, 4, 20)), 8.0, ("mother", "household"))
-def test_reach_gate_only_shuts_out_pairs_may_reach_rules_out(a, b, review, unread):
-    """sync.identity asks the gate first, from the candidate's birth date, estimate flag
-    and sex: a candidate it shuts out is never compared, so may_reach (with any fields
-    unread) must say no too, and the pair must be NEW."""
-    gate = reach_gate(a, review)
-    if gate is not None and not gate(b.birth_date, b.birth_date_estimated, b.sex):
-        assert not may_reach(a, b, review, unread)
-        assert compare(a, b, Thresholds(auto_link=review + 12, review=review)).band == NEW
-
-
-def test_reach_gate_shuts_out_births_months_away_and_the_other_sex_weeks_away():
-    a = child("a", "Aisyah Putri", date(2024, 3, 4), sex="female")
-    gate = reach_gate(a, 8.0)
-    assert gate(date(2024, 3, 20), False, "female")  # close: the name decides
-    assert gate(date(2024, 4, 10), False, "female")  # "month": an exact name could lift it
-    assert not gate(date(2024, 4, 10), False, "male")  # a month off and the other sex
-    assert not gate(date(2024, 7, 1), False, "female")  # four months: "different"
-    assert gate(date(2024, 5, 1), True, "female")  # within an estimate's 92 days
-    assert gate(date(2024, 4, 3), False, "female")  # day and month swapped
-    assert gate(None, False, None)
-    # A NIK of the claim's own could outweigh any birth date: nothing is shut out.
-    assert reach_gate(replace(a, nik="3375014403240001"), 8.0) is None
 
 
 _SYLLABLE_NAMES = st.lists(st.sampled_from(["ba", "ci", "du", "ri", "na", "ra", "si", "an"]),
