@@ -21,7 +21,7 @@ from rapidfuzz.distance import Hamming
 from matching.names import (
     compare_names,
     could_be_exact,
-    name_tokens,
+    has_own_name,
     names_reach,
     placeholder_mother,
 )
@@ -107,7 +107,7 @@ _NAME_CUTS = (("exact", 0.99), ("variant", 0.93), ("similar", 0.85))
 
 
 def _name_level(a: PersonRecord, b: PersonRecord) -> str:
-    if not name_tokens(a.name) or not name_tokens(b.name):
+    if not has_own_name(a.name) or not has_own_name(b.name):
         # A newborn placeholder ("By. Ny. Siti") names the mother, not the child.
         ma = placeholder_mother(a.name) or a.mother_name
         mb = placeholder_mother(b.name) or b.mother_name
@@ -243,7 +243,7 @@ def may_reach(a: PersonRecord, b: PersonRecord, review: float,
                 else WEIGHTS["mother"][_mother_level(a, b)])
              + (_BEST["household"] if "household" in unread
                 else WEIGHTS["household"][_household_level(a, b)]))
-    if not name_tokens(a.name) or not name_tokens(b.name):
+    if not has_own_name(a.name) or not has_own_name(b.name):
         return known + _BEST_UNNAMED >= review
     if known + _BEST["name"] < review:
         return False

@@ -78,8 +78,14 @@ def fold_spelling(word: str) -> str:
     'Djoko' and 'Joko', 'Fauziah' and 'Fausia')."""
     for old, new in _SPELLING:
         word = word.replace(old, new)
-    word = _DOUBLE.sub(r"\1", word)
+    word = _DOUBLE.sub(_one_letter, word)
     return _FINAL_H.sub("", word) if len(word) > 2 else word
+
+
+def _one_letter(match: re.Match) -> str:
+    # A function, not the template r"\1": Python expands a template per match in
+    # Python code, and a registry's new names are folded by the thousand.
+    return match.group(1)
 
 
 @lru_cache(maxsize=1 << 18)
@@ -98,8 +104,13 @@ def name_tokens(name: str | None, *, fold: bool = True) -> tuple[str, ...]:
         elif fold:
             tokens.append(fold_spelling(word))
         else:
-            tokens.append(word.replace("oe", "u").replace("dj", "j").replace("tj", "c"))
+            tokens.append(_old_spelling(word))
     return tuple(tokens)
+
+
+def _old_spelling(word: str) -> str:
+    """Only the pre-1972 spellings modernised (oe, dj, tj): name_tokens' `fold=False`."""
+    return word.replace("oe", "u").replace("dj", "j").replace("tj", "c")
 
 
 def phonetic_key(name: str | None) -> str:
@@ -134,13 +145,26 @@ def _profile(name: str | None) -> tuple | None:
     a claim with hundreds of candidates): its tokens, them joined, the tokens other than
     Muhammad as (folded, lightly normalised) pairs, those sorted, and for could_be_exact
     the folded ones alone and whether any token is long. None: no name of its own."""
-    tokens = name_tokens(name)
-    if not tokens:
+    # name_tokens folded and not, in one pass over the words (a pushed group's
+    # candidates bring thousands of names never seen before).
+    if is_placeholder_name(name):
         return None
-    pairs = tuple(zip(tokens, name_tokens(name, fold=False)))
+    pairs = tuple(("muhammad", "muhammad") if word in _MUHAMMAD
+                  else (fold_spelling(word), _old_spelling(word))
+                  for word in _ascii_words(name)
+                  if word not in _TITLES and word not in _DEGREE_WORDS)
+    if not pairs:
+        return None
+    tokens = tuple(t[0] for t in pairs)
     core = tuple(t for t in pairs if t[0] != "muhammad") or pairs
     return (tokens, "".join(tokens), core, sorted(core), tuple(t[0] for t in core),
             any(len(t[1]) >= _SHORT_TOKEN for t in core))
+
+
+def has_own_name(name: str | None) -> bool:
+    """Whether the name has tokens of its own (`name_tokens` not empty: not blank, not a
+    newborn placeholder), from the profile compare_names works from."""
+    return _profile(name) is not None
 
 
 def could_be_exact(a: str | None, b: str | None) -> bool:

@@ -1,6 +1,7 @@
 """Pure identity matching: name variants, NIK decoding, bands, twins and siblings."""
 
 import math
+import re
 from dataclasses import replace
 from datetime import date
 
@@ -24,8 +25,11 @@ from matching.compare import (
 )
 from matching.evaluate import pair_scores
 from matching.names import (
+    _profile,
     compare_names,
     could_be_exact,
+    fold_spelling,
+    has_own_name,
     name_key,
     name_tokens,
     names_reach,
@@ -312,3 +316,34 @@ def test_names_reach_stops_at_the_first_token_too_far_apart():
     assert not names_reach("Aisyah Putri", "Annisa Putri", 0.85)
     assert names_reach("Aisyah Putri", "Putri Aisyah", 0.9)
     assert not names_reach("Aisyah Putri", "Putri Aisyah", 0.99)
+
+
+_ANY_NAMES = st.one_of(_TYPED_NAMES, st.text(max_size=30), st.sampled_from([
+    "By. Ny. Siti Aminah", "An. Muhammad Rizky", "Hj. Siti Nur'aini, S.Pd", "ABDOEL  DJOKO",
+    "Müller Zoë", "M.", "Nuraisyah", "Aallaah", "Khadijahh", "bayi", ""]))
+
+
+@given(_ANY_NAMES)
+def test_a_names_profile_is_its_tokens_folded_and_not(name):
+    """_profile makes both token forms in one pass: the same as name_tokens gives."""
+    tokens = name_tokens(name)
+    if not tokens:
+        assert _profile(name) is None and not has_own_name(name)
+        return
+    pairs = tuple(zip(tokens, name_tokens(name, fold=False)))
+    core = tuple(t for t in pairs if t[0] != "muhammad") or pairs
+    assert _profile(name) == (tokens, "".join(tokens), core, sorted(core),
+                              tuple(t[0] for t in core), any(len(t[1]) >= 32 for t in core))
+    assert has_own_name(name)
+
+
+@given(st.text(alphabet="abcdhijkloqstuvyz", max_size=12))
+def test_folding_collapses_doubled_letters_as_the_pattern_says(word):
+    expected = word
+    for old, new in (("oe", "u"), ("dj", "j"), ("tj", "c"), ("ch", "kh"), ("sj", "sy"),
+                     ("nj", "ny"), ("j", "y"), ("kh", "h"), ("sy", "s"), ("dh", "d"),
+                     ("q", "k"), ("z", "s"), ("v", "f"), ("y", "i")):
+        expected = expected.replace(old, new)
+    expected = re.sub(r"([a-z])\1+", r"\1", expected)
+    expected = re.sub(r"(?<=[aiueo])h$", "", expected) if len(expected) > 2 else expected
+    assert fold_spelling(word) == expected
