@@ -251,7 +251,8 @@ def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.
          likely) -> None:
     """Read the claims' candidates ahead, in one round trip (see the module docstring).
     `claims`: {claim: (its blocking keys, its rules lookup)}; `likely(claim, rows, pool)`:
-    the ids of the rows worth scoring, whose mothers and households are read too."""
+    the ids of the rows (given in no particular order) worth scoring, whose mothers and
+    households are read too."""
     if not claims:
         return
     pool = Pool()
@@ -271,8 +272,7 @@ def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.
         # A row merged away between the two reads (another writer's commit) is one the
         # claim's statement would no longer return.
         this.seen = {raw[0] for raw in fetched.rows if raw[0] in pool.rows}
-        own = sorted((pool.rows[person_id] for person_id in this.seen),
-                     key=lambda row: (row["created_at"], row["id"]))
+        own = [pool.rows[person_id] for person_id in this.seen]
         for side, low, high, before in this.sides():
             births = sorted((row["birth_date"] for row in own
                              if row["kelurahan_code"] == blocking.kelurahan_code
