@@ -12,7 +12,10 @@ DEFAULT_VAR_DIR = Path("var")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POSYANDU_", env_file=".env", extra="ignore")
+    # An empty variable (`POSYANDU_DATABASE_URL= make run`) means "not set": the default,
+    # not an empty URL that fails deep inside SQLAlchemy.
+    model_config = SettingsConfigDict(env_prefix="POSYANDU_", env_file=".env", extra="ignore",
+                                      env_ignore_empty=True)
 
     database_url: str = Field(
         default=f"sqlite:///{DEFAULT_VAR_DIR / 'posyandu.db'}",
