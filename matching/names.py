@@ -29,6 +29,7 @@ _DEGREE_WORDS = {"spd", "skm", "ssos", "se", "sh", "st", "amd", "amkeb", "amk", 
                  "dr", "drs", "ir", "ners"}
 _NON_LETTERS = re.compile(r"[^a-z\s]")
 _SPACES = re.compile(r"\s+")
+_MUHAMMAD_PAIR = ("muhammad", "muhammad")  # a Muhammad token, folded and not
 _MUHAMMAD = {"muhammad", "muhamad", "muhammed", "mohammad", "mohamad", "mohammed", "mochammad",
              "mochamad", "muchammad", "muchamad", "moh", "moch", "muh", "much", "mhd", "md", "m"}
 # Old (pre-1972) spellings and common transliteration variants, applied in order.
@@ -149,16 +150,20 @@ def _profile(name: str | None) -> tuple | None:
     # candidates bring thousands of names never seen before).
     if is_placeholder_name(name):
         return None
-    pairs = tuple(("muhammad", "muhammad") if word in _MUHAMMAD
-                  else (fold_spelling(word), _old_spelling(word))
-                  for word in _ascii_words(name)
-                  if word not in _TITLES and word not in _DEGREE_WORDS)
+    pairs = tuple([_MUHAMMAD_PAIR if word in _MUHAMMAD
+                   else (fold_spelling(word), _old_spelling(word))
+                   for word in _ascii_words(name)
+                   if word not in _TITLES and word not in _DEGREE_WORDS])
     if not pairs:
         return None
-    tokens = tuple(t[0] for t in pairs)
-    core = tuple(t for t in pairs if t[0] != "muhammad") or pairs
-    return (tokens, "".join(tokens), core, sorted(core), tuple(t[0] for t in core),
-            any(len(t[1]) >= _SHORT_TOKEN for t in core))
+    tokens = tuple([t[0] for t in pairs])
+    if _MUHAMMAD_PAIR in pairs:
+        core = tuple([t for t in pairs if t[0] != "muhammad"]) or pairs
+        folded = tuple([t[0] for t in core])
+    else:
+        core, folded = pairs, tokens
+    return (tokens, "".join(tokens), core, sorted(core), folded,
+            max([len(t[1]) for t in core]) >= _SHORT_TOKEN)
 
 
 def has_own_name(name: str | None) -> bool:
