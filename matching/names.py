@@ -94,19 +94,19 @@ def name_tokens(name: str | None, *, fold: bool = True) -> tuple[str, ...]:
     """The name as comparable tokens: titles, placeholders and degrees dropped, every form
     of Muhammad as 'muhammad', spelling folded (`fold=False`: only the old spellings
     oe/dj/tj). A placeholder name has no tokens of its own (it names the mother)."""
+    return tuple([pair[0 if fold else 1] for pair in _token_pairs(name)])
+
+
+def _token_pairs(name: str | None) -> tuple[tuple[str, str], ...]:
+    """The words name_tokens keeps, each as (folded, old spellings only), in one pass
+    (`_profile` needs both forms, and a push group's candidates bring thousands of
+    names never seen before)."""
     if is_placeholder_name(name):
         return ()
-    tokens = []
-    for word in _ascii_words(name):
-        if word in _TITLES or word in _DEGREE_WORDS:
-            continue
-        if word in _MUHAMMAD:
-            tokens.append("muhammad")
-        elif fold:
-            tokens.append(fold_spelling(word))
-        else:
-            tokens.append(_old_spelling(word))
-    return tuple(tokens)
+    return tuple([_MUHAMMAD_PAIR if word in _MUHAMMAD
+                  else (fold_spelling(word), _old_spelling(word))
+                  for word in _ascii_words(name)
+                  if word not in _TITLES and word not in _DEGREE_WORDS])
 
 
 def _old_spelling(word: str) -> str:
@@ -146,14 +146,7 @@ def _profile(name: str | None) -> tuple | None:
     a claim with hundreds of candidates): its tokens, them joined, the tokens other than
     Muhammad as (folded, lightly normalised) pairs, those sorted, and for could_be_exact
     the folded ones alone and whether any token is long. None: no name of its own."""
-    # name_tokens folded and not, in one pass over the words (a pushed group's
-    # candidates bring thousands of names never seen before).
-    if is_placeholder_name(name):
-        return None
-    pairs = tuple([_MUHAMMAD_PAIR if word in _MUHAMMAD
-                   else (fold_spelling(word), _old_spelling(word))
-                   for word in _ascii_words(name)
-                   if word not in _TITLES and word not in _DEGREE_WORDS])
+    pairs = _token_pairs(name)
     if not pairs:
         return None
     tokens = tuple([t[0] for t in pairs])
