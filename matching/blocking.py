@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from matching.compare import PersonRecord, kecamatan_of, usable_nik
 from matching.names import name_tokens, phonetic_key, placeholder_mother
-from matching.nik import decode_nik
+from matching.nik import nik_well_formed
 
 
 def blocking_keys(record: PersonRecord) -> set[str]:
@@ -25,7 +25,7 @@ def blocking_keys(record: PersonRecord) -> set[str]:
         phon = phonetic_key(record.name)
         if phon:
             keys.add(f"name:{kec}:{phon}:{born.year}")
-    if decode_nik(record.mother_nik):
+    if nik_well_formed(record.mother_nik):
         keys.add(f"mother:{record.mother_nik}")
     mother = placeholder_mother(record.name) or record.mother_name
     if mother and name_tokens(mother):

@@ -25,7 +25,7 @@ from matching.names import (
     names_reach,
     placeholder_mother,
 )
-from matching.nik import decode_nik, nik_agrees
+from matching.nik import nik_agrees, nik_well_formed
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class PersonRecord:
     @cached_property
     def usable_nik(self) -> str | None:
         """See `usable_nik` (worked out once: a batch run compares a record many times)."""
-        if decode_nik(self.nik) is None:
+        if not nik_well_formed(self.nik):
             return None
         return self.nik if nik_agrees(self.nik, birth_date=self.birth_date, sex=self.sex) else None
 
@@ -146,7 +146,7 @@ def _sex_level(a: PersonRecord, b: PersonRecord) -> str:
 
 
 def _mother_level(a: PersonRecord, b: PersonRecord) -> str:
-    if decode_nik(a.mother_nik) and a.mother_nik == b.mother_nik:
+    if nik_well_formed(a.mother_nik) and a.mother_nik == b.mother_nik:
         return "nik"
     if a.mother_name and b.mother_name:
         s = compare_names(a.mother_name, b.mother_name)

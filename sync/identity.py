@@ -42,7 +42,7 @@ from matching.compare import (
     may_reach,
 )
 from matching.names import phonetic_key, placeholder_mother
-from matching.nik import decode_nik
+from matching.nik import nik_well_formed
 from models.base import utcnow
 from sync import identity_ahead
 from sync.apply import Provenance, create_household, create_person, update_in_place
@@ -248,7 +248,7 @@ def _worth_scoring(claim: PersonClaim, record: PersonRecord, limits: Thresholds,
     that is already known (read ahead), None to work it out."""
     # The family fields that can weigh at all: the claim's mother or No. KK against a
     # candidate's (a side without them compares as "missing", 0).
-    claims_mother = bool(decode_nik(record.mother_nik) or record.mother_name)
+    claims_mother = nik_well_formed(record.mother_nik) or bool(record.mother_name)
     claims_household = bool(record.household_kk)
     likely = []
     for row in rows:
