@@ -126,7 +126,7 @@ def run(args) -> None:
     from fastapi.testclient import TestClient
     from sqlmodel import Session
 
-    from api.app import create_app
+    from api.app import create_app, freeze_startup
     from core.db import make_engine
     from core.migrate import upgrade
     from models import Posyandu
@@ -163,6 +163,7 @@ def run(args) -> None:
         print(f"backend {args.backend}: loaded {args.people:,} persons in {time.perf_counter() - t:.1f} s")
         scope = Scope(posyandu_ids=(posyandu.id,), posyandu_kelurahan_codes=(KELURAHAN,))
         with TestClient(create_app(engine)) as client:
+            freeze_startup()  # as a uvicorn worker does (api.main)
             token = client.post("/api/v1/auth/token", data={"username": "sri",
                                                             "password": "password-123"}).json()
             h = {"Authorization": f"Bearer {token['access_token']}"}
