@@ -12,6 +12,7 @@ weights to "same person" links twins; this one refuses).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -234,29 +235,101 @@ def may_reach(a: PersonRecord, b: PersonRecord, review: float,
     name known, each level worked out once and the name, the dearest, last (and not at
     all when the rest cannot reach `review` even with the best name). A name missing on
     either side can only be "placeholder" or "missing"; a field of b's family not in
-    `unread` is compared as b has it."""
-    # Spelled out rather than looped over _LEVELS: this runs for every candidate of
-    # every claim. The weights are multiples of 0.5, so the order of the sum is exact.
-    known = (WEIGHTS["nik"][_nik_level(a, b)] + WEIGHTS["birth_date"][_birth_level(a, b)]
-             + WEIGHTS["sex"][_sex_level(a, b)] + WEIGHTS["place"][_place_level(a, b)]
-             + (_BEST["mother"] if "mother" in unread
-                else WEIGHTS["mother"][_mother_level(a, b)])
-             + (_BEST["household"] if "household" in unread
-                else WEIGHTS["household"][_household_level(a, b)]))
-    if not has_own_name(a.name) or not has_own_name(b.name):
-        return known + _BEST_UNNAMED >= review
-    if known + _BEST["name"] < review:
-        return False
-    if known + _SECOND_NAME < review and not could_be_exact(a.name, b.name):
-        return False  # only an exact name would do, and it cannot be one
-    if known + WEIGHTS["name"]["different"] >= review:
-        return True
+    `unread` is compared as b has it. For one a and many b, `reach_from(a, review)`."""
+    return reach_from(a, review)(b, "mother" in unread, "household" in unread)
+
+
+def reach_from(a: PersonRecord, review: float) -> Callable[[PersonRecord, bool, bool], bool]:
+    """`may_reach(a, b, review, unread)` for one claim and its candidates:
+    `reach(b, mother_unread, household_unread)`, with a's side of every level worked
+    out once. Identity asks it of every candidate of every claim (hundreds a claim in
+    a dense kelurahan): the levels are spelled out here rather than called, each
+    skipped where a's side alone decides it."""
+    w_birth, w_name = WEIGHTS["birth_date"], WEIGHTS["name"]
+    born_exact, born_swap, born_close = w_birth["exact"], w_birth["day_month_swap"], w_birth["close"]
+    born_estimated, born_month, born_far = w_birth["estimated"], w_birth["month"], w_birth["different"]
+    sex_agree, sex_disagree = WEIGHTS["sex"]["agree"], WEIGHTS["sex"]["disagree"]
+    w_place, w_mother, w_household = WEIGHTS["place"], WEIGHTS["mother"], WEIGHTS["household"]
+    best_mother, best_household = _BEST["mother"], _BEST["household"]
+    missing = {name: levels.get("missing", 0.0) for name, levels in WEIGHTS.items()}
+    nik_missing, born_missing, sex_missing = missing["nik"], missing["birth_date"], missing["sex"]
+    mother_missing, household_missing = missing["mother"], missing["household"]
+    nik_a = a.usable_nik  # without it the NIK is "missing" (0) whoever b is
+    born_a = a.birth_date
+    year_a, month_a, day_a = (born_a.year, born_a.month, born_a.day) if born_a else (0, 0, 0)
+    estimated_a = a.birth_date_estimated
+    sex_a = a.sex if a.sex in ("male", "female") else None
+    posyandu_a, kelurahan_a = a.posyandu_id, a.kelurahan_code
+    kecamatan_a = kecamatan_of(kelurahan_a) if kelurahan_a else None
+    mother_nik_a = a.mother_nik if nik_well_formed(a.mother_nik) else None
+    mother_name_a, kk_a, name_a = a.mother_name, a.household_kk, a.name
+    own_a = has_own_name(name_a)
+    best_name, unnamed, different = _BEST["name"], _BEST_UNNAMED, w_name["different"]
     # The lowest level that would do: the name need only be known to score its cut
     # (the levels weigh more the higher they are).
-    for level, cut in reversed(_NAME_CUTS):
-        if known + WEIGHTS["name"][level] >= review:
-            return names_reach(a.name, b.name, cut)
-    return False
+    cuts = tuple((w_name[level], cut) for level, cut in reversed(_NAME_CUTS))
+
+    def reach(b: PersonRecord, mother_unread: bool = False,
+              household_unread: bool = False) -> bool:
+        # The weights are multiples of 0.5, so the order of the sum is exact.
+        known = WEIGHTS["nik"][_nik_level(a, b)] if nik_a is not None else nik_missing
+        born_b = b.birth_date
+        if born_a is not None and born_b is not None:  # _birth_level
+            if born_a == born_b:
+                known += born_exact
+            elif year_a == born_b.year and day_a == born_b.month and month_a == born_b.day:
+                known += born_swap
+            else:
+                gap = abs((born_a - born_b).days)
+                if gap <= 3 or (year_a == born_b.year and month_a == born_b.month) or (
+                        day_a == born_b.day and month_a == born_b.month
+                        and abs(year_a - born_b.year) == 1):
+                    known += born_close
+                elif (estimated_a or b.birth_date_estimated) and gap <= 92:
+                    known += born_estimated
+                else:
+                    known += born_month if gap <= 45 else born_far
+        else:
+            known += born_missing
+        if sex_a is not None and b.sex in ("male", "female"):  # _sex_level
+            known += sex_agree if b.sex == sex_a else sex_disagree
+        else:
+            known += sex_missing
+        if posyandu_a and posyandu_a == b.posyandu_id:  # _place_level
+            known += w_place["posyandu"]
+        elif kelurahan_a and kelurahan_a == b.kelurahan_code:
+            known += w_place["kelurahan"]
+        elif kelurahan_a and kecamatan_a == kecamatan_of(b.kelurahan_code):
+            known += w_place["kecamatan"]
+        else:
+            known += w_place["elsewhere"]
+        if mother_unread:
+            known += best_mother
+        elif mother_nik_a is not None and mother_nik_a == b.mother_nik:  # _mother_level
+            known += w_mother["nik"]
+        elif mother_name_a and b.mother_name:
+            known += w_mother[_mother_level(a, b)]
+        else:
+            known += mother_missing
+        if household_unread:
+            known += best_household
+        elif kk_a and b.household_kk:  # _household_level
+            known += w_household["same" if kk_a == b.household_kk else "different"]
+        else:
+            known += household_missing
+        if not own_a or not has_own_name(b.name):
+            return known + unnamed >= review
+        if known + best_name < review:
+            return False
+        if known + _SECOND_NAME < review and not could_be_exact(name_a, b.name):
+            return False  # only an exact name would do, and it cannot be one
+        if known + different >= review:
+            return True
+        for weight, cut in cuts:
+            if known + weight >= review:
+                return names_reach(name_a, b.name, cut)
+        return False
+    return reach
 
 
 def compare(a: PersonRecord, b: PersonRecord, thresholds: Thresholds = Thresholds(),

@@ -39,7 +39,7 @@ from matching.compare import (
     PersonRecord,
     Thresholds,
     compare,
-    may_reach,
+    reach_from,
 )
 from matching.names import phonetic_key, placeholder_mother
 from matching.nik import nik_well_formed
@@ -244,21 +244,21 @@ def _worth_scoring(claim: PersonClaim, record: PersonRecord, limits: Thresholds,
                    rows: list[dict], record_of=row_record, known=None) -> list[dict]:
     """The blocking rows that may score in the review band, in their order: ruled out
     before their mother and household are read (they count at their best weight), the
-    name compared last (matching.compare.may_reach). `known(row)`: True/False where
+    name compared last (matching.compare.reach_from). `known(row)`: True/False where
     that is already known (read ahead), None to work it out."""
     # The family fields that can weigh at all: the claim's mother or No. KK against a
     # candidate's (a side without them compares as "missing", 0).
     claims_mother = nik_well_formed(record.mother_nik) or bool(record.mother_name)
     claims_household = bool(record.household_kk)
+    reach = reach_from(record, limits.review)
     likely = []
     for row in rows:
         if row["id"] == claim.mother_id:
             continue
         worth = known(row) if known is not None else None
         if worth is None:
-            unread = (("mother",) * (claims_mother and bool(row["mother_id"]))
-                      + ("household",) * (claims_household and bool(row["household_id"])))
-            worth = may_reach(record, record_of(row), limits.review, unread)
+            worth = reach(record_of(row), claims_mother and bool(row["mother_id"]),
+                          claims_household and bool(row["household_id"]))
         if worth:
             likely.append(row)
     return likely

@@ -3,7 +3,7 @@
 import gc
 import math
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import example, given
@@ -21,6 +21,7 @@ from matching.compare import (
     compare,
     may_match,
     may_reach,
+    reach_from,
     upper_bound,
 )
 from matching.evaluate import pair_scores
@@ -301,6 +302,49 @@ def _reference_may_reach(a, b, review, unread):
 def test_may_reach_answers_as_working_out_every_level_does(a, b, name_a, name_b, review, unread):
     a, b = replace(a, name=name_a or a.name), replace(b, record_id="s", name=name_b or b.name)
     assert may_reach(a, b, review, unread) == _reference_may_reach(a, b, review, unread)
+
+
+def _variants(b: PersonRecord) -> list[PersonRecord]:
+    """b with one field moved across each of its levels' edges at a time."""
+    born = b.birth_date
+    out = [replace(b, birth_date=born + timedelta(days=d)) for d in (
+        -367, -366, -365, -100, -93, -92, -91, -46, -45, -44, -4, -3, -1, 1, 3, 4, 25, 45, 46,
+        92, 93)]
+    out += [replace(b, birth_date=date(born.year, born.day, born.month)),
+            replace(b, birth_date=None), replace(b, birth_date_estimated=True),
+            replace(b, birth_date=born + timedelta(days=60), birth_date_estimated=True)]
+    out += [replace(b, sex=sex) for sex in ("male", None, "unknown")]
+    out += [replace(b, posyandu_id=p) for p in (None, "1", "2")]
+    out += [replace(b, kelurahan_code=k) for k in ("33.75.01.1003", "33.75.02.1001", None)]
+    out += [replace(b, mother_nik=n) for n in (None, "3375015507950002", "3375015507950003")]
+    out += [replace(b, mother_name=n) for n in (None, "Siti Aminah", "Siti Aminha", "Rina Wati")]
+    out += [replace(b, household_kk=k) for k in (None, KK, "3375010101100002")]
+    out += [replace(b, nik=n) for n in (None, "3375014403240001", "3375014403240002",
+                                        "3375014403240012")]
+    out += [replace(b, name=n) for n in ("Aisyah Putri", "Aisyah Putry", "Putri Aisyah",
+                                         "Aisyah", "Budi Santoso", "By. Ny. Siti", "")]
+    return out
+
+
+def test_reach_from_answers_as_every_level_worked_out_at_each_levels_edges():
+    """The claim's side worked out once (reach_from) against the reference, field by
+    field across each level's edges, at every threshold a half-point apart."""
+    claims = [child("a", "Aisyah Putri", date(2024, 3, 4), posyandu_id="1"),
+              child("a", "Aisyah Putri", date(2024, 3, 4), nik="3375014403240001",
+                    mother_nik="3375015507950002", posyandu_id="1"),
+              child("a", "By. Ny. Siti Aminah", date(2024, 3, 4), mother_name=None,
+                    household_kk=None, sex=None),
+              child("a", "Aisyah Putri", None, kelurahan_code=None, birth_date_estimated=True)]
+    reviews = [x / 2 for x in range(-60, 81)]
+    for a in claims:
+        reaches = {review: reach_from(a, review) for review in reviews}
+        base = replace(a, record_id="b", birth_date=a.birth_date or date(2024, 3, 4))
+        for b in [base, *_variants(base)]:
+            for unread in ((), ("mother",), ("household",), ("mother", "household")):
+                flags = ("mother" in unread, "household" in unread)
+                for review in reviews:
+                    assert reaches[review](b, *flags) == _reference_may_reach(
+                        a, b, review, unread), (a, b, review, unread)
 
 
 _SYLLABLE_NAMES = st.lists(st.sampled_from(["ba", "ci", "du", "ri", "na", "ra", "si", "an"]),
