@@ -21,10 +21,11 @@ from rapidfuzz.distance import Hamming
 
 from matching.names import (
     compare_names,
-    could_be_exact,
     has_own_name,
-    names_reach,
+    name_profile,
     placeholder_mother,
+    profiles_could_be_exact,
+    profiles_reach,
 )
 from matching.nik import nik_agrees, nik_well_formed
 
@@ -263,7 +264,7 @@ def reach_from(a: PersonRecord, review: float) -> Callable[[PersonRecord, bool, 
     kecamatan_a = kecamatan_of(kelurahan_a) if kelurahan_a else None
     mother_nik_a = a.mother_nik if nik_well_formed(a.mother_nik) else None
     mother_name_a, kk_a, name_a = a.mother_name, a.household_kk, a.name
-    own_a = has_own_name(name_a)
+    profile_a = name_profile(name_a)  # None: no name of its own
     best_name, unnamed, different = _BEST["name"], _BEST_UNNAMED, w_name["different"]
     # The lowest level that would do: the name need only be known to score its cut
     # (the levels weigh more the higher they are).
@@ -317,17 +318,18 @@ def reach_from(a: PersonRecord, review: float) -> Callable[[PersonRecord, bool, 
             known += w_household["same" if kk_a == b.household_kk else "different"]
         else:
             known += household_missing
-        if not own_a or not has_own_name(b.name):
+        profile_b = name_profile(b.name)
+        if profile_a is None or profile_b is None:
             return known + unnamed >= review
         if known + best_name < review:
             return False
-        if known + _SECOND_NAME < review and not could_be_exact(name_a, b.name):
+        if known + _SECOND_NAME < review and not profiles_could_be_exact(profile_a, profile_b):
             return False  # only an exact name would do, and it cannot be one
         if known + different >= review:
             return True
         for weight, cut in cuts:
             if known + weight >= review:
-                return names_reach(name_a, b.name, cut)
+                return profiles_reach(profile_a, profile_b, name_a, b.name, cut)
         return False
     return reach
 

@@ -99,7 +99,7 @@ def name_tokens(name: str | None, *, fold: bool = True) -> tuple[str, ...]:
 
 def _token_pairs(name: str | None) -> tuple[tuple[str, str], ...]:
     """The words name_tokens keeps, each as (folded, old spellings only), in one pass
-    (`_profile` needs both forms, and a push group's candidates bring thousands of
+    (`name_profile` needs both forms, and a push group's candidates bring thousands of
     names never seen before)."""
     if is_placeholder_name(name):
         return ()
@@ -141,7 +141,7 @@ _SHORT_TOKEN = 32
 
 
 @lru_cache(maxsize=1 << 18)
-def _profile(name: str | None) -> tuple | None:
+def name_profile(name: str | None) -> tuple | None:
     """What compare_names needs of one name, worked out once per name (identity compares
     a claim with hundreds of candidates): its tokens, them joined, the tokens other than
     Muhammad as (folded, lightly normalised) pairs, those sorted, and for could_be_exact
@@ -165,7 +165,7 @@ def _profile(name: str | None) -> tuple | None:
 def has_own_name(name: str | None) -> bool:
     """Whether the name has tokens of its own (`name_tokens` not empty: not blank, not a
     newborn placeholder), from the profile compare_names works from."""
-    return _profile(name) is not None
+    return name_profile(name) is not None
 
 
 def could_be_exact(a: str | None, b: str | None) -> bool:
@@ -173,7 +173,11 @@ def could_be_exact(a: str | None, b: str | None) -> bool:
     found without Jaro-Winkler: 0.99 or more takes the same tokens, or the same tokens
     other than Muhammad in order once folded (a pair of different short tokens is under
     0.995; equal light forms fold the same), unless a token is too long for that bound."""
-    profile_a, profile_b = _profile(a), _profile(b)
+    return profiles_could_be_exact(name_profile(a), name_profile(b))
+
+
+def profiles_could_be_exact(profile_a: tuple | None, profile_b: tuple | None) -> bool:
+    """could_be_exact from the two names' `name_profile`s."""
     if profile_a is None or profile_b is None:
         return False
     if profile_a[0] == profile_b[0] or profile_a[5] or profile_b[5]:
@@ -187,7 +191,7 @@ def compare_names(a: str | None, b: str | None) -> float:
     middle name or a dropped Muhammad ('Muhammad Rizky Pratama' / 'Rizky Pratama'), and
     typing slips. Token by token, the weakest token decides: 'Aisyah Putri' and 'Annisa
     Putri' (twins' names often share a tail) are not one name. 0 when either is empty."""
-    profile_a, profile_b = _profile(a), _profile(b)
+    profile_a, profile_b = name_profile(a), name_profile(b)
     if profile_a is None or profile_b is None:
         return 0.0
     ta, joined_a, core_a, sorted_a = profile_a[:4]
@@ -239,7 +243,13 @@ def names_reach(a: str | None, b: str | None, cut: float) -> bool:
     tokens (identity asks it of every candidate born near a claim, and most are
     another child's name): each token order stops at its first pair of tokens too far
     apart for the cut, the swapped order is not tried where it cannot reach it."""
-    profile_a, profile_b = _profile(a), _profile(b)
+    return profiles_reach(name_profile(a), name_profile(b), a, b, cut)
+
+
+def profiles_reach(profile_a: tuple | None, profile_b: tuple | None, a: str | None,
+                   b: str | None, cut: float) -> bool:
+    """names_reach(a, b, cut) with the names' `name_profile`s at hand (identity holds
+    the claim's while it rules out its candidates)."""
     if profile_a is None or profile_b is None or profile_a[0] == profile_b[0] or (
             profile_a[1] == profile_b[1]) or profile_a[2] == profile_b[2] or (
             len(profile_a[2]) != len(profile_b[2])):

@@ -29,7 +29,7 @@ from matching.names import (
     _DOUBLE,
     _SHORT_TOKEN,
     _one_letter,
-    _profile,
+    name_profile,
     compare_names,
     could_be_exact,
     has_own_name,
@@ -89,7 +89,7 @@ def test_name_similarity_is_symmetric_and_bounded(a, b):
 def test_what_the_name_and_nik_caches_keep_the_collector_stops_walking():
     """A worker's caches fill to 262,144 entries each: entries the collector tracks
     make every full collection, which stops every thread, walk them all."""
-    kept = [_profile("Muhammad Rizky Pratama"), _profile("Siti Nur Aisyah"),
+    kept = [name_profile("Muhammad Rizky Pratama"), name_profile("Siti Nur Aisyah"),
             nik_well_formed("3375014403240001")]
     for _ in range(3):  # a collection untracks one level of nested tuples
         gc.collect()
@@ -382,14 +382,14 @@ _ANY_NAMES = st.one_of(_TYPED_NAMES, st.text(max_size=30), st.sampled_from([
 
 @given(_ANY_NAMES)
 def test_a_names_profile_is_its_tokens_folded_and_not(name):
-    """_profile makes both token forms in one pass: the same as name_tokens gives."""
+    """name_profile makes both token forms in one pass: the same as name_tokens gives."""
     tokens = name_tokens(name)
     if not tokens:
-        assert _profile(name) is None and not has_own_name(name)
+        assert name_profile(name) is None and not has_own_name(name)
         return
     pairs = tuple(zip(tokens, name_tokens(name, fold=False)))
     core = tuple(t for t in pairs if t[0] != "muhammad") or pairs
-    assert _profile(name) == (tokens, "".join(tokens), core, tuple(sorted(core)),
+    assert name_profile(name) == (tokens, "".join(tokens), core, tuple(sorted(core)),
                               tuple(t[0] for t in core),
                               any(len(t[1]) >= _SHORT_TOKEN for t in core))
     assert has_own_name(name)
