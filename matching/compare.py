@@ -229,6 +229,12 @@ _BEST_UNNAMED = max(WEIGHTS["name"]["placeholder"], WEIGHTS["name"]["missing"])
 _SECOND_NAME = max(WEIGHTS["name"][level] for level in ("variant", "similar", "different"))
 
 
+# The name levels as (weight, cut), lowest first: `reach_from` asks for the lowest level
+# that would do (the name need only be known to score its cut; the levels weigh more
+# the higher they are).
+_NAME_CUTS_LOWEST_FIRST = tuple((WEIGHTS["name"][level], cut) for level, cut in reversed(_NAME_CUTS))
+
+
 def may_reach(a: PersonRecord, b: PersonRecord, review: float,
               unread: tuple[str, ...] = ()) -> bool:
     """Whether `compare(a, b)` could score `review` or more, with the fields in `unread`
@@ -252,9 +258,9 @@ def reach_from(a: PersonRecord, review: float) -> Callable[[PersonRecord, bool, 
     sex_agree, sex_disagree = WEIGHTS["sex"]["agree"], WEIGHTS["sex"]["disagree"]
     w_place, w_mother, w_household = WEIGHTS["place"], WEIGHTS["mother"], WEIGHTS["household"]
     best_mother, best_household = _BEST["mother"], _BEST["household"]
-    missing = {name: levels.get("missing", 0.0) for name, levels in WEIGHTS.items()}
-    nik_missing, born_missing, sex_missing = missing["nik"], missing["birth_date"], missing["sex"]
-    mother_missing, household_missing = missing["mother"], missing["household"]
+    nik_missing, born_missing, sex_missing = (WEIGHTS[name]["missing"]
+                                              for name in ("nik", "birth_date", "sex"))
+    mother_missing, household_missing = WEIGHTS["mother"]["missing"], WEIGHTS["household"]["missing"]
     nik_a = a.usable_nik  # without it the NIK is "missing" (0) whoever b is
     born_a = a.birth_date
     year_a, month_a, day_a = (born_a.year, born_a.month, born_a.day) if born_a else (0, 0, 0)
@@ -266,9 +272,7 @@ def reach_from(a: PersonRecord, review: float) -> Callable[[PersonRecord, bool, 
     mother_name_a, kk_a, name_a = a.mother_name, a.household_kk, a.name
     profile_a = name_profile(name_a)  # None: no name of its own
     best_name, unnamed, different = _BEST["name"], _BEST_UNNAMED, w_name["different"]
-    # The lowest level that would do: the name need only be known to score its cut
-    # (the levels weigh more the higher they are).
-    cuts = tuple((w_name[level], cut) for level, cut in reversed(_NAME_CUTS))
+    cuts = _NAME_CUTS_LOWEST_FIRST
 
     def reach(b: PersonRecord, mother_unread: bool = False,
               household_unread: bool = False) -> bool:
