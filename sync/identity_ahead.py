@@ -248,6 +248,26 @@ class Pool:
         return out
 
 
+def _set_edges(this: _Read, own: list[dict]) -> None:
+    """The edge of each side of the claim's birth-date window that its statement
+    returned full (see _Side), from the rows it returned: one pass over them for both
+    sides, none at all where the window cannot be full (a village's)."""
+    if this.blocking.birth_date is None:
+        return
+    kelurahan, nearest = this.blocking.kelurahan_code, queries.NEAREST_BORN
+    low, high = this.params["born_from"], this.params["born_to"]
+    births = [row["birth_date"] for row in own if row["kelurahan_code"] == kelurahan
+              and row["birth_date"] is not None and low <= row["birth_date"] <= high]
+    if len(births) < nearest:
+        return
+    births.sort()
+    split = bisect.bisect_right(births, this.params["born"])  # the earlier side: up to the day
+    if split >= nearest:
+        this.before.edge = births[split - nearest]
+    if len(births) - split >= nearest:
+        this.after.edge = births[split + nearest - 1]
+
+
 def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.Lookup]],
          likely) -> None:
     """Read the claims' candidates ahead, in one round trip (see the module docstring).
@@ -274,13 +294,7 @@ def read(session: Session, claims: dict[object, tuple[queries.Blocking, persons.
         # claim's statement would no longer return.
         this.seen = {raw[0] for raw in fetched.rows if raw[0] in pool.rows}
         own = [pool.rows[person_id] for person_id in this.seen]
-        for side, low, high, before in this.sides():
-            births = sorted((row["birth_date"] for row in own
-                             if row["kelurahan_code"] == blocking.kelurahan_code
-                             and row["birth_date"] is not None
-                             and low <= row["birth_date"] <= high), reverse=before)
-            if len(births) >= queries.NEAREST_BORN:
-                side.edge = births[queries.NEAREST_BORN - 1]
+        _set_edges(this, own)
         # The rules (sync.identity.match_by_rules) pick by NIK, by name and birth date in
         # the kelurahan, or, without a birth date, by name in the household: the NIK and
         # household branches return every such row, and the earlier side of the window
