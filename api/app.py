@@ -76,7 +76,7 @@ def freeze_startup() -> None:
     the garbage collector's full collections no longer walk it: on the intake benchmark
     a worker's first full collection took about 90 ms (every phone waiting on that
     worker waited with it), and 3 ms with this; on bench/sync.py's pushes in the slow
-    phase 220-280 ms each, and 15-45 ms."""
+    phase 220-280 ms each, and 14-45 ms."""
     gc.collect()
     gc.freeze()
 

@@ -250,8 +250,11 @@ def reach_from(a: PersonRecord, review: float) -> Callable[[PersonRecord, bool, 
     """`may_reach(a, b, review, unread)` for one claim and its candidates:
     `reach(b, mother_unread, household_unread)`, with a's side of every level worked
     out once. Identity asks it of every candidate of every claim (hundreds a claim in
-    a dense kelurahan): the levels are spelled out here rather than called, each
-    skipped where a's side alone decides it."""
+    a dense kelurahan): the levels are spelled out here rather than called (calling
+    _birth_level, _sex_level, _place_level and _household_level instead: 580 -> 678 us
+    a claim on a dense push's captured candidates), each skipped where a's side alone
+    decides it. test_reach_from_answers_as_every_level_worked_out_at_each_levels_edges
+    holds the copies to the level functions."""
     w_birth, w_name = WEIGHTS["birth_date"], WEIGHTS["name"]
     born_exact, born_swap, born_close = w_birth["exact"], w_birth["day_month_swap"], w_birth["close"]
     born_estimated, born_month, born_far = w_birth["estimated"], w_birth["month"], w_birth["different"]
