@@ -94,8 +94,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine or get_engine()
     app.state.read_engine = read_only(app.state.engine)
     app.state.settings = get_settings()
-    app.state.submission_writer = SubmissionWriter(app.state.engine,
-                                                   max_batch=app.state.settings.submission_batch)
+    app.state.submission_writer = SubmissionWriter(
+        app.state.engine, max_batch=app.state.settings.submission_batch,
+        rebalance=app.state.settings.workers > 1)
     install_error_handlers(app)
 
     # The last added is the outermost: request context wraps everything, including

@@ -51,7 +51,7 @@ async def submit(request: Request) -> Response:
     known = None if token is not None else await _authenticated(request)
     result = await request.app.state.submission_writer.store(intake.OpenRosaSubmission(
         upload.xml, upload.files, principal=known, device_token=token))
-    headers = {"Server-Timing": server_timing(started, received)}
+    headers = {"Server-Timing": server_timing(started, received), **_rebalancing(request)}
     if result.created:
         return wire.message(wire.RECEIVED_NOT_PROCESSED if result.status == "failed"
                             else wire.RECEIVED_HELD if result.status == "held"
@@ -62,7 +62,8 @@ async def submit(request: Request) -> Response:
 def server_timing(started: float, received: float) -> str:
     """The Server-Timing header (W3C) of a stored submission: reading the body (and
     Basic auth), queueing for the worker's writer, the writer group's transaction (its
-    size as desc), the event loop picking the answer up, and the whole handler. What a
+    size as desc), the event loop picking the answer up, the units the worker held
+    when this one was queued (`held`, as desc), and the whole handler. What a
     client measures beyond `total` is the connection, uvicorn and the event loop
     before the handler ran (bench/intake.py reports this breakdown)."""
     timing = last_write_timing.get()
@@ -70,7 +71,7 @@ def server_timing(started: float, received: float) -> str:
     if timing is not None:
         parts += [f"queue;dur={timing.queue_ms:.1f}",
                   f'write;dur={timing.write_ms:.1f};desc="{timing.group}"',
-                  f"wake;dur={timing.wake_ms:.1f}"]
+                  f"wake;dur={timing.wake_ms:.1f}", f'held;desc="{timing.ahead}"']
     parts.append(f"total;dur={(time.perf_counter() - started) * 1000:.1f}")
     return ", ".join(parts)
 
@@ -79,7 +80,15 @@ async def preflight(request: Request) -> Response:
     """HEAD /submission: Collect asks first (and learns the size limit), then POSTs."""
     await require_openrosa_version(request)
     await _authenticated(request)
-    return Response(status_code=204, headers=wire.openrosa_headers())
+    return Response(status_code=204, headers={**wire.openrosa_headers(), **_rebalancing(request)})
+
+
+def _rebalancing(request: Request) -> dict[str, str]:
+    """`Connection: close` while this worker's writer is crowded and other workers
+    share the socket (sync.writer.SubmissionWriter.crowded): the phone's next request
+    opens a new connection, which a less busy worker may accept. Collect's HTTP client
+    reconnects by itself; an answer given is never withheld."""
+    return {"Connection": "close"} if request.app.state.submission_writer.crowded() else {}
 
 
 async def _authenticated(request: Request) -> Principal:

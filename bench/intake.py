@@ -261,6 +261,8 @@ def parse_server_timing(value: bytes) -> dict[str, float]:
                 out[name] = float(number)
             elif key == "desc" and name == "write":
                 out["group"] = float(number.strip('"'))
+            elif key == "desc" and name == "held":
+                out["held"] = float(number.strip('"'))
     return out
 
 
@@ -294,10 +296,14 @@ async def _exchange(reader, writer, request: bytes,
 
 
 async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies: list[float],
-                    statuses: dict[int, int], burst: int, timings: list | None = None) -> None:
+                    statuses: dict[int, int], burst: int, timings: list | None = None,
+                    closed: list | None = None) -> None:
     """One phone: each sync opens a connection, asks HEAD /submission, then POSTs a
     burst of finished forms over keep-alive, and closes (as Collect does between
-    syncs). New connections let the kernel spread phones over the server's workers."""
+    syncs). New connections let the kernel spread phones over the server's workers.
+    When the server answers `Connection: close` (a crowded worker rebalancing, see
+    sync.writer.SubmissionWriter.crowded), the next request opens a new connection,
+    as Collect's HTTP client does; each such answer goes into `closed`."""
     prefix = f"/key/{phone.token}"
     head = (f"HEAD {prefix}/submission HTTP/1.1\r\nHost: bench\r\nX-OpenRosa-Version: 1.0\r\n"
             "Content-Length: 0\r\n\r\n").encode()
@@ -307,6 +313,8 @@ async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies
         await writer.drain()
         while (line := await reader.readline()) not in (b"\r\n", b""):
             if line.lower().replace(b" ", b"").startswith(b"connection:close"):
+                if closed is not None:
+                    closed.append(1)
                 writer.close()
                 await writer.wait_closed()
                 reader = writer = None
@@ -326,6 +334,8 @@ async def run_phone(port: int, phone: BenchPhone, bodies: list[bytes], latencies
                 timings.append((latencies[-1] * 1000, timing))
             statuses[status] = statuses.get(status, 0) + 1
             if not keep_alive:
+                if closed is not None:
+                    closed.append(1)
                 writer.close()
                 await writer.wait_closed()
                 reader = writer = None
@@ -342,6 +352,7 @@ async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[byte
     statuses: dict[int, int] = {}
     memory: list[tuple[int, int]] = []
     timings: list = []
+    closed: list = []
     started = time.perf_counter()
 
     async def sample_memory():
@@ -353,12 +364,14 @@ async def drive(port: int, phones: list[BenchPhone], bodies: dict[int, list[byte
     server = _process_tree(server_pid) if server_pid else []
     cpu_before = cpu_seconds(server), cpu_seconds(postgres_pids()), time.process_time()
     sampler = asyncio.create_task(sample_memory())
-    await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses, burst, timings)
+    await asyncio.gather(*(run_phone(port, p, bodies[i], latencies, statuses, burst, timings,
+                                     closed)
                            for i, p in enumerate(phones)))
     sampler.cancel()
     cpu = (cpu_since(cpu_before[0], server), cpu_since(cpu_before[1], postgres_pids()),
            time.process_time() - cpu_before[2])
     drive.timings = timings  # the last run's (latency ms, Server-Timing) pairs
+    drive.closed = len(closed)  # answers that closed the connection (Connection: close)
     return time.perf_counter() - started, latencies, statuses, memory, cpu
 
 
@@ -368,7 +381,9 @@ PHASES = ("outside", "read", "queue", "write", "wake")
 def latency_breakdown(timings: list) -> dict[str, dict[str, float]]:
     """Mean milliseconds per phase for all POSTs and for the slowest 1 %: `outside` is
     what the client measured beyond the handler's `total` (connection, uvicorn, the
-    event loop before the handler ran); `group` is the writer group's size."""
+    event loop before the handler ran); `group` is the writer group's size, `held` the
+    units the worker held when the submission was queued (its 90th percentile and
+    largest under `all`: how evenly the phones were spread over the workers)."""
     def mean(rows, name):
         values = [t.get(name, 0.0) for _, t in rows]
         return sum(values) / max(len(values), 1)
@@ -377,8 +392,11 @@ def latency_breakdown(timings: list) -> dict[str, dict[str, float]]:
             for latency, t in timings if t]
     rows.sort(key=lambda r: r[0])
     slowest = rows[int(len(rows) * 0.99):] or rows[-1:]
-    return {label: {name: mean(part, name) for name in (*PHASES, "group")}
-            for label, part in (("all", rows), ("p99+", slowest))}
+    out = {label: {name: mean(part, name) for name in (*PHASES, "group", "held")}
+           for label, part in (("all", rows), ("p99+", slowest))}
+    held = sorted(t.get("held", 0.0) for _, t in rows) or [0.0]
+    out["all"]["held_p90"], out["all"]["held_max"] = held[int(len(held) * 0.9)], held[-1]
+    return out
 
 
 def count_processed(url: str) -> tuple[int, int, int]:
@@ -641,6 +659,7 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
             elapsed, latencies, statuses, memory, cpu = asyncio.run(
                 drive(port, template.phones, bodies, args.burst, server.pid))
             breakdown = latency_breakdown(drive.timings)
+            closed = drive.closed
             memory.append((sum(statuses.values()), rss_kb(server.pid)))
         finally:
             server.terminate()
@@ -655,7 +674,7 @@ def bench_run(template: Template, statistics_state: str, args, workdir: Path) ->
     total = sum(statuses.values())
     return {
         "backend": template.backend, "preload": template.persons, "stats": statistics_state,
-        "phones": args.phones, "workers": workers, "sent": total,
+        "phones": args.phones, "workers": workers, "sent": total, "closed": closed,
         "statuses": statuses, "elapsed_s": elapsed,
         "accepted_per_s": statuses.get(201, 0) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
@@ -789,7 +808,8 @@ def print_run(r: dict) -> None:
           f"{'{:.2f} + {:.2f} + {:.2f}'.format(*r['cpu_ms']):>26}  {r['loop_s']:>6.2f}  "
           f"{memory_profile(r['memory'], r['sent'])}")
     detail = (f"          {r['workers']} worker(s), p90 {r['p90_ms']:.1f} ms, "
-              f"max {r['max_ms']:.1f} ms, {r['elapsed_s']:.1f} s")
+              f"max {r['max_ms']:.1f} ms, {r['elapsed_s']:.1f} s, "
+              f"{r['closed']} connections closed by the server")
     if r["seq_scans"] is not None:
         scans = sum(r["seq_scans"].values())
         detail += f", sequential scans of intake tables: {scans}"
@@ -802,7 +822,9 @@ def print_run(r: dict) -> None:
               f"{fpi:.1f} full-page WAL images, {wal / 1024:.1f} KB of WAL", flush=True)
     for label, phases in r["breakdown"].items():
         print(f"          {label:4} ms: " + ", ".join(f"{name} {phases[name]:.1f}" for name in PHASES)
-              + f", group of {phases['group']:.1f}", flush=True)
+              + f", group of {phases['group']:.1f}, held {phases['held']:.1f}"
+              + (f" (p90 {phases['held_p90']:.0f}, max {phases['held_max']:.0f})"
+                 if "held_p90" in phases else ""), flush=True)
     if set(r["statuses"]) - {201}:
         print(f"          statuses: {r['statuses']}", flush=True)
 

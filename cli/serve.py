@@ -12,8 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "0.0.0.0 for phones on the LAN, with POSYANDU_BASE_URL set to the LAN "
                        "address)")
     serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="worker processes (stateless; share the database)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="worker processes (stateless; share the database); default "
+                       "POSYANDU_WORKERS, else 1")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=run_serve)
 
@@ -77,6 +78,8 @@ def banner(host: str, port: int, base_url: str | None, db: str) -> list[str]:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from core.config import get_settings
@@ -85,6 +88,13 @@ def run_serve(args: argparse.Namespace) -> int:
     from core.migrate import current_revision, head_revision
 
     settings = get_settings()
+    workers = args.workers if args.workers is not None else settings.workers
+    if workers < 1:
+        print("--workers must be at least 1.")
+        return 2
+    # The workers are new processes: they read how many they are from the environment
+    # (Settings.workers), and rebalance phones between them when there are several.
+    os.environ["POSYANDU_WORKERS"] = str(workers)
     engine = get_engine()
     if current_revision(engine) != head_revision():
         print("The database is not at the latest migration; run `posyandu-sync migrate` first.")
@@ -92,9 +102,9 @@ def run_serve(args: argparse.Namespace) -> int:
     db = engine.url.render_as_string(hide_password=True)
     for line in banner(args.host, args.port, settings.base_url, db):
         print(line)
-    if is_sqlite(engine) and args.workers > 1:
+    if is_sqlite(engine) and workers > 1:
         print("  note: several workers on SQLite share one writer; use PostgreSQL to scale out.")
-    uvicorn.run("api.main:app", host=args.host, port=args.port, workers=args.workers,
+    uvicorn.run("api.main:app", host=args.host, port=args.port, workers=workers,
                 access_log=args.access_log, log_level=settings.log_level.lower(),
                 log_config=uvicorn_log_config(json_lines=settings.log_json,
                                               level=settings.log_level),

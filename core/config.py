@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         description="Most submissions one API worker stores and processes in one transaction "
         "(group commit: submissions that arrive together share one commit).",
     )
+    workers: int = Field(
+        default=1, ge=1,
+        description="API worker processes (`serve --workers`' default; `serve` sets it for "
+        "its workers). With more than one, a worker holding more than a group and a half "
+        "of submissions answers phones with `Connection: close`, so their next connection "
+        "can go to a less busy worker (sync.writer.SubmissionWriter.crowded).",
+    )
     basic_auth_cache_seconds: int = 60
     console_idle_minutes: int = Field(
         default=30, ge=1,

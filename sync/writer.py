@@ -35,12 +35,14 @@ log = logging.getLogger("posyandu.writer")
 class WriteTiming:
     """Where a stored unit's time went, in milliseconds: waiting in the writer's queue
     (behind the group being written), its group's transaction (its size: `group`),
-    and the wait for the request's event loop to pick the answer up."""
+    and the wait for the request's event loop to pick the answer up; `ahead`: the
+    units the worker held when this one was queued (see SubmissionWriter.crowded)."""
 
     queue_ms: float
     write_ms: float
     wake_ms: float
     group: int
+    ahead: int = 0
 
 
 #: The timing of the last unit this task stored (set by SubmissionWriter.store).
@@ -83,13 +85,34 @@ def _stopped() -> Unavailable:
 
 
 class SubmissionWriter:
-    def __init__(self, engine: Engine, max_batch: int = 16) -> None:
+    def __init__(self, engine: Engine, max_batch: int = 16, *, rebalance: bool = False) -> None:
         """`engine`: the application's. Each writer thread commits through a connection
-        of its own to the same database (core.db.writer_engine)."""
+        of its own to the same database (core.db.writer_engine). `rebalance`: other
+        worker processes share the listening socket (see `crowded`)."""
         self.source = engine
         self.max_batch = max_batch
+        self.rebalance = rebalance
+        self.waiting = 0  # units queued or being written, whose requests await them
         self._current: _Thread | None = None
         self._lock = threading.Lock()
+
+    def crowded(self) -> bool:
+        """True when this worker holds more than two groups of units (a request would
+        wait for the group being written and a full one after it) and other workers
+        share the listening socket: its answers then ask the phone to reconnect
+        (`Connection: close`, api.openrosa_submission), and the next connection may go
+        to a less busy worker.
+
+        Without it, phones pile up on one worker. The kernel hands a new connection to
+        whichever worker accepts first, whatever each holds, and a phone stays for its
+        whole burst on the worker it reached, longest on the slowest: nothing pulls the
+        shares back to even. Measured at 50 phones on 2 workers (bench/intake.py, with
+        a worker's id added to Server-Timing for the run): the submissions one worker
+        had in hand when another arrived reached 29-46 at the 90th percentile and all
+        50 at the worst, and the p99 followed. Shedding above two groups, 31-33 and 43;
+        p99 208-228 -> 169-188 ms in four interleaved pairs (README, intake figures). A push's
+        units count one each, as in a group."""
+        return self.rebalance and self.waiting > self.max_batch * 2
 
     async def store(self, unit: Unit | Callable[[Tx], Any]) -> Any:
         """Run `unit` in the writer's next transaction; returns once it is committed."""
@@ -113,13 +136,17 @@ class SubmissionWriter:
         job = _Job(units, many, loop.create_future(), loop)
         with self._lock:  # never into the queue of a thread that has stopped
             self._running().jobs.put(job)
+            ahead = self.waiting
+            self.waiting += len(units)
         try:
             return await job.future
         finally:
+            with self._lock:
+                self.waiting -= len(units)
             if job.committed:
                 last_write_timing.set(WriteTiming(
                     (job.started - job.queued) * 1000, (job.committed - job.started) * 1000,
-                    (time.perf_counter() - job.committed) * 1000, job.group))
+                    (time.perf_counter() - job.committed) * 1000, job.group, ahead))
 
     @property
     def unit_of_work(self) -> UnitOfWork:

@@ -158,6 +158,8 @@ def test_each_unit_learns_its_queue_wait_and_its_groups_size_and_time(db):
 
     outcomes = asyncio.run(run())
     assert [result for result, _ in outcomes] == ["a", "b", "c"]
+    # Each was queued behind the held unit and the ones queued before it.
+    assert [timing.ahead for _, timing in outcomes] == [1, 2, 3]
     for _, timing in outcomes:
         assert timing.group == 3
         assert timing.queue_ms >= 150  # they waited behind the held unit
