@@ -124,3 +124,48 @@ def test_under_uvicorn_the_crowded_worker_really_closes_the_connection(db, phone
         _crowd(server.app, crowded=True)
         answer, closed = _head_then_read(server.url, phone.prefix)
         assert answer.startswith(b"HTTP/1.1 204") and closed
+
+
+@pytest.fixture
+def serve_env(database_url, monkeypatch):
+    """`serve` on the test database, with uvicorn.run recorded instead of serving."""
+    import uvicorn
+
+    from core.config import get_settings
+    from core.db import get_engine
+
+    monkeypatch.setenv("POSYANDU_DATABASE_URL", database_url)
+    monkeypatch.delenv("POSYANDU_WORKERS", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    yield calls
+    get_engine().dispose()
+    monkeypatch.delenv("POSYANDU_WORKERS", raising=False)  # serve set it
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+@pytest.mark.parametrize(("argv", "env", "workers"), [
+    ([], None, 1), ([], "3", 3), (["--workers", "2"], None, 2), (["--workers", "2"], "3", 2)])
+def test_serve_takes_its_workers_from_the_flag_or_the_environment_and_passes_them_on(
+        serve_env, monkeypatch, argv, env, workers):
+    import os
+
+    from cli.main import main
+    from core.config import get_settings
+
+    if env is not None:
+        monkeypatch.setenv("POSYANDU_WORKERS", env)
+        get_settings.cache_clear()
+    assert main(["serve", "--port", "8999", *argv]) == 0
+    assert serve_env[-1]["workers"] == workers
+    assert os.environ["POSYANDU_WORKERS"] == str(workers)  # what each worker reads
+
+
+def test_serve_refuses_no_workers(serve_env, capsys):
+    from cli.main import main
+
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().out and serve_env == []
