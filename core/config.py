@@ -47,9 +47,10 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1,
         description="API worker processes (`serve --workers`' default; `serve` sets it for "
-        "its workers). With more than one, a worker holding more than a group and a half "
-        "of submissions answers phones with `Connection: close`, so their next connection "
-        "can go to a less busy worker (sync.writer.SubmissionWriter.crowded).",
+        "its workers). With more than one, a worker holding more than two groups of "
+        "submissions (2 x submission_batch) answers phones with `Connection: close`, so "
+        "their next connection can go to a less busy worker "
+        "(sync.writer.SubmissionWriter.crowded).",
     )
     basic_auth_cache_seconds: int = 60
     console_idle_minutes: int = Field(
