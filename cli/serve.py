@@ -90,11 +90,14 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     workers = args.workers if args.workers is not None else settings.workers
     if workers < 1:
-        print("--workers must be at least 1.")
+        print("--workers (or POSYANDU_WORKERS) must be at least 1.")
         return 2
-    # The workers are new processes: they read how many they are from the environment
-    # (Settings.workers), and rebalance phones between them when there are several.
+    # Several workers are new processes: they read how many they are from the
+    # environment (Settings.workers) and rebalance phones between them. One runs the app
+    # in this process, so the cached settings are read again.
     os.environ["POSYANDU_WORKERS"] = str(workers)
+    get_settings.cache_clear()
+    settings = get_settings()
     engine = get_engine()
     if current_revision(engine) != head_revision():
         print("The database is not at the latest migration; run `posyandu-sync migrate` first.")

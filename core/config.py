@@ -44,8 +44,8 @@ class Settings(BaseSettings):
         description="Most submissions one API worker stores and processes in one transaction "
         "(group commit: submissions that arrive together share one commit).",
     )
-    workers: int = Field(
-        default=1, ge=1,
+    workers: int = Field(  # not validated here: `serve` says what is wrong with it
+        default=1,
         description="API worker processes (`serve --workers`' default; `serve` sets it for "
         "its workers). With more than one, a worker holding more than two groups of "
         "submissions (2 x submission_batch) answers phones with `Connection: close`, so "

@@ -135,20 +135,24 @@ def serve_env(database_url, monkeypatch):
     from core.db import get_engine
 
     monkeypatch.setenv("POSYANDU_DATABASE_URL", database_url)
-    monkeypatch.delenv("POSYANDU_WORKERS", raising=False)
+    # serve sets POSYANDU_WORKERS itself: setting it here first makes monkeypatch
+    # restore whatever was there before (nothing, as a rule) once the test is done.
+    monkeypatch.setenv("POSYANDU_WORKERS", "1")
+    monkeypatch.delenv("POSYANDU_WORKERS")
     get_settings.cache_clear()
     get_engine.cache_clear()
     calls: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
     yield calls
     get_engine().dispose()
-    monkeypatch.delenv("POSYANDU_WORKERS", raising=False)  # serve set it
     get_settings.cache_clear()
     get_engine.cache_clear()
 
 
+
 @pytest.mark.parametrize(("argv", "env", "workers"), [
-    ([], None, 1), ([], "3", 3), (["--workers", "2"], None, 2), (["--workers", "2"], "3", 2)])
+    ([], None, 1), ([], "3", 3), (["--workers", "2"], None, 2), (["--workers", "2"], "3", 2),
+    (["--workers", "1"], "3", 1)])
 def test_serve_takes_its_workers_from_the_flag_or_the_environment_and_passes_them_on(
         serve_env, monkeypatch, argv, env, workers):
     import os
@@ -162,10 +166,26 @@ def test_serve_takes_its_workers_from_the_flag_or_the_environment_and_passes_the
     assert main(["serve", "--port", "8999", *argv]) == 0
     assert serve_env[-1]["workers"] == workers
     assert os.environ["POSYANDU_WORKERS"] == str(workers)  # what each worker reads
+    # One worker runs the app in serve's own process: its settings say so too.
+    assert get_settings().workers == workers
 
 
-def test_serve_refuses_no_workers(serve_env, capsys):
+@pytest.mark.parametrize(("argv", "env"), [(["--workers", "0"], None), ([], "0")])
+def test_serve_refuses_no_workers(serve_env, monkeypatch, capsys, argv, env):
     from cli.main import main
+    from core.config import get_settings
 
-    assert main(["serve", "--workers", "0"]) == 2
+    if env is not None:
+        monkeypatch.setenv("POSYANDU_WORKERS", env)
+        get_settings.cache_clear()
+    assert main(["serve", *argv]) == 2
     assert "at least 1" in capsys.readouterr().out and serve_env == []
+
+
+def test_serve_leaves_no_worker_count_behind():
+    """Runs after the serve tests above (the file runs in order, in one process):
+    serve writes the environment directly, and a count left behind would turn
+    rebalancing on in every app the later tests build."""
+    import os
+
+    assert "POSYANDU_WORKERS" not in os.environ
