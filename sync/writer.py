@@ -36,7 +36,8 @@ class WriteTiming:
     """Where a stored unit's time went, in milliseconds: waiting in the writer's queue
     (behind the group being written), its group's transaction (its size: `group`),
     and the wait for the request's event loop to pick the answer up; `ahead`: the
-    units the worker held when this one was queued (see SubmissionWriter.crowded)."""
+    units the worker held when this one was queued (SubmissionWriter.waiting: queued,
+    being written, or committed and not yet answered)."""
 
     queue_ms: float
     write_ms: float
@@ -92,13 +93,16 @@ class SubmissionWriter:
         self.source = engine
         self.max_batch = max_batch
         self.rebalance = rebalance
-        self.waiting = 0  # units queued or being written, whose requests await them
+        # Units whose requests await them: queued, being written, or committed and not
+        # yet picked up by their request (a request cancelled meanwhile stops counting).
+        self.waiting = 0
         self._current: _Thread | None = None
         self._lock = threading.Lock()
 
     def crowded(self) -> bool:
-        """True when this worker holds more than two groups of units (a request would
-        wait for the group being written and a full one after it) and other workers
+        """True when this worker holds more than two groups of units (`waiting`: a
+        request would wait for about the group being written and a full one after it)
+        and other workers
         share the listening socket: its answers then ask the phone to reconnect
         (`Connection: close`, api.openrosa_submission), and the next connection may go
         to a less busy worker.

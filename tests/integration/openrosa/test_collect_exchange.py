@@ -504,7 +504,7 @@ def test_json_errors_are_english_unless_indonesian_is_preferred(client):
 
 def test_a_stored_submission_says_where_its_time_went(client, phone, forms):
     """Server-Timing (W3C) on POST /submission: read, queue, write (group size as
-    desc), wake, held (units queued before it, as desc) and total, which bench/intake.py turns into the p99 breakdown."""
+    desc), wake, held (the units its worker held when it was queued, as desc) and total, which bench/intake.py turns into the p99 breakdown."""
     import re
 
     from tests.support import child_values, fill_submission, multipart_files
@@ -515,5 +515,5 @@ def test_a_stored_submission_says_where_its_time_went(client, phone, forms):
     metrics = dict(re.findall(r"(\w+);dur=([\d.]+)", r.headers["server-timing"]))
     assert set(metrics) == {"read", "queue", "write", "wake", "total"}
     assert 'write;dur=' in r.headers["server-timing"] and 'desc="1"' in r.headers["server-timing"]
-    assert 'held;desc="0"' in r.headers["server-timing"]  # nothing was queued before it
+    assert 'held;desc="0"' in r.headers["server-timing"]  # the worker held nothing else
     assert float(metrics["total"]) >= float(metrics["write"])
