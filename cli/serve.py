@@ -87,8 +87,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from core.logging import uvicorn_log_config
     from core.migrate import current_revision, head_revision
 
-    settings = get_settings()
-    workers = args.workers if args.workers is not None else settings.workers
+    workers = args.workers if args.workers is not None else get_settings().workers
     if workers < 1:
         print("--workers (or POSYANDU_WORKERS) must be at least 1.")
         return 2

@@ -102,10 +102,9 @@ class SubmissionWriter:
     def crowded(self) -> bool:
         """True when this worker holds more than two groups of units (`waiting`: a
         request would wait for about the group being written and a full one after it)
-        and other workers
-        share the listening socket: its answers then ask the phone to reconnect
-        (`Connection: close`, api.openrosa_submission), and the next connection may go
-        to a less busy worker.
+        and other workers share the listening socket: its answers then ask the phone to
+        reconnect (`Connection: close`, api.openrosa_submission), and the next
+        connection may go to a less busy worker.
 
         Without it, phones pile up on one worker. The kernel hands a new connection to
         whichever worker accepts first, whatever each holds, and a phone stays for its
@@ -114,8 +113,8 @@ class SubmissionWriter:
         a worker's id added to Server-Timing for the run): the submissions one worker
         had in hand when another arrived reached 29-46 at the 90th percentile and all
         50 at the worst, and the p99 followed. Shedding above two groups, 31-33 and 43;
-        p99 208-228 -> 169-188 ms in four interleaved pairs (README, intake figures). A push's
-        units count one each, as in a group."""
+        p99 208-228 -> 169-188 ms in four interleaved pairs (README, intake figures).
+        A push's units count one each, as in a group."""
         return self.rebalance and self.waiting > self.max_batch * 2
 
     async def store(self, unit: Unit | Callable[[Tx], Any]) -> Any:
